@@ -1,0 +1,3 @@
+from pydcom.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""GUIDs as text and as bytes.
+
+A GUID is held as ``uuid.UUID``. On the wire (NDR and OBJREF) it is Data1 u32, Data2 u16, Data3 u16
+little-endian, then Data4's 8 bytes as they are (MS-DTYP 2.3.4), which is ``UUID.bytes_le``.
+In text, Windows writes ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`` in upper case; both that form and
+the bare form are accepted on input.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+GUID_NULL = uuid.UUID(int=0)
+
+_GUID_TEXT = re.compile(
+    r"\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?\Z"
+)
+
+
+def parse_guid(text: str | uuid.UUID) -> uuid.UUID:
+    """Parse ``{...}`` or bare GUID text; a UUID passes through. ValueError on anything else."""
+    if isinstance(text, uuid.UUID):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"not a GUID: {text!r}")
+    match = _GUID_TEXT.match(text.strip())
+    if match is None or (text.strip().startswith("{") != text.strip().endswith("}")):
+        raise ValueError(f"not a GUID: {text!r}")
+    return uuid.UUID(match.group(1))
+
+
+def is_guid_text(text: str) -> bool:
+    try:
+        parse_guid(text)
+    except ValueError:
+        return False
+    return True
+
+
+def format_guid(value: uuid.UUID) -> str:
+    """The registry form Windows uses: braces, upper case."""
+    return "{" + str(value).upper() + "}"
+
+
+def guid_to_bytes(value: uuid.UUID) -> bytes:
+    """MS-DTYP 2.3.4 wire form (16 bytes)."""
+    return value.bytes_le
+
+
+def guid_from_bytes(data: bytes) -> uuid.UUID:
+    return uuid.UUID(bytes_le=bytes(data))
