@@ -1,0 +1,213 @@
+"""A DCE/RPC client over TCP: the thin socket code around ``ClientConnection``.
+
+Thread safety: a client is one connection and runs one call at a time, as a connection without
+PFC_CONC_MPX must (MS-RPCE 3.3.1.5.8); threads that share it take turns on its lock. For calls in
+parallel, open several clients (the DCOM runtime keeps a pool per machine).
+
+Errors: no connection (refused, unreachable, timed out) → ``ServerUnavailable`` (0x800706BA); the
+connection broke after the request went out, so the call may have run → ``CallFailed``
+(0x800706BE); a fault PDU → ``RpcFault``; a rejected bind → ``BindRejected``.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import struct
+import threading
+import uuid
+from typing import Iterable
+
+from pydcom.rpc.client_connection import (
+    BindOutcome,
+    ClientConnection,
+    FaultReceived,
+    ResponseReceived,
+    ShutdownReceived,
+)
+from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId
+from pydcom.rpc.errors import BindRejected, CallFailed, ProtocolError, RpcFault, ServerUnavailable
+
+_RECV_SIZE = 65536
+# ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
+_RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
+
+
+class RpcClient:
+    """One connection to a DCE/RPC server. ``call`` binds each interface on first use."""
+
+    def __init__(self, host: str, port: int = 135, *, connect_timeout: float = 5.0,
+                 timeout: float | None = None, max_frag: int = DEFAULT_MAX_FRAG,
+                 feature_negotiation: bool = True) -> None:
+        self.host = host
+        self.port = port
+        self._conn = ClientConnection(max_xmit_frag=max_frag, max_recv_frag=max_frag,
+                                      feature_negotiation=feature_negotiation)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._shutdown_requested = False
+        try:
+            sock = socket.create_connection((host, port), timeout=connect_timeout)
+        except OSError as exc:
+            raise ServerUnavailable(f"cannot connect to {host}[{port}]: {exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(timeout)
+        self._sock = sock
+        self.local_address = sock.getsockname()[:2]
+
+    # -- life cycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "RpcClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def usable(self) -> bool:
+        """False once the server closed its end or anything broke; checked without blocking."""
+        if self._closed or self._shutdown_requested:
+            return False
+        try:
+            readable, _, _ = select.select([self._sock], [], [], 0)
+            if readable and not self._sock.recv(1, socket.MSG_PEEK):
+                self.close()
+                return False
+        except (OSError, ValueError):
+            self.close()
+            return False
+        return True
+
+    @property
+    def assoc_group_id(self) -> int:
+        return self._conn.assoc_group_id
+
+    @property
+    def max_xmit_frag(self) -> int:
+        return self._conn.max_xmit_frag
+
+    @property
+    def features(self) -> int:
+        return self._conn.features
+
+    # -- binding -----------------------------------------------------------------------------
+    def bind(self, *syntaxes: SyntaxId, assoc_group_id: int = 0) -> BindOutcome:
+        """Offer interfaces (bind first, alter_context after). BindRejected on bind_nak."""
+        with self._lock:
+            return self._bind_locked(syntaxes, assoc_group_id)
+
+    def _bind_locked(self, syntaxes: Iterable[SyntaxId], assoc_group_id: int = 0) -> BindOutcome:
+        self._check_open()
+        data = self._conn.bind(syntaxes, assoc_group_id)
+        self._send([data], connecting=not self._conn.bound)
+        outcome = self._receive_event(bind=True)
+        assert isinstance(outcome, BindOutcome)
+        if outcome.nak_reason is not None:
+            self.close()
+            raise BindRejected(f"{self.host}[{self.port}] rejected the bind "
+                               f"(reason {outcome.nak_reason})", outcome.nak_reason)
+        return outcome
+
+    def context_for(self, syntax: SyntaxId) -> int:
+        with self._lock:
+            return self._context_locked(syntax)
+
+    def _context_locked(self, syntax: SyntaxId) -> int:
+        context_id = self._conn.contexts.get(syntax)
+        if context_id is not None:
+            return context_id
+        outcome = self._bind_locked([syntax])
+        if syntax not in outcome.accepted:
+            result = outcome.rejected.get(syntax)
+            raise BindRejected(f"{self.host}[{self.port}] does not serve {syntax}: {result}")
+        return outcome.accepted[syntax]
+
+    # -- calls -------------------------------------------------------------------------------
+    def call(self, syntax: SyntaxId, opnum: int, stub: bytes = b"",
+             object: uuid.UUID | None = None) -> bytes:
+        """Make one call and return the response stub. RpcFault if the server faults it."""
+        with self._lock:
+            conn = self._conn
+            context_id = conn.contexts.get(syntax)
+            if context_id is None:
+                context_id = self._context_locked(syntax)
+            self._check_open()
+            call_id, fragments = conn.request(context_id, opnum, stub, object)
+            self._send(fragments, connecting=False)
+            if not conn.buffered:
+                # The common case: the whole response in one recv, one fragment.
+                data = self._recv()
+                if len(data) >= 24:
+                    ptype, flags, drep, frag_len, auth_len, rid = _RESPONSE_HEAD.unpack_from(data)
+                    if (ptype == 2 and flags == 3 and frag_len == len(data) and not auth_len
+                            and rid == call_id and drep & 0xF0 == 0x10):
+                        return data[24:]
+                conn.receive_data(data)
+            event = self._receive_event(bind=False)
+            while event.call_id != call_id:  # a late answer to an abandoned call
+                event = self._receive_event(bind=False)
+            if isinstance(event, FaultReceived):
+                raise RpcFault(event.status, did_not_execute=event.did_not_execute)
+            return event.stub
+
+    # -- socket plumbing ---------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ServerUnavailable(f"connection to {self.host}[{self.port}] is closed")
+
+    def _send(self, fragments: list[bytes], connecting: bool) -> None:
+        try:
+            for fragment in fragments:
+                self._sock.sendall(fragment)
+        except OSError as exc:
+            # The last fragment did not go out whole, so the server cannot have run the call.
+            self.close()
+            raise ServerUnavailable(f"sending to {self.host}[{self.port}] failed: {exc}") from None
+
+    def _recv(self) -> bytes:
+        try:
+            data = self._sock.recv(_RECV_SIZE)
+        except socket.timeout:
+            self.close()
+            raise CallFailed(f"no answer from {self.host}[{self.port}] in time") from None
+        except OSError as exc:
+            self.close()
+            raise CallFailed(f"connection to {self.host}[{self.port}] broke: {exc}") from None
+        if not data:
+            self.close()
+            raise CallFailed(f"{self.host}[{self.port}] closed the connection")
+        return data
+
+    def _receive_event(self, bind: bool):
+        conn = self._conn
+        while True:
+            try:
+                event = conn.next_event()
+            except ProtocolError:
+                self.close()
+                raise
+            if event is None:
+                try:
+                    conn.receive_data(self._recv())
+                except CallFailed as exc:
+                    if bind:  # nothing ran yet: the server is not there for us
+                        raise ServerUnavailable(exc.detail) from None
+                    raise
+                continue
+            if isinstance(event, ShutdownReceived):
+                self._shutdown_requested = True  # finish this call; usable() turns false
+                continue
+            if bind != isinstance(event, BindOutcome):
+                self.close()
+                raise ProtocolError(f"unexpected {type(event).__name__} from "
+                                    f"{self.host}[{self.port}]")
+            return event

@@ -1,0 +1,251 @@
+"""The client side of one DCE/RPC connection as a state machine with no I/O (C706 12; MS-RPCE 3.3.2).
+
+``bind`` and ``request`` return the bytes to send; ``receive_data`` and ``next_event`` turn the
+server's bytes into typed events: the outcome of a bind, a reassembled response, a fault.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Iterable
+
+from pydcom.rpc.constants import (
+    DEFAULT_MAX_FRAG,
+    NDR_SYNTAX,
+    PFC_DID_NOT_EXECUTE,
+    PFC_FIRST_FRAG,
+    PFC_LAST_FRAG,
+    PFC_SINGLE,
+    PTYPE,
+    BindFeature,
+    ContextResult as Result,
+    SyntaxId,
+    bind_time_feature_syntax,
+)
+from pydcom.rpc.errors import ProtocolError
+from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.pdu import (
+    AlterContext,
+    AlterContextResp,
+    Bind,
+    BindAck,
+    BindNak,
+    ContextElement,
+    ContextResult,
+    Fault,
+    PduError,
+    Response,
+    decode_pdu,
+    encode_request_fragment,
+)
+
+_FEATURES_OFFERED = BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN
+_FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
+
+
+class BindOutcome:
+    """The answer to a bind or alter_context: per offered syntax, its context id or its rejection."""
+
+    __slots__ = ("call_id", "accepted", "rejected", "nak_reason")
+
+    def __init__(self, call_id: int, accepted: dict[SyntaxId, int],
+                 rejected: dict[SyntaxId, ContextResult], nak_reason: int | None = None) -> None:
+        self.call_id = call_id
+        self.accepted = accepted
+        self.rejected = rejected
+        self.nak_reason = nak_reason
+
+    def __repr__(self) -> str:
+        return (f"BindOutcome(accepted={ {str(k): v for k, v in self.accepted.items()} }, "
+                f"rejected={ {str(k): v for k, v in self.rejected.items()} }, "
+                f"nak={self.nak_reason})")
+
+
+class ResponseReceived:
+    __slots__ = ("call_id", "stub")
+
+    def __init__(self, call_id: int, stub: bytes) -> None:
+        self.call_id = call_id
+        self.stub = stub
+
+
+class FaultReceived:
+    __slots__ = ("call_id", "status", "did_not_execute")
+
+    def __init__(self, call_id: int, status: int, did_not_execute: bool) -> None:
+        self.call_id = call_id
+        self.status = status
+        self.did_not_execute = did_not_execute
+
+
+class ShutdownReceived:
+    """The server asked the client to close the connection (C706 12.6.4.11)."""
+
+    __slots__ = ()
+
+
+class ClientConnection:
+    """One connection's client-side protocol state. Not thread-safe: its owner serializes."""
+
+    def __init__(self, *, max_xmit_frag: int = DEFAULT_MAX_FRAG,
+                 max_recv_frag: int = DEFAULT_MAX_FRAG, max_response_size: int = 64 << 20,
+                 feature_negotiation: bool = True) -> None:
+        self._frames = FrameBuffer()
+        self._call_id = 0
+        self._next_context_id = 0
+        self._offer: tuple[int, list[tuple[int, SyntaxId, bool]]] | None = None
+        self._partial: tuple[int, list[bytes], int] | None = None
+        self._feature_negotiation = feature_negotiation
+        self._max_response_size = max_response_size
+        self.contexts: dict[SyntaxId, int] = {}
+        self.bound = False
+        self.assoc_group_id = 0
+        self.features = 0
+        self.max_xmit_frag = max_xmit_frag
+        self.max_recv_frag = max_recv_frag
+
+    def next_call_id(self) -> int:
+        self._call_id = (self._call_id + 1) & 0xFFFFFFFF
+        return self._call_id
+
+    # -- outgoing ----------------------------------------------------------------------------
+    def bind(self, syntaxes: Iterable[SyntaxId], assoc_group_id: int = 0) -> bytes:
+        """A bind (first time) or alter_context (later) offering each syntax over NDR 2.0.
+
+        The first bind also offers bind time feature negotiation (MS-RPCE 3.3.1.5.3), as Windows
+        clients since Server 2003 do.
+        """
+        offered: list[tuple[int, SyntaxId, bool]] = []
+        elements = []
+        syntaxes = list(syntaxes)
+        for syntax in syntaxes:
+            context_id = self._new_context_id()
+            offered.append((context_id, syntax, False))
+            elements.append(ContextElement(context_id, syntax, (NDR_SYNTAX,)))
+        if not self.bound and self._feature_negotiation and syntaxes:
+            context_id = self._new_context_id()
+            offered.append((context_id, syntaxes[-1], True))
+            elements.append(ContextElement(context_id, syntaxes[-1],
+                                           (_FEATURE_SYNTAX,)))
+        call_id = self.next_call_id()
+        self._offer = (call_id, offered)
+        cls = AlterContext if self.bound else Bind
+        return cls(call_id, tuple(elements), self.max_xmit_frag, self.max_recv_frag,
+                   assoc_group_id or self.assoc_group_id).encode()
+
+    def _new_context_id(self) -> int:
+        context_id = self._next_context_id
+        self._next_context_id = (context_id + 1) & 0xFFFF
+        return context_id
+
+    def request(self, context_id: int, opnum: int, stub: bytes,
+                object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
+        """The fragments of one request (C706 12.6.4.9), each within the server's limit."""
+        call_id = self.next_call_id()
+        object_bytes = object.bytes_le if object is not None else None
+        room = (self.max_xmit_frag - 24 - (16 if object is not None else 0)) & ~7
+        total = len(stub)
+        if total <= room:
+            return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,
+                                                     total, object_bytes)]
+        view = memoryview(stub)
+        fragments = []
+        for start in range(0, total, room):
+            flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
+                PFC_LAST_FRAG if start + room >= total else 0)
+            fragments.append(encode_request_fragment(call_id, context_id, opnum,
+                                                     bytes(view[start:start + room]), flags,
+                                                     total - start, object_bytes))
+        return call_id, fragments
+
+    # -- incoming ----------------------------------------------------------------------------
+    def receive_data(self, data: bytes) -> None:
+        self._frames.feed(data)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that are not yet a whole fragment."""
+        return self._frames.pending
+
+    def next_event(self) -> BindOutcome | ResponseReceived | FaultReceived | ShutdownReceived | None:
+        """The next event, or None when more bytes are needed. ProtocolError if the server
+        sent something that cannot be right."""
+        while True:
+            try:
+                item = self._frames.next_frame()
+                if item is None:
+                    return None
+                header, frame = item
+                if header.frag_length > self.max_recv_frag:
+                    raise ProtocolError(f"fragment of {header.frag_length} bytes exceeds "
+                                        f"{self.max_recv_frag}")
+                pdu = decode_pdu(frame, header)
+            except PduError as exc:
+                raise ProtocolError(f"malformed PDU from server: {exc}") from None
+            if isinstance(pdu, Response):
+                event = self._on_response(pdu)
+                if event is not None:
+                    return event
+            elif isinstance(pdu, Fault):
+                self._partial = None
+                return FaultReceived(pdu.call_id, pdu.status, bool(pdu.flags & PFC_DID_NOT_EXECUTE))
+            elif isinstance(pdu, (BindAck, BindNak)):
+                return self._on_bind_answer(pdu)
+            elif pdu.ptype == PTYPE.SHUTDOWN:
+                return ShutdownReceived()
+            else:
+                raise ProtocolError(f"unexpected {type(pdu).__name__} PDU from server")
+
+    def _on_response(self, pdu: Response) -> ResponseReceived | None:
+        flags = pdu.flags
+        if flags & PFC_FIRST_FRAG:
+            if flags & PFC_LAST_FRAG:
+                self._partial = None
+                return ResponseReceived(pdu.call_id, pdu.stub)
+            self._partial = (pdu.call_id, [pdu.stub], len(pdu.stub))
+            return None
+        if self._partial is None or self._partial[0] != pdu.call_id:
+            raise ProtocolError(f"response fragment for call {pdu.call_id} out of sequence")
+        call_id, chunks, size = self._partial
+        size += len(pdu.stub)
+        if size > self._max_response_size:
+            raise ProtocolError(f"response larger than {self._max_response_size} bytes")
+        chunks.append(pdu.stub)
+        if flags & PFC_LAST_FRAG:
+            self._partial = None
+            return ResponseReceived(call_id, b"".join(chunks))
+        self._partial = (call_id, chunks, size)
+        return None
+
+    def _on_bind_answer(self, pdu: BindAck | BindNak) -> BindOutcome:
+        if self._offer is None or self._offer[0] != pdu.call_id:
+            raise ProtocolError(f"{type(pdu).__name__} for call {pdu.call_id} that was not a bind")
+        call_id, offered = self._offer
+        self._offer = None
+        if isinstance(pdu, BindNak):
+            return BindOutcome(call_id, {}, {}, pdu.reason)
+        if isinstance(pdu, AlterContextResp) != self.bound:
+            raise ProtocolError(f"{type(pdu).__name__} answers the wrong PDU")
+        if len(pdu.results) != len(offered):
+            raise ProtocolError(f"{len(pdu.results)} results for {len(offered)} contexts")
+        if not self.bound:
+            self.bound = True
+            self.assoc_group_id = pdu.assoc_group_id
+            self.max_xmit_frag = min(self.max_xmit_frag, pdu.max_recv_frag)
+            if self.max_xmit_frag < 64:
+                raise ProtocolError(f"server receives fragments of only {pdu.max_recv_frag} bytes")
+        accepted: dict[SyntaxId, int] = {}
+        rejected: dict[SyntaxId, ContextResult] = {}
+        for (context_id, syntax, is_feature), result in zip(offered, pdu.results):
+            if is_feature:
+                if result.result == Result.NEGOTIATE_ACK:
+                    self.features = result.reason & _FEATURES_OFFERED
+                continue
+            if result.result == Result.ACCEPTANCE:
+                if result.transfer_syntax != NDR_SYNTAX:
+                    raise ProtocolError(f"server accepted {result.transfer_syntax}, not offered")
+                accepted[syntax] = context_id
+                self.contexts[syntax] = context_id
+            else:
+                rejected[syntax] = result
+        return BindOutcome(call_id, accepted, rejected)

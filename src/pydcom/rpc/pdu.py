@@ -1,0 +1,607 @@
+"""The PDUs of connection-oriented DCE/RPC: one class per type, each with encode and decode.
+
+Layouts are those of C706 12.6.3-12.6.4 as MS-RPCE 2.2.2 restates and extends them. Every PDU
+starts with the 16-byte common header; an authenticated PDU ends with auth padding, the 8-byte
+sec_trailer (MS-RPCE 2.2.2.11) and the auth token. This module knows bytes only.
+
+Decoding reads the header in the sender's byte order (C706 14.1: receiver makes it right) so that a
+big-endian peer can be framed and refused politely; bodies are decoded for little-endian senders
+only, which is every DCOM implementation.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from typing import ClassVar
+
+from pydcom.rpc.constants import (
+    DREP_LE,
+    PFC_OBJECT_UUID,
+    PFC_SINGLE,
+    PTYPE,
+    RPC_VERS,
+    RPC_VERS_MINOR,
+    SyntaxId,
+)
+
+HEADER_SIZE = 16
+REQUEST_HEADER_SIZE = 24  # common header + alloc_hint, p_cont_id, opnum
+RESPONSE_HEADER_SIZE = 24  # common header + alloc_hint, p_cont_id, cancel_count, reserved
+SEC_TRAILER_SIZE = 8
+
+_HEADER_LE = struct.Struct("<BBBB4sHHI")
+_HEADER_BE = struct.Struct(">BBBB4sHHI")
+_REQUEST = struct.Struct("<BBBB4sHHIIHH")  # header + alloc_hint, p_cont_id, opnum
+_RESPONSE = struct.Struct("<BBBB4sHHIIHBB")  # header + alloc_hint, p_cont_id, cancel_count, reserved
+_FAULT = struct.Struct("<BBBB4sHHIIHBBII")  # response fields + status, reserved2
+_SEC_TRAILER = struct.Struct("<BBBBI")
+_BIND_FIXED = struct.Struct("<HHIB3x")  # max_xmit, max_recv, assoc_group, n_context_elem
+_ACK_FIXED = struct.Struct("<HHIH")  # max_xmit, max_recv, assoc_group, sec_addr length
+_CONTEXT_ELEM = struct.Struct("<HBx")  # p_cont_id, n_transfer_syn, reserved
+_SYNTAX = struct.Struct("<16sI")  # if_uuid, if_version (major low 16 bits, minor high)
+_U16 = struct.Struct("<H")
+
+
+class PduError(ValueError):
+    """A PDU that cannot be decoded, with what is known of it for the reply."""
+
+    def __init__(self, message: str, ptype: int | None = None, call_id: int = 0) -> None:
+        super().__init__(message)
+        self.ptype = ptype
+        self.call_id = call_id
+
+
+class Header:
+    """The common header (C706 12.6.3.1; MS-RPCE 2.2.2.1)."""
+
+    __slots__ = ("ptype", "flags", "drep", "frag_length", "auth_length", "call_id", "minor")
+
+    def __init__(self, ptype: int, flags: int, drep: bytes, frag_length: int, auth_length: int,
+                 call_id: int, minor: int = 0) -> None:
+        self.ptype = ptype
+        self.flags = flags
+        self.drep = drep
+        self.frag_length = frag_length
+        self.auth_length = auth_length
+        self.call_id = call_id
+        self.minor = minor
+
+    @property
+    def little_endian(self) -> bool:
+        return self.drep[0] & 0xF0 == 0x10
+
+
+def peek_header(data: bytes | bytearray | memoryview, offset: int = 0) -> Header:
+    """Read the 16-byte common header at ``offset`` (caller ensures 16 bytes are there)."""
+    little = data[offset + 4] & 0xF0 == 0x10
+    vers, minor, ptype, flags, drep, frag_len, auth_len, call_id = (
+        _HEADER_LE if little else _HEADER_BE).unpack_from(data, offset)
+    if vers != RPC_VERS or minor > 1:
+        raise PduError(f"unsupported protocol version {vers}.{minor}", ptype, call_id)
+    if frag_len < HEADER_SIZE:
+        raise PduError(f"frag_length {frag_len} shorter than the header", ptype, call_id)
+    return Header(ptype, flags, bytes(drep), frag_len, auth_len, call_id, minor)
+
+
+class AuthVerifier:
+    """sec_trailer plus auth token (MS-RPCE 2.2.2.11, 2.2.2.12)."""
+
+    __slots__ = ("auth_type", "auth_level", "pad_length", "context_id", "token")
+
+    def __init__(self, auth_type: int, auth_level: int, context_id: int = 0, token: bytes = b"",
+                 pad_length: int = 0) -> None:
+        self.auth_type = auth_type
+        self.auth_level = auth_level
+        self.context_id = context_id
+        self.token = token
+        self.pad_length = pad_length
+
+    def __eq__(self, other: object) -> bool:  # pad_length is derived from the PDU's layout
+        return isinstance(other, AuthVerifier) and (
+            self.auth_type, self.auth_level, self.context_id, self.token) == (
+            other.auth_type, other.auth_level, other.context_id, other.token)
+
+    def __repr__(self) -> str:
+        return (f"AuthVerifier(type={self.auth_type}, level={self.auth_level}, "
+                f"context={self.context_id}, token={len(self.token)} bytes)")
+
+
+class ContextElement:
+    """p_cont_elem_t: a presentation context offered in bind/alter_context (C706 12.6.3.1)."""
+
+    __slots__ = ("context_id", "abstract_syntax", "transfer_syntaxes")
+
+    def __init__(self, context_id: int, abstract_syntax: SyntaxId,
+                 transfer_syntaxes: tuple[SyntaxId, ...]) -> None:
+        self.context_id = context_id
+        self.abstract_syntax = abstract_syntax
+        self.transfer_syntaxes = tuple(transfer_syntaxes)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ContextElement) and (
+            self.context_id, self.abstract_syntax, self.transfer_syntaxes) == (
+            other.context_id, other.abstract_syntax, other.transfer_syntaxes)
+
+    def __repr__(self) -> str:
+        return (f"ContextElement({self.context_id}, {self.abstract_syntax}, "
+                f"{[str(s) for s in self.transfer_syntaxes]})")
+
+
+class ContextResult:
+    """p_result_t: the answer to one presentation context (C706 12.6.3.1; MS-RPCE 2.2.2.4)."""
+
+    __slots__ = ("result", "reason", "transfer_syntax")
+
+    def __init__(self, result: int, reason: int, transfer_syntax: SyntaxId) -> None:
+        self.result = result
+        self.reason = reason
+        self.transfer_syntax = transfer_syntax
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ContextResult) and (
+            self.result, self.reason, self.transfer_syntax) == (
+            other.result, other.reason, other.transfer_syntax)
+
+    def __repr__(self) -> str:
+        return f"ContextResult({self.result}, {self.reason}, {self.transfer_syntax})"
+
+
+# Binds name the same few syntaxes over and over, and building a uuid.UUID costs microseconds:
+# both directions are memoized, up to a bound a peer sending random UUIDs cannot push past.
+_SYNTAX_CACHE_LIMIT = 4096
+_packed_syntaxes: dict[SyntaxId, bytes] = {}
+_unpacked_syntaxes: dict[bytes, SyntaxId] = {}
+
+
+def _pack_syntax(syntax: SyntaxId) -> bytes:
+    raw = _packed_syntaxes.get(syntax)
+    if raw is None:
+        raw = _SYNTAX.pack(syntax.uuid.bytes_le,
+                           (syntax.major & 0xFFFF) | (syntax.minor & 0xFFFF) << 16)
+        if len(_packed_syntaxes) < _SYNTAX_CACHE_LIMIT:
+            _packed_syntaxes[syntax] = raw
+    return raw
+
+
+def _unpack_syntax(data: bytes, offset: int) -> SyntaxId:
+    raw = bytes(data[offset:offset + 20])
+    syntax = _unpacked_syntaxes.get(raw)
+    if syntax is None:
+        uuid_bytes, version = _SYNTAX.unpack(raw)
+        syntax = SyntaxId(uuid.UUID(bytes_le=uuid_bytes), version & 0xFFFF, version >> 16)
+        if len(_unpacked_syntaxes) < _SYNTAX_CACHE_LIMIT:
+            _unpacked_syntaxes[raw] = syntax
+    return syntax
+
+
+class Pdu:
+    """Fields every PDU has: pfc_flags, call_id and an optional auth verifier."""
+
+    __slots__ = ("flags", "call_id", "auth")
+    ptype: ClassVar[int]
+    # Requests and responses align the sec_trailer to 16 from the stub (MS-RPCE 2.2.2.11);
+    # the other PDUs keep C706's 4-byte alignment of the whole PDU.
+    _TRAILER_ALIGN: ClassVar[int] = 4
+
+    def __init__(self, flags: int = PFC_SINGLE, call_id: int = 0,
+                 auth: AuthVerifier | None = None) -> None:
+        self.flags = flags
+        self.call_id = call_id
+        self.auth = auth
+
+    # -- encoding --------------------------------------------------------------------------
+    def _fixed(self) -> bytes:
+        """The body between the common header and the stub or trailer."""
+        return b""
+
+    def _stub(self) -> bytes:
+        return b""
+
+    def encode(self) -> bytes:
+        fixed, stub, auth = self._fixed(), self._stub(), self.auth
+        if auth is None:
+            frag_len = HEADER_SIZE + len(fixed) + len(stub)
+            return b"".join((_HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags,
+                                             DREP_LE, frag_len, 0, self.call_id), fixed, stub))
+        if self._TRAILER_ALIGN == 16:
+            pad = -len(stub) % 16
+        else:
+            pad = -(HEADER_SIZE + len(fixed) + len(stub)) % 4
+        trailer = _SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
+        frag_len = HEADER_SIZE + len(fixed) + len(stub) + pad + SEC_TRAILER_SIZE + len(auth.token)
+        return b"".join((_HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags, DREP_LE,
+                                         frag_len, len(auth.token), self.call_id),
+                         fixed, stub, bytes(pad), trailer, auth.token))
+
+    # -- decoding --------------------------------------------------------------------------
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Pdu":
+        """Build the PDU from the bytes between the common header and the auth padding."""
+        raise NotImplementedError
+
+    def _common_eq(self, other: object) -> bool:
+        return type(self) is type(other) and all(
+            getattr(self, n) == getattr(other, n) for n in _all_slots(type(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return self._common_eq(other)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _all_slots(type(self))
+                           if n not in ("stub",))
+        stub = getattr(self, "stub", None)
+        extra = f", stub={len(stub)} bytes" if stub is not None else ""
+        return f"{type(self).__name__}({fields}{extra})"
+
+
+def _all_slots(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        names.extend(getattr(klass, "__slots__", ()))
+    return names
+
+
+class Request(Pdu):
+    """request PDU (C706 12.6.4.9): the object UUID is present when PFC_OBJECT_UUID is set;
+    DCOM puts the IPID there (MS-DCOM 2.1)."""
+
+    __slots__ = ("alloc_hint", "context_id", "opnum", "object", "stub")
+    ptype = PTYPE.REQUEST
+    _TRAILER_ALIGN = 16
+
+    def __init__(self, call_id: int = 0, context_id: int = 0, opnum: int = 0, stub: bytes = b"",
+                 object: uuid.UUID | None = None, flags: int = PFC_SINGLE,
+                 alloc_hint: int | None = None, auth: AuthVerifier | None = None) -> None:
+        flags = flags | PFC_OBJECT_UUID if object is not None else flags & ~PFC_OBJECT_UUID
+        super().__init__(flags, call_id, auth)
+        self.context_id = context_id
+        self.opnum = opnum
+        self.object = object
+        self.stub = stub
+        self.alloc_hint = len(stub) if alloc_hint is None else alloc_hint
+
+    def _fixed(self) -> bytes:
+        fixed = struct.pack("<IHH", self.alloc_hint, self.context_id, self.opnum)
+        return fixed + self.object.bytes_le if self.object is not None else fixed
+
+    def _stub(self) -> bytes:
+        return self.stub
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Request":
+        need = 24 if header.flags & PFC_OBJECT_UUID else 8
+        if len(body) < need:
+            raise PduError("request PDU shorter than its header", header.ptype, header.call_id)
+        alloc_hint, context_id, opnum = struct.unpack_from("<IHH", body)
+        obj = uuid.UUID(bytes_le=body[8:24]) if header.flags & PFC_OBJECT_UUID else None
+        return cls(header.call_id, context_id, opnum, body[need:], obj, header.flags, alloc_hint)
+
+
+class Response(Pdu):
+    """response PDU (C706 12.6.4.10)."""
+
+    __slots__ = ("alloc_hint", "context_id", "cancel_count", "stub")
+    ptype = PTYPE.RESPONSE
+    _TRAILER_ALIGN = 16
+
+    def __init__(self, call_id: int = 0, context_id: int = 0, stub: bytes = b"",
+                 flags: int = PFC_SINGLE, alloc_hint: int | None = None, cancel_count: int = 0,
+                 auth: AuthVerifier | None = None) -> None:
+        super().__init__(flags, call_id, auth)
+        self.context_id = context_id
+        self.stub = stub
+        self.cancel_count = cancel_count
+        self.alloc_hint = len(stub) if alloc_hint is None else alloc_hint
+
+    def _fixed(self) -> bytes:
+        return struct.pack("<IHBx", self.alloc_hint, self.context_id, self.cancel_count)
+
+    def _stub(self) -> bytes:
+        return self.stub
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Response":
+        if len(body) < 8:
+            raise PduError("response PDU shorter than its header", header.ptype, header.call_id)
+        alloc_hint, context_id, cancel_count = struct.unpack_from("<IHB", body)
+        return cls(header.call_id, context_id, body[8:], header.flags, alloc_hint, cancel_count)
+
+
+class Fault(Pdu):
+    """fault PDU (C706 12.6.4.7; MS-RPCE 2.2.2.8). Clients ignore stub data after the status."""
+
+    __slots__ = ("alloc_hint", "context_id", "cancel_count", "status", "reserved", "stub")
+    ptype = PTYPE.FAULT
+    _TRAILER_ALIGN = 16
+
+    def __init__(self, call_id: int = 0, status: int = 0, context_id: int = 0,
+                 flags: int = PFC_SINGLE, cancel_count: int = 0, stub: bytes = b"",
+                 alloc_hint: int = 0, reserved: int = 0, auth: AuthVerifier | None = None) -> None:
+        super().__init__(flags, call_id, auth)
+        self.status = status
+        self.context_id = context_id
+        self.cancel_count = cancel_count
+        self.stub = stub
+        self.alloc_hint = alloc_hint
+        self.reserved = reserved
+
+    def _fixed(self) -> bytes:
+        return struct.pack("<IHBBII", self.alloc_hint, self.context_id, self.cancel_count,
+                           self.reserved, self.status, 0)
+
+    def _stub(self) -> bytes:
+        return self.stub
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Fault":
+        if len(body) < 16:
+            raise PduError("fault PDU shorter than its header", header.ptype, header.call_id)
+        alloc_hint, context_id, cancel_count, reserved, status = struct.unpack_from("<IHBBI", body)
+        return cls(header.call_id, status, context_id, header.flags, cancel_count, body[16:],
+                   alloc_hint, reserved)
+
+
+class Bind(Pdu):
+    """bind PDU (C706 12.6.4.3): several presentation contexts, each with its syntaxes."""
+
+    __slots__ = ("max_xmit_frag", "max_recv_frag", "assoc_group_id", "contexts")
+    ptype = PTYPE.BIND
+
+    def __init__(self, call_id: int = 0, contexts: tuple[ContextElement, ...] = (),
+                 max_xmit_frag: int = 5840, max_recv_frag: int = 5840, assoc_group_id: int = 0,
+                 flags: int = PFC_SINGLE, auth: AuthVerifier | None = None) -> None:
+        super().__init__(flags, call_id, auth)
+        self.max_xmit_frag = max_xmit_frag
+        self.max_recv_frag = max_recv_frag
+        self.assoc_group_id = assoc_group_id
+        self.contexts = tuple(contexts)
+
+    def _fixed(self) -> bytes:
+        parts = [_BIND_FIXED.pack(self.max_xmit_frag, self.max_recv_frag, self.assoc_group_id,
+                                  len(self.contexts))]
+        for element in self.contexts:
+            parts.append(_CONTEXT_ELEM.pack(element.context_id, len(element.transfer_syntaxes)))
+            parts.append(_pack_syntax(element.abstract_syntax))
+            parts.extend(_pack_syntax(s) for s in element.transfer_syntaxes)
+        return b"".join(parts)
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Bind":
+        if len(body) < _BIND_FIXED.size:
+            raise PduError("bind PDU shorter than its header", header.ptype, header.call_id)
+        max_xmit, max_recv, group, count = _BIND_FIXED.unpack_from(body)
+        offset = _BIND_FIXED.size
+        contexts = []
+        for _ in range(count):
+            if offset + 24 > len(body):
+                raise PduError("presentation context list runs past the PDU",
+                               header.ptype, header.call_id)
+            context_id, n_syntaxes = _CONTEXT_ELEM.unpack_from(body, offset)
+            end = offset + 24 + 20 * n_syntaxes
+            if end > len(body):
+                raise PduError("transfer syntax list runs past the PDU",
+                               header.ptype, header.call_id)
+            abstract = _unpack_syntax(body, offset + 4)
+            syntaxes = tuple(_unpack_syntax(body, offset + 24 + 20 * i) for i in range(n_syntaxes))
+            contexts.append(ContextElement(context_id, abstract, syntaxes))
+            offset = end
+        return cls(header.call_id, tuple(contexts), max_xmit, max_recv, group, header.flags)
+
+
+class AlterContext(Bind):
+    """alter_context PDU (C706 12.6.4.1): the bind layout on an established connection."""
+
+    __slots__ = ()
+    ptype = PTYPE.ALTER_CONTEXT
+
+
+class BindAck(Pdu):
+    """bind_ack PDU (C706 12.6.4.4): results are positional, one per offered context
+    (MS-RPCE 3.3.1.5.3). sec_addr is the port as ASCII with its NUL, padded to 4."""
+
+    __slots__ = ("max_xmit_frag", "max_recv_frag", "assoc_group_id", "sec_addr", "results")
+    ptype = PTYPE.BIND_ACK
+
+    def __init__(self, call_id: int = 0, results: tuple[ContextResult, ...] = (),
+                 max_xmit_frag: int = 5840, max_recv_frag: int = 5840, assoc_group_id: int = 0,
+                 sec_addr: bytes = b"", flags: int = PFC_SINGLE,
+                 auth: AuthVerifier | None = None) -> None:
+        super().__init__(flags, call_id, auth)
+        self.max_xmit_frag = max_xmit_frag
+        self.max_recv_frag = max_recv_frag
+        self.assoc_group_id = assoc_group_id
+        self.sec_addr = sec_addr
+        self.results = tuple(results)
+
+    def _fixed(self) -> bytes:
+        addr = self.sec_addr + b"\x00" if self.sec_addr else b""
+        head = _ACK_FIXED.pack(self.max_xmit_frag, self.max_recv_frag, self.assoc_group_id,
+                               len(addr)) + addr
+        head += bytes(-(HEADER_SIZE + len(head)) % 4)
+        parts = [head, struct.pack("<B3x", len(self.results))]
+        for r in self.results:
+            parts.append(struct.pack("<HH", r.result, r.reason))
+            parts.append(_pack_syntax(r.transfer_syntax))
+        return b"".join(parts)
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "BindAck":
+        if len(body) < _ACK_FIXED.size:
+            raise PduError("bind_ack PDU shorter than its header", header.ptype, header.call_id)
+        max_xmit, max_recv, group, addr_len = _ACK_FIXED.unpack_from(body)
+        offset = _ACK_FIXED.size + addr_len
+        addr = body[_ACK_FIXED.size:offset].rstrip(b"\x00")
+        offset += -(HEADER_SIZE + offset) % 4
+        if offset + 4 > len(body):
+            raise PduError("bind_ack result list runs past the PDU", header.ptype, header.call_id)
+        count = body[offset]
+        offset += 4
+        if offset + 24 * count > len(body):
+            raise PduError("bind_ack result list runs past the PDU", header.ptype, header.call_id)
+        results = []
+        for i in range(count):
+            result, reason = struct.unpack_from("<HH", body, offset + 24 * i)
+            results.append(ContextResult(result, reason, _unpack_syntax(body, offset + 24 * i + 4)))
+        return cls(header.call_id, tuple(results), max_xmit, max_recv, group, bytes(addr),
+                   header.flags)
+
+
+class AlterContextResp(BindAck):
+    """alter_context_resp PDU (C706 12.6.4.2): the bind_ack layout."""
+
+    __slots__ = ()
+    ptype = PTYPE.ALTER_CONTEXT_RESP
+
+
+class BindNak(Pdu):
+    """bind_nak PDU (C706 12.6.4.5; MS-RPCE 2.2.2.9): a reject reason and the protocol
+    versions the server supports."""
+
+    __slots__ = ("reason", "versions")
+    ptype = PTYPE.BIND_NAK
+
+    def __init__(self, call_id: int = 0, reason: int = 0,
+                 versions: tuple[tuple[int, int], ...] = ((RPC_VERS, RPC_VERS_MINOR),),
+                 flags: int = PFC_SINGLE) -> None:
+        super().__init__(flags, call_id, None)
+        self.reason = reason
+        self.versions = tuple(versions)
+
+    def _fixed(self) -> bytes:
+        body = _U16.pack(self.reason) + bytes([len(self.versions)])
+        body += b"".join(bytes([major, minor]) for major, minor in self.versions)
+        return body + bytes(-(HEADER_SIZE + len(body)) % 4)
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "BindNak":
+        if len(body) < 3:
+            raise PduError("bind_nak PDU shorter than its body", header.ptype, header.call_id)
+        reason = _U16.unpack_from(body)[0]
+        count = body[2]
+        if 3 + 2 * count > len(body):
+            raise PduError("bind_nak version list runs past the PDU", header.ptype, header.call_id)
+        versions = tuple((body[3 + 2 * i], body[4 + 2 * i]) for i in range(count))
+        return cls(header.call_id, reason, versions, header.flags)
+
+
+class Auth3(Pdu):
+    """rpc_auth_3 PDU (MS-RPCE 2.2.2.10): 4 pad bytes, then the sec_trailer; never answered."""
+
+    __slots__ = ()
+    ptype = PTYPE.AUTH3
+
+    def _fixed(self) -> bytes:
+        return bytes(4)
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Auth3":
+        return cls(header.flags, header.call_id)
+
+
+class Shutdown(Pdu):
+    """shutdown PDU (C706 12.6.4.11): the server asks the client to close the connection."""
+
+    __slots__ = ()
+    ptype = PTYPE.SHUTDOWN
+
+    @classmethod
+    def _decode_body(cls, header: Header, body: bytes) -> "Pdu":
+        return cls(header.flags, header.call_id)
+
+
+class CoCancel(Shutdown):
+    """co_cancel PDU (C706 12.6.4.6): cancel the call in progress."""
+
+    __slots__ = ()
+    ptype = PTYPE.CO_CANCEL
+
+
+class Orphaned(Shutdown):
+    """orphaned PDU (C706 12.6.4.8): the client abandons the call in progress."""
+
+    __slots__ = ()
+    ptype = PTYPE.ORPHANED
+
+
+PDU_CLASSES: dict[int, type[Pdu]] = {
+    cls.ptype: cls
+    for cls in (Request, Response, Fault, Bind, BindAck, BindNak, AlterContext, AlterContextResp,
+                Auth3, Shutdown, CoCancel, Orphaned)
+}
+
+
+def split_auth(header: Header, frame: bytes, body_start: int) -> tuple[int, AuthVerifier | None]:
+    """Locate the sec_trailer (MS-RPCE 2.2.2.11): return where the body ends and the verifier."""
+    frag_len = header.frag_length
+    if not header.auth_length:
+        return frag_len, None
+    trailer_at = frag_len - header.auth_length - SEC_TRAILER_SIZE
+    if trailer_at < body_start:
+        raise PduError(f"auth_length {header.auth_length} runs past the PDU body",
+                       header.ptype, header.call_id)
+    auth_type, auth_level, pad, _reserved, context_id = _SEC_TRAILER.unpack_from(frame, trailer_at)
+    body_end = trailer_at - pad
+    if body_end < body_start:
+        raise PduError(f"auth_pad_length {pad} runs past the PDU body", header.ptype, header.call_id)
+    token = bytes(frame[trailer_at + SEC_TRAILER_SIZE:frag_len])
+    return body_end, AuthVerifier(auth_type, auth_level, context_id, token, pad)
+
+
+def decode_pdu(frame: bytes, header: Header | None = None) -> Pdu:
+    """Decode one whole fragment (exactly frag_length bytes). PduError on any malformation."""
+    if header is None:
+        if len(frame) < HEADER_SIZE:
+            raise PduError("fragment shorter than the common header")
+        header = peek_header(frame)
+    if header.frag_length != len(frame):
+        raise PduError(f"frag_length {header.frag_length} but {len(frame)} bytes",
+                       header.ptype, header.call_id)
+    cls = PDU_CLASSES.get(header.ptype)
+    if cls is None:
+        raise PduError(f"unknown PDU type {header.ptype}", header.ptype, header.call_id)
+    if not header.little_endian:
+        raise PduError("big-endian data representation is not supported",
+                       header.ptype, header.call_id)
+    body_end, auth = split_auth(header, frame, HEADER_SIZE)
+    try:
+        pdu = cls._decode_body(header, frame[HEADER_SIZE:body_end])
+    except struct.error as exc:  # a fixed part cut short: same meaning as a length check
+        raise PduError(f"{cls.__name__} PDU truncated: {exc}", header.ptype, header.call_id) from None
+    pdu.flags = header.flags
+    pdu.call_id = header.call_id
+    pdu.auth = auth
+    return pdu
+
+
+# --- the hot path: one call, no object allocation beyond the bytes ---------------------------
+
+def encode_request_fragment(call_id: int, context_id: int, opnum: int, stub: bytes, flags: int,
+                            alloc_hint: int, object_bytes: bytes | None = None) -> bytes:
+    """One request fragment without auth (C706 12.6.4.9)."""
+    if object_bytes is None:
+        return _REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST, flags, DREP_LE,
+                             REQUEST_HEADER_SIZE + len(stub), 0, call_id, alloc_hint, context_id,
+                             opnum) + stub
+    return b"".join((_REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST,
+                                   flags | PFC_OBJECT_UUID, DREP_LE,
+                                   REQUEST_HEADER_SIZE + 16 + len(stub), 0, call_id, alloc_hint,
+                                   context_id, opnum), object_bytes, stub))
+
+
+def encode_response_fragment(call_id: int, context_id: int, stub: bytes, flags: int,
+                             alloc_hint: int) -> bytes:
+    """One response fragment without auth (C706 12.6.4.10)."""
+    return _RESPONSE.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.RESPONSE, flags, DREP_LE,
+                          RESPONSE_HEADER_SIZE + len(stub), 0, call_id, alloc_hint, context_id,
+                          0, 0) + stub
+
+
+def encode_fault(call_id: int, context_id: int, status: int, flags: int = PFC_SINGLE) -> bytes:
+    """A 32-byte fault PDU without stub or auth (C706 12.6.4.7)."""
+    return _FAULT.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.FAULT, flags, DREP_LE, 32, 0, call_id,
+                       0, context_id, 0, 0, status, 0)
+
+
+REQUEST_STRUCT = _REQUEST
+RESPONSE_STRUCT = _RESPONSE

@@ -1,0 +1,502 @@
+"""The server side of one DCE/RPC connection as a state machine with no I/O (C706 12; MS-RPCE 3.3.3).
+
+Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each with ``respond`` or
+``fault``; send what ``data_to_send`` returns. Binds, alter_contexts and protocol errors are
+answered by the machine itself, since their answers depend on nothing but the protocol and the
+table of interfaces. After a fatal error ``closed`` is true: send the pending bytes, then close.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import struct
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from pydcom.rpc.constants import (
+    DEFAULT_MAX_FRAG,
+    MIN_MAX_RECV_FRAG,
+    NCA_S_FAULT_ACCESS_DENIED,
+    NCA_S_PROTO_ERROR,
+    NCA_S_UNK_IF,
+    NDR_SYNTAX,
+    NULL_SYNTAX,
+    PFC_DID_NOT_EXECUTE,
+    PFC_FIRST_FRAG,
+    PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
+    PFC_SINGLE,
+    PTYPE,
+    BindFeature,
+    BindNakReason,
+    ContextResult as Result,
+    ProviderReason,
+    SyntaxId,
+    bind_time_features,
+)
+from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.interface import Interface
+from pydcom.rpc.pdu import (
+    AlterContextResp,
+    AuthVerifier,
+    Bind,
+    BindAck,
+    BindNak,
+    ContextElement,
+    ContextResult,
+    Header,
+    PduError,
+    Request,
+    decode_pdu,
+    encode_fault,
+    encode_response_fragment,
+)
+from pydcom.rpc.verification import VerificationTrailer, split_verification_trailer
+
+log = logging.getLogger("pydcom.rpc")
+
+_REQUEST_FIXED = struct.Struct("<IHH")
+# rpc_vers, rpc_vers_minor, ptype, pfc_flags, drep[0], frag_length, auth_length, call_id,
+# alloc_hint, p_cont_id, opnum: the whole header of a request (C706 12.6.4.9).
+_REQUEST_HEAD = struct.Struct("<BBBBB3xHHIIHH")
+# Features this server agrees to in bind time feature negotiation (MS-RPCE 3.3.1.5.3): it keeps
+# the connection open after an orphaned PDU; it has no security context multiplexing.
+SUPPORTED_FEATURES = BindFeature.KEEP_CONNECTION_ON_ORPHAN
+_OLD_CALL_WINDOW = 150  # MS-RPCE 3.3.3.5.6
+_NOT_SIMPLE = object()  # the hot path declined: take the general one
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Bounds on what one peer may make a server hold (MS-RPCE 3.3.3.5.4, 3.3.3.5.5)."""
+
+    max_recv_frag: int = DEFAULT_MAX_FRAG  # largest fragment accepted after bind
+    max_xmit_frag: int = DEFAULT_MAX_FRAG  # largest fragment sent
+    max_request_size: int = 4 << 20  # reassembled stub; beyond it: fault status 5
+    max_contexts: int = 4000  # per connection, further capped at 4000 x interfaces
+    idle_timeout: float = 600.0  # seconds without a byte before the connection is closed
+    max_connections: int = 1024
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """Where a call came from and in on; the DCOM service names the local address back."""
+
+    peer: tuple
+    local: tuple
+
+
+class CallReceived:
+    """A whole request, ready to dispatch (C706 12.6.4.9)."""
+
+    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "stub", "auth",
+                 "verification", "connection")
+
+    def __init__(self, call_id: int, context_id: int, interface: Interface, opnum: int,
+                 object: uuid.UUID | None, stub: bytes, connection: ConnectionInfo | None,
+                 auth: AuthVerifier | None = None,
+                 verification: VerificationTrailer | None = None) -> None:
+        self.call_id = call_id
+        self.context_id = context_id
+        self.interface = interface
+        self.opnum = opnum
+        self.object = object
+        self.stub = stub
+        self.connection = connection
+        self.auth = auth
+        self.verification = verification
+
+    def __repr__(self) -> str:
+        return (f"CallReceived(call_id={self.call_id}, context={self.context_id}, "
+                f"{self.interface.syntax}, opnum={self.opnum}, object={self.object}, "
+                f"stub={len(self.stub)} bytes)")
+
+
+class AssociationGroups:
+    """Association groups of one server (C706 12.6.4.3; MS-RPCE 3.3.1.5.7): one lock, one owner.
+
+    A connection may join a group only from the client IP address that created it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: dict[int, list] = {}  # id -> [client host, connection count]
+        self._ids = itertools.count(0x1000)
+
+    def create(self, host: str) -> int:
+        with self._lock:
+            group_id = next(self._ids) & 0xFFFFFFFF or next(self._ids)
+            self._groups[group_id] = [host, 1]
+            return group_id
+
+    def join(self, group_id: int, host: str) -> bool:
+        with self._lock:
+            group = self._groups.get(group_id)
+            if group is None or group[0] != host:
+                return False
+            group[1] += 1
+            return True
+
+    def leave(self, group_id: int) -> None:
+        with self._lock:
+            group = self._groups.get(group_id)
+            if group is not None:
+                group[1] -= 1
+                if group[1] <= 0:
+                    del self._groups[group_id]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._groups)
+
+
+class _PartialCall:
+    """A fragmented request being reassembled; ``rejected`` calls are read and dropped."""
+
+    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "chunks", "size",
+                 "rejected", "auth")
+
+    def __init__(self, call_id: int, context_id: int, interface: Interface | None, opnum: int,
+                 obj: uuid.UUID | None, auth: AuthVerifier | None) -> None:
+        self.call_id = call_id
+        self.context_id = context_id
+        self.interface = interface
+        self.opnum = opnum
+        self.object = obj
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.rejected = interface is None
+        self.auth = auth
+
+
+class ServerConnection:
+    """One connection's protocol state. Owned by one thread; not shared."""
+
+    def __init__(self, lookup: Callable[[SyntaxId], Interface | None], *,
+                 limits: ServerLimits = ServerLimits(), groups: AssociationGroups | None = None,
+                 connection: ConnectionInfo | None = None, port_spec: str = "",
+                 interface_count: Callable[[], int] = lambda: 1,
+                 auth_types: frozenset[int] = frozenset()) -> None:
+        self._lookup = lookup
+        self._limits = limits
+        self._groups = groups if groups is not None else AssociationGroups()
+        self._frames = FrameBuffer()
+        self._out: list[bytes] = []
+        self._contexts: dict[int, Interface] = {}
+        self._partial: _PartialCall | None = None
+        self._last_call_id: int | None = None
+        self._interface_count = interface_count
+        self._auth_types = auth_types
+        self.connection = connection
+        self.port_spec = port_spec.encode("ascii")
+        self.bound = False
+        self.closed = False
+        self.assoc_group_id = 0
+        self.features = 0
+        self.max_xmit_frag = limits.max_xmit_frag
+        self.max_recv_frag = limits.max_recv_frag
+        self._stub_room = (self.max_xmit_frag - 24) & ~7
+        self._unframed: bytes | None = None
+
+    # -- the I/O side ------------------------------------------------------------------------
+    def receive_data(self, data: bytes) -> None:
+        if self._unframed is not None:
+            self._frames.feed(self._unframed)
+            self._unframed = None
+        if self._frames.pending:
+            self._frames.feed(data)
+        else:
+            self._unframed = data  # framed lazily: most reads are exactly one request
+
+    def data_to_send(self) -> bytes:
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    def close(self) -> None:
+        """Release what the connection holds beyond itself: its association group membership."""
+        if self.assoc_group_id:
+            self._groups.leave(self.assoc_group_id)
+            self.assoc_group_id = 0
+        self.closed = True
+
+    # -- events ------------------------------------------------------------------------------
+    def next_event(self) -> CallReceived | None:
+        """The next whole call, or None when more bytes are needed (or the connection is done)."""
+        data = self._unframed
+        if data is not None:
+            self._unframed = None
+            call = self._single_request(data)
+            if call is not _NOT_SIMPLE:
+                return call
+            self._frames.feed(data)
+        while not self.closed:
+            try:
+                item = self._frames.next_frame()
+            except PduError as exc:
+                self._fatal(exc.call_id, f"bad PDU header: {exc}")
+                return None
+            if item is None:
+                return None
+            header, frame = item
+            if header.ptype == PTYPE.REQUEST:
+                event = self._on_request(header, frame)
+                if event is not None:
+                    return event
+            elif header.ptype in (PTYPE.BIND, PTYPE.ALTER_CONTEXT):
+                self._on_bind(header, frame)
+            elif header.ptype in (PTYPE.CO_CANCEL, PTYPE.AUTH3):
+                # Calls run one at a time to completion, so a cancel has nothing to cancel;
+                # auth3 finishes a security context, and none is offered without a provider.
+                log.debug("ignoring %s for call %d", PTYPE(header.ptype).name, header.call_id)
+            elif header.ptype == PTYPE.ORPHANED:
+                if self._partial is not None and self._partial.call_id == header.call_id:
+                    self._partial = None
+            else:
+                self._fatal(header.call_id, f"unexpected PDU type {header.ptype} from a client")
+        return None
+
+    # -- answers -----------------------------------------------------------------------------
+    def respond(self, call: CallReceived, stub: bytes) -> None:
+        """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10)."""
+        room = self._stub_room
+        if len(stub) <= room:
+            self._out.append(encode_response_fragment(call.call_id, call.context_id, stub,
+                                                      PFC_SINGLE, len(stub)))
+            return
+        view = memoryview(stub)
+        total = len(stub)
+        for start in range(0, total, room):
+            flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
+                PFC_LAST_FRAG if start + room >= total else 0)
+            self._out.append(encode_response_fragment(call.call_id, call.context_id,
+                                                      bytes(view[start:start + room]), flags,
+                                                      total - start))
+
+    def fault(self, call: CallReceived | int, status: int, did_not_execute: bool = False,
+              context_id: int = 0) -> None:
+        """Queue a fault PDU for a call (C706 12.6.4.7)."""
+        if isinstance(call, CallReceived):
+            call_id, context_id = call.call_id, call.context_id
+        else:
+            call_id = call
+        flags = PFC_SINGLE | (PFC_DID_NOT_EXECUTE if did_not_execute else 0)
+        self._out.append(encode_fault(call_id, context_id, status, flags))
+
+    def _fatal(self, call_id: int, why: str) -> None:
+        """A protocol error: fault nca_s_proto_error (MS-RPCE 3.3.3.5.7), then close."""
+        log.info("protocol error from %s: %s", self.connection and self.connection.peer, why)
+        self.fault(call_id, NCA_S_PROTO_ERROR, did_not_execute=True)
+        self._partial = None
+        self.closed = True
+
+    # -- requests ----------------------------------------------------------------------------
+    def _single_request(self, data: bytes) -> CallReceived | None | object:
+        """The hot path: ``data`` is exactly one unfragmented request on a known context, with
+        no object UUID and no auth. Anything else returns _NOT_SIMPLE for the general path."""
+        if len(data) < 24 or self._partial is not None:
+            return _NOT_SIMPLE
+        vers, minor, ptype, flags, drep, frag_len, auth_len, call_id, _, context_id, opnum = (
+            _REQUEST_HEAD.unpack_from(data))
+        if (ptype or flags != PFC_SINGLE or frag_len != len(data) or auth_len or vers != 5
+                or minor > 1 or drep & 0xF0 != 0x10 or frag_len > self.max_recv_frag):
+            return _NOT_SIMPLE
+        interface = self._contexts.get(context_id)
+        last = self._last_call_id
+        if interface is None or (last is not None and call_id <= last):
+            return _NOT_SIMPLE
+        self._last_call_id = call_id
+        stub = data[24:]
+        if len(stub) >= 12:
+            return self._complete(call_id, context_id, interface, opnum, None, stub, None)
+        return CallReceived(call_id, context_id, interface, opnum, None, stub, self.connection)
+
+    def _on_request(self, header: Header, frame: bytes) -> CallReceived | None:
+        if not self.bound:
+            self._fatal(header.call_id, "request before bind")
+            return None
+        if header.frag_length > self.max_recv_frag:
+            self._fatal(header.call_id, f"fragment of {header.frag_length} bytes exceeds "
+                                        f"the negotiated {self.max_recv_frag}")
+            return None
+        flags = header.flags
+        call_id = header.call_id
+        if not header.auth_length and flags & PFC_OBJECT_UUID == 0 and len(frame) >= 24:
+            # The common case: no object UUID, no auth.
+            _, context_id, opnum = _REQUEST_FIXED.unpack_from(frame, 16)
+            stub = frame[24:]
+            obj = None
+            auth = None
+        else:
+            try:
+                pdu = decode_pdu(frame, header)
+            except PduError as exc:
+                self._fatal(call_id, str(exc))
+                return None
+            assert isinstance(pdu, Request)
+            context_id, opnum, stub, obj, auth = (pdu.context_id, pdu.opnum, pdu.stub, pdu.object,
+                                                 pdu.auth)
+            if auth is not None and auth.auth_type not in self._auth_types:
+                self._fatal(call_id, f"request with auth type {auth.auth_type} on a connection "
+                                     "without that security context")
+                return None
+
+        if flags & PFC_FIRST_FRAG:
+            if self._partial is not None:
+                self._fatal(call_id, f"call {call_id} began before call "
+                                     f"{self._partial.call_id} was complete")
+                return None
+            if self._last_call_id is not None and call_id <= self._last_call_id:
+                self._fatal(call_id, f"call_id {call_id} does not increase "
+                                     f"(last {self._last_call_id}; MS-RPCE 3.3.3.5.2)")
+                return None
+            self._last_call_id = call_id
+            interface = self._contexts.get(context_id)
+            if interface is None:
+                self.fault(call_id, NCA_S_UNK_IF, did_not_execute=True, context_id=context_id)
+            if flags & PFC_LAST_FRAG:
+                if interface is None:
+                    return None
+                return self._complete(call_id, context_id, interface, opnum, obj, stub, auth)
+            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, auth)
+            return self._add_fragment(self._partial, stub, last=False)
+
+        partial = self._partial
+        if partial is None or partial.call_id != call_id:
+            last = self._last_call_id
+            if partial is None and last is not None and 0 <= last - call_id < _OLD_CALL_WINDOW:
+                return None  # a straggler of a call already answered (MS-RPCE 3.3.3.5.6)
+            self._fatal(call_id, f"fragment of call {call_id} with no call in progress")
+            return None
+        return self._add_fragment(partial, stub, last=bool(flags & PFC_LAST_FRAG))
+
+    def _add_fragment(self, partial: _PartialCall, stub: bytes, last: bool) -> CallReceived | None:
+        if not partial.rejected:
+            partial.size += len(stub)
+            if partial.size > self._limits.max_request_size:
+                # MS-RPCE 3.3.3.5.4 and 3.3.3.5.8: fault at once, drop the rest of the call.
+                self.fault(partial.call_id, NCA_S_FAULT_ACCESS_DENIED, did_not_execute=True,
+                           context_id=partial.context_id)
+                partial.rejected = True
+                partial.chunks.clear()
+            else:
+                partial.chunks.append(stub)
+        if not last:
+            return None
+        self._partial = None
+        if partial.rejected:
+            return None
+        assert partial.interface is not None
+        return self._complete(partial.call_id, partial.context_id, partial.interface,
+                              partial.opnum, partial.object, b"".join(partial.chunks), partial.auth)
+
+    def _complete(self, call_id: int, context_id: int, interface: Interface, opnum: int,
+                  obj: uuid.UUID | None, stub: bytes, auth: AuthVerifier | None
+                  ) -> CallReceived | None:
+        trailer = None
+        if len(stub) >= 12:
+            stub, trailer = split_verification_trailer(stub)
+            if trailer is not None and trailer.has_unknown_must_process:
+                self.fault(call_id, NCA_S_FAULT_ACCESS_DENIED, did_not_execute=True,
+                           context_id=context_id)  # MS-RPCE 2.2.2.13
+                return None
+        return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection,
+                            auth, trailer)
+
+    # -- bind and alter_context --------------------------------------------------------------
+    def _on_bind(self, header: Header, frame: bytes) -> None:
+        is_bind = header.ptype == PTYPE.BIND
+        try:
+            pdu = decode_pdu(frame, header)
+        except PduError as exc:
+            if is_bind:
+                self._nak(header.call_id, BindNakReason.NOT_SPECIFIED, f"malformed bind: {exc}")
+            else:
+                self._fatal(header.call_id, f"malformed alter_context: {exc}")
+            return
+        assert isinstance(pdu, Bind)
+        if pdu.auth is not None and pdu.auth.auth_type not in self._auth_types:
+            # MS-RPCE 3.3.3.5.3: unknown security provider.
+            self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED,
+                      f"auth type {pdu.auth.auth_type} not offered", fatal=not self.bound)
+            return
+        if not self.bound:
+            if not is_bind:
+                self._fatal(pdu.call_id, "alter_context before bind")
+                return
+            if pdu.max_recv_frag < MIN_MAX_RECV_FRAG:
+                self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
+                          f"client receives fragments of only {pdu.max_recv_frag} bytes")
+                return
+            host = self.connection.peer[0] if self.connection else ""
+            if pdu.assoc_group_id:
+                if not self._groups.join(pdu.assoc_group_id, host):
+                    self._nak(pdu.call_id, BindNakReason.NOT_SPECIFIED,
+                              f"no association group 0x{pdu.assoc_group_id:x} for {host}")
+                    return
+                self.assoc_group_id = pdu.assoc_group_id
+            else:
+                self.assoc_group_id = self._groups.create(host)
+            self.max_xmit_frag = min(pdu.max_recv_frag, self._limits.max_xmit_frag)
+            self._stub_room = (self.max_xmit_frag - 24) & ~7
+            self.bound = True
+        results = self._negotiate(pdu.contexts)
+        if results is None:
+            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
+                      "too many presentation contexts (MS-RPCE 3.3.3.5.5)", fatal=False)
+            return
+        # Answer each side's limit with the smaller of the two, as Windows does; fragments up
+        # to our own limit are still accepted.
+        max_recv = min(pdu.max_xmit_frag, self._limits.max_recv_frag) or self._limits.max_recv_frag
+        reply_cls = BindAck if is_bind else AlterContextResp
+        reply = reply_cls(pdu.call_id, tuple(results), self.max_xmit_frag, max_recv,
+                          self.assoc_group_id, self.port_spec if is_bind else b"")
+        self._out.append(reply.encode())
+
+    def _negotiate(self, elements: tuple[ContextElement, ...]) -> list[ContextResult] | None:
+        """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6)."""
+        limit = min(self._limits.max_contexts, 4000 * max(1, self._interface_count()))
+        accepted: dict[int, Interface] = {}
+        results = []
+        for element in elements:
+            syntaxes = element.transfer_syntaxes
+            features = bind_time_features(syntaxes[0]) if len(syntaxes) == 1 else None
+            if features is not None:
+                self.features = features & SUPPORTED_FEATURES
+                results.append(ContextResult(Result.NEGOTIATE_ACK, self.features, NULL_SYNTAX))
+                continue
+            interface = self._lookup(element.abstract_syntax)
+            if interface is None:
+                results.append(ContextResult(Result.PROVIDER_REJECTION,
+                                             ProviderReason.ABSTRACT_SYNTAX_NOT_SUPPORTED,
+                                             NULL_SYNTAX))
+                continue
+            existing = self._contexts.get(element.context_id, accepted.get(element.context_id))
+            if NDR_SYNTAX not in syntaxes or (
+                    existing is not None and existing.syntax != interface.syntax):
+                results.append(ContextResult(Result.PROVIDER_REJECTION,
+                                             ProviderReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED,
+                                             NULL_SYNTAX))
+                continue
+            accepted[element.context_id] = interface
+            results.append(ContextResult(Result.ACCEPTANCE, 0, NDR_SYNTAX))
+        if len(set(self._contexts) | set(accepted)) > limit:
+            return None
+        self._contexts.update(accepted)
+        return results
+
+    def _nak(self, call_id: int, reason: int, why: str, fatal: bool = True) -> None:
+        log.info("bind_nak to %s: %s", self.connection and self.connection.peer, why)
+        self._out.append(BindNak(call_id, reason).encode())
+        if fatal:
+            self.closed = True
+
+
+__all__ = ["AssociationGroups", "CallReceived", "ConnectionInfo", "ServerConnection",
+           "ServerLimits", "SUPPORTED_FEATURES"]

@@ -1,0 +1,294 @@
+"""The server state machine without sockets: negotiation, calls, fragments, limits, errors."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+
+import pytest
+
+from pydcom.rpc import pdu as P
+from pydcom.rpc.client_connection import BindOutcome, ClientConnection, FaultReceived, ResponseReceived
+from pydcom.rpc.constants import (
+    NCA_S_FAULT_ACCESS_DENIED,
+    NCA_S_PROTO_ERROR,
+    NCA_S_UNK_IF,
+    NDR64_SYNTAX,
+    NDR_SYNTAX,
+    PFC_DID_NOT_EXECUTE,
+    PFC_FIRST_FRAG,
+    PFC_LAST_FRAG,
+    BindNakReason,
+    SyntaxId,
+    bind_time_feature_syntax,
+)
+from pydcom.rpc.interface import InterfaceTable
+from pydcom.rpc.server_connection import (
+    AssociationGroups,
+    ConnectionInfo,
+    ServerConnection,
+    ServerLimits,
+)
+from pydcom.rpc.verification import (
+    COMMAND_BITMASK_1,
+    COMMAND_MUST_PROCESS,
+    VerificationCommand,
+    encode_verification_trailer,
+)
+
+from .support import OTHER_IF, TEST_IF, TEST_INTERFACES
+
+UNKNOWN_IF = SyntaxId(uuid.UUID("9e0d6f4a-7b1c-4e2d-8f30-1a2b3c4d5e6f"), 1, 0)
+PEER = ConnectionInfo(("127.0.0.9", 50000), ("127.0.0.1", 135))
+
+
+def make_server(**limits) -> ServerConnection:
+    table = InterfaceTable(TEST_INTERFACES)
+    return ServerConnection(table.lookup, limits=ServerLimits(**limits), connection=PEER,
+                            port_spec="135", interface_count=lambda: len(table))
+
+
+def exchange(server: ServerConnection, data: bytes) -> list[P.Pdu]:
+    """Feed bytes; return the PDUs the server answers with (calls are echoed)."""
+    server.receive_data(data)
+    while (call := server.next_event()) is not None:
+        server.respond(call, call.stub)
+    out = server.data_to_send()
+    frames, offset = [], 0
+    while offset < len(out):
+        length = struct.unpack_from("<H", out, offset + 8)[0]
+        frames.append(P.decode_pdu(out[offset:offset + length]))
+        offset += length
+    return frames
+
+
+def bound_server(**limits) -> tuple[ServerConnection, int]:
+    server = make_server(**limits)
+    [ack] = exchange(server, P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),)).encode())
+    assert isinstance(ack, P.BindAck) and ack.results[0].result == 0
+    return server, 0
+
+
+def test_bind_negotiates_each_context_in_order():
+    server = make_server()
+    bind = P.Bind(1, (
+        P.ContextElement(0, TEST_IF, (NDR64_SYNTAX,)),  # NDR64 alone: politely rejected
+        P.ContextElement(1, TEST_IF, (NDR_SYNTAX,)),  # NDR: accepted
+        P.ContextElement(2, UNKNOWN_IF, (NDR_SYNTAX,)),  # unknown interface
+        P.ContextElement(3, OTHER_IF, (NDR64_SYNTAX, NDR_SYNTAX)),  # both in one element
+        P.ContextElement(4, TEST_IF, (bind_time_feature_syntax(3),)),  # feature negotiation
+    ), max_xmit_frag=4280, max_recv_frag=4280)
+    [ack] = exchange(server, bind.encode())
+    assert isinstance(ack, P.BindAck)
+    assert [(r.result, r.reason) for r in ack.results] == [(2, 2), (0, 0), (2, 1), (0, 0), (3, 2)]
+    assert ack.results[1].transfer_syntax == NDR_SYNTAX
+    assert ack.results[3].transfer_syntax == NDR_SYNTAX
+    assert ack.results[4].transfer_syntax.uuid.int == 0  # negotiate_ack carries a zero syntax
+    assert (ack.max_xmit_frag, ack.max_recv_frag) == (4280, 4280)
+    assert ack.sec_addr == b"135" and ack.assoc_group_id != 0
+    assert server.features == 2  # keep connection on orphan; no security context multiplexing
+
+
+def test_alter_context_adds_contexts_and_several_binds_are_tolerated():
+    server, ctx = bound_server()
+    [resp] = exchange(server, P.AlterContext(2, (P.ContextElement(5, OTHER_IF, (NDR_SYNTAX,)),)).encode())
+    assert isinstance(resp, P.AlterContextResp) and resp.results[0].result == 0
+    assert resp.sec_addr == b""
+    [ack] = exchange(server, P.Bind(3, (P.ContextElement(6, OTHER_IF, (NDR_SYNTAX,)),)).encode())
+    assert isinstance(ack, P.BindAck) and ack.results[0].result == 0
+    [r1] = exchange(server, P.Request(4, 5, 0, b"x").encode())
+    [r2] = exchange(server, P.Request(5, 6, 0, b"y").encode())
+    assert (r1.stub, r2.stub) == (b"x", b"y")
+
+
+def test_request_before_bind_is_a_protocol_error():
+    server = make_server()
+    [fault] = exchange(server, P.Request(1, 0, 0, b"").encode())
+    assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR
+    assert fault.flags & PFC_DID_NOT_EXECUTE and server.closed
+
+
+def test_unknown_context_faults_and_connection_goes_on():
+    server, ctx = bound_server()
+    [fault] = exchange(server, P.Request(2, 42, 0, b"").encode())
+    assert fault.status == NCA_S_UNK_IF and not server.closed
+    [resp] = exchange(server, P.Request(3, ctx, 0, b"ok").encode())
+    assert resp.stub == b"ok"
+
+
+def test_call_id_must_increase():
+    server, ctx = bound_server()
+    exchange(server, P.Request(10, ctx, 0, b"").encode())
+    [fault] = exchange(server, P.Request(10, ctx, 0, b"").encode())
+    assert fault.status == NCA_S_PROTO_ERROR and server.closed
+
+
+def fragments(call_id, ctx, stub, size):
+    chunks = [stub[i:i + size] for i in range(0, len(stub), size)] or [b""]
+    for i, chunk in enumerate(chunks):
+        flags = (PFC_FIRST_FRAG if i == 0 else 0) | (PFC_LAST_FRAG if i == len(chunks) - 1 else 0)
+        yield P.Request(call_id, ctx, 0, chunk, flags=flags).encode()
+
+
+def test_fragmented_request_is_reassembled_and_response_fragmented():
+    server, ctx = bound_server(max_xmit_frag=1024)
+    stub = bytes(range(256)) * 40
+    answers = []
+    for frag in fragments(2, ctx, stub, 1000):
+        answers += exchange(server, frag)
+    assert all(len(a.encode()) <= 1024 for a in answers)
+    assert answers[0].flags & PFC_FIRST_FRAG and answers[-1].flags & PFC_LAST_FRAG
+    assert answers[0].alloc_hint == len(stub)
+    assert b"".join(a.stub for a in answers) == stub
+
+
+def test_bytes_arriving_one_at_a_time():
+    server, ctx = bound_server()
+    raw = P.Request(2, ctx, 0, b"drip").encode()
+    answers = []
+    for i in range(len(raw)):
+        answers += exchange(server, raw[i:i + 1])
+    assert [a.stub for a in answers] == [b"drip"]
+
+
+def test_oversized_request_faults_early_and_the_next_call_works():
+    server, ctx = bound_server(max_request_size=4000)
+    frags = list(fragments(2, ctx, bytes(10000), 1000))
+    answers = []
+    for frag in frags[:5]:
+        answers += exchange(server, frag)
+    assert [a.status for a in answers] == [NCA_S_FAULT_ACCESS_DENIED]  # at once, MS-RPCE 3.3.3.5.8
+    for frag in frags[5:]:
+        assert exchange(server, frag) == []  # the rest of that call is read and dropped
+    [resp] = exchange(server, P.Request(3, ctx, 0, b"next").encode())
+    assert resp.stub == b"next"
+
+
+def test_fragment_larger_than_negotiated_is_a_protocol_error():
+    server, ctx = bound_server(max_recv_frag=1024)
+    [fault] = exchange(server, P.Request(2, ctx, 0, bytes(2000)).encode())
+    assert fault.status == NCA_S_PROTO_ERROR and server.closed
+
+
+def test_orphaned_discards_the_partial_call():
+    server, ctx = bound_server()
+    first = next(fragments(2, ctx, bytes(3000), 1000))
+    exchange(server, first)
+    assert exchange(server, P.Orphaned(3, 2).encode()) == []
+    [resp] = exchange(server, P.Request(3, ctx, 0, b"after").encode())
+    assert resp.stub == b"after"
+
+
+def test_straggler_fragment_of_an_old_call_is_ignored():
+    server, ctx = bound_server()
+    exchange(server, P.Request(20, ctx, 0, b"").encode())
+    assert exchange(server, P.Request(19, ctx, 0, b"", flags=PFC_LAST_FRAG).encode()) == []
+    assert not server.closed
+    [fault] = exchange(server, P.Request(2000, ctx, 0, b"", flags=PFC_LAST_FRAG).encode())
+    assert fault.status == NCA_S_PROTO_ERROR
+
+
+def test_verification_trailer_is_stripped():
+    server, ctx = bound_server()
+    stub = b"12345"
+    trailer = encode_verification_trailer(
+        [VerificationCommand(COMMAND_BITMASK_1, 0, struct.pack("<I", 1))], len(stub))
+    server.receive_data(P.Request(2, ctx, 0, stub + trailer).encode())
+    call = server.next_event()
+    # The trailer's alignment padding stays: only the stub's decoder knows where the stub ends.
+    assert call.stub == stub + b"\0\0\0"
+    assert call.verification.commands[0].command == COMMAND_BITMASK_1
+
+
+def test_unknown_must_process_command_is_rejected_with_status_5():
+    server, ctx = bound_server()
+    trailer = encode_verification_trailer([VerificationCommand(0x77, COMMAND_MUST_PROCESS, b"")], 0)
+    [fault] = exchange(server, P.Request(2, ctx, 0, trailer).encode())
+    assert fault.status == NCA_S_FAULT_ACCESS_DENIED
+
+
+def test_unknown_auth_type_gets_bind_nak_8():
+    server = make_server()
+    bind = P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),),
+                  auth=P.AuthVerifier(0x0A, 2, 0, b"NTLMSSP\x00"))
+    [nak] = exchange(server, bind.encode())
+    assert isinstance(nak, P.BindNak)
+    assert nak.reason == BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED and server.closed
+
+
+def test_too_many_presentation_contexts_gets_bind_nak_2():
+    server = make_server(max_contexts=3)
+    bind = P.Bind(1, tuple(P.ContextElement(i, TEST_IF, (NDR_SYNTAX,)) for i in range(4)))
+    [nak] = exchange(server, bind.encode())
+    assert isinstance(nak, P.BindNak) and nak.reason == BindNakReason.LOCAL_LIMIT_EXCEEDED
+
+
+def test_malformed_bind_gets_bind_nak():
+    raw = bytearray(P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),)).encode())
+    raw[28 + 2] = 200  # claims 200 transfer syntaxes
+    [nak] = exchange(make_server(), bytes(raw))
+    assert isinstance(nak, P.BindNak)
+
+
+def test_tiny_client_receive_size_is_refused():
+    [nak] = exchange(make_server(), P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),),
+                                           max_recv_frag=20).encode())
+    assert isinstance(nak, P.BindNak) and nak.reason == BindNakReason.LOCAL_LIMIT_EXCEEDED
+
+
+def test_association_groups_join_only_from_the_same_host():
+    groups = AssociationGroups()
+    table = InterfaceTable(TEST_INTERFACES)
+    first = ServerConnection(table.lookup, groups=groups, connection=PEER)
+    [ack] = exchange(first, P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),)).encode())
+    group = ack.assoc_group_id
+    same = ServerConnection(table.lookup, groups=groups, connection=PEER)
+    [ack2] = exchange(same, P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),),
+                                   assoc_group_id=group).encode())
+    assert isinstance(ack2, P.BindAck) and ack2.assoc_group_id == group
+    other = ServerConnection(table.lookup, groups=groups,
+                             connection=ConnectionInfo(("127.0.0.8", 1), ("127.0.0.1", 135)))
+    [nak] = exchange(other, P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),),
+                                   assoc_group_id=group).encode())
+    assert isinstance(nak, P.BindNak)
+    first.close()
+    same.close()
+    assert len(groups) == 0  # the group ends with its last connection
+
+
+@pytest.mark.parametrize("ptype", [P.Response(1), P.BindAck(1), P.Shutdown(0, 1)])
+def test_server_side_pdus_from_a_client_are_protocol_errors(ptype):
+    server, ctx = bound_server()
+    [fault] = exchange(server, ptype.encode())
+    assert fault.status == NCA_S_PROTO_ERROR and server.closed
+
+
+def test_client_and_server_machines_talk_without_sockets():
+    server = make_server(max_xmit_frag=1024, max_recv_frag=1024)
+    client = ClientConnection(max_xmit_frag=1024, max_recv_frag=1024)
+
+    def roundtrip(data_list):
+        for data in data_list:
+            server.receive_data(data)
+            while (call := server.next_event()) is not None:
+                server.respond(call, call.stub[::-1])
+        client.receive_data(server.data_to_send())
+        events = []
+        while (event := client.next_event()) is not None:
+            events.append(event)
+        return events
+
+    [outcome] = roundtrip([client.bind([TEST_IF, UNKNOWN_IF])])
+    assert isinstance(outcome, BindOutcome) and TEST_IF in outcome.accepted
+    assert outcome.rejected[UNKNOWN_IF].reason == 1 and client.features == 2
+    [outcome] = roundtrip([client.bind([OTHER_IF])])  # now an alter_context
+    assert OTHER_IF in outcome.accepted
+    stub = bytes(range(256)) * 100
+    call_id, frags = client.request(client.contexts[TEST_IF], 0, stub)
+    assert len(frags) > 20 and all(len(f) <= 1024 for f in frags)
+    [response] = roundtrip(frags)
+    assert isinstance(response, ResponseReceived) and response.call_id == call_id
+    assert response.stub == stub[::-1]
+    call_id, frags = client.request(77, 0, b"")
+    [fault] = roundtrip(frags)
+    assert isinstance(fault, FaultReceived) and fault.status == NCA_S_UNK_IF
