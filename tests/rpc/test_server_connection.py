@@ -116,10 +116,13 @@ def test_unknown_context_faults_and_connection_goes_on():
     assert resp.stub == b"ok"
 
 
-def test_call_id_must_increase():
+def test_call_ids_may_repeat_as_windows_tolerates_but_not_pass_0x7fffffff():
     server, ctx = bound_server()
-    exchange(server, P.Request(10, ctx, 0, b"").encode())
-    [fault] = exchange(server, P.Request(10, ctx, 0, b"").encode())
+    [a] = exchange(server, P.Request(10, ctx, 0, b"a").encode())
+    [b] = exchange(server, P.Request(10, ctx, 0, b"b").encode())
+    [c] = exchange(server, P.Request(4, ctx, 0, b"c").encode())
+    assert (a.stub, b.stub, c.stub) == (b"a", b"b", b"c") and not server.closed
+    [fault] = exchange(server, P.Request(0x80000000, ctx, 0, b"").encode())
     assert fault.status == NCA_S_PROTO_ERROR and server.closed
 
 

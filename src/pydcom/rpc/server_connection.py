@@ -67,6 +67,10 @@ _REQUEST_HEAD = struct.Struct("<BBBBB3xHHIIHH")
 SUPPORTED_FEATURES = BindFeature.KEEP_CONNECTION_ON_ORPHAN
 _OLD_CALL_WINDOW = 150  # MS-RPCE 3.3.3.5.6
 _NOT_SIMPLE = object()  # the hot path declined: take the general one
+# MS-RPCE 3.3.3.5.2 asks call_ids to increase. Windows only refuses values above 0x7FFFFFFF
+# (<123>), and clients built against it (impacket's DCOM, which shares one connection between
+# interface objects with call counters of their own) repeat call_ids: they are tolerated.
+_MAX_CALL_ID = 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
@@ -308,8 +312,7 @@ class ServerConnection:
                 or minor > 1 or drep & 0xF0 != 0x10 or frag_len > self.max_recv_frag):
             return _NOT_SIMPLE
         interface = self._contexts.get(context_id)
-        last = self._last_call_id
-        if interface is None or (last is not None and call_id <= last):
+        if interface is None or call_id > _MAX_CALL_ID:
             return _NOT_SIMPLE
         self._last_call_id = call_id
         stub = data[24:]
@@ -352,9 +355,8 @@ class ServerConnection:
                 self._fatal(call_id, f"call {call_id} began before call "
                                      f"{self._partial.call_id} was complete")
                 return None
-            if self._last_call_id is not None and call_id <= self._last_call_id:
-                self._fatal(call_id, f"call_id {call_id} does not increase "
-                                     f"(last {self._last_call_id}; MS-RPCE 3.3.3.5.2)")
+            if call_id > _MAX_CALL_ID:
+                self._fatal(call_id, f"call_id 0x{call_id:x} above 0x7FFFFFFF (MS-RPCE <123>)")
                 return None
             self._last_call_id = call_id
             interface = self._contexts.get(context_id)

@@ -1,0 +1,217 @@
+"""RpcServer and RpcClient on real loopback sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pydcom import hresult
+from pydcom.rpc import (
+    BindRejected,
+    CallFailed,
+    RpcClient,
+    RpcFault,
+    ServerUnavailable,
+    SyntaxId,
+)
+from pydcom.rpc import pdu as P
+from pydcom.rpc.constants import NCA_S_FAULT_UNSPEC, NCA_S_OP_RNG_ERROR, NDR_SYNTAX
+
+from .support import OP_CRASH, OP_ECHO, OP_FAULT, OP_REVERSE, OP_SLOW, OTHER_IF, TEST_IF, start_server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_calls_faults_and_the_connection_survives(server):
+    with RpcClient(*server.address) as client:
+        assert client.call(TEST_IF, OP_ECHO, b"hello") == b"hello"
+        with pytest.raises(RpcFault) as info:
+            client.call(TEST_IF, OP_CRASH)
+        assert info.value.status == NCA_S_FAULT_UNSPEC
+        assert info.value.hresult == 0x800706BE  # RPC_S_CALL_FAILED (MS-RPCE 3.1.1.5.5)
+        with pytest.raises(RpcFault) as info:
+            client.call(TEST_IF, 99)
+        assert info.value.status == NCA_S_OP_RNG_ERROR and info.value.did_not_execute
+        assert info.value.hresult == 0x800706D1  # RPC_S_PROCNUM_OUT_OF_RANGE
+        with pytest.raises(RpcFault) as info:
+            client.call(TEST_IF, OP_FAULT, (0x80010108).to_bytes(4, "little"))
+        assert info.value.hresult == hresult.RPC_E_DISCONNECTED  # an HRESULT status passes through
+        assert client.call(OTHER_IF, 0, b"x") == b"other:x"  # alter_context on the same connection
+        assert client.call(TEST_IF, OP_ECHO, b"still here") == b"still here"
+
+
+def test_unknown_interface_is_rejected_at_bind(server):
+    unknown = SyntaxId(TEST_IF.uuid, 2, 0)  # same UUID, other major version
+    with RpcClient(*server.address) as client:
+        with pytest.raises(BindRejected) as info:
+            client.call(unknown, 0)
+        assert info.value.hresult == 0x800706B5  # RPC_S_UNKNOWN_IF
+        assert client.call(TEST_IF, OP_ECHO, b"ok") == b"ok"
+
+
+@pytest.mark.parametrize("frag", [1024, 5840])
+def test_multi_megabyte_calls_in_small_fragments(frag):
+    srv = start_server(max_request_size=16 << 20, max_recv_frag=frag, max_xmit_frag=frag)
+    try:
+        with RpcClient(*srv.address, max_frag=frag) as client:
+            stub = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a bit
+            assert client.call(TEST_IF, OP_REVERSE, stub) == stub[::-1]
+    finally:
+        srv.close()
+
+
+def test_request_over_the_limit_faults_with_status_5_and_connection_goes_on():
+    srv = start_server(max_request_size=1 << 20)
+    try:
+        with RpcClient(*srv.address) as client:
+            with pytest.raises(RpcFault) as info:
+                client.call(TEST_IF, OP_ECHO, bytes(2 << 20))
+            assert info.value.status == 5 and info.value.hresult == hresult.E_ACCESSDENIED
+            assert client.call(TEST_IF, OP_ECHO, b"next") == b"next"
+    finally:
+        srv.close()
+
+
+def test_one_client_shared_by_many_threads(server):
+    with RpcClient(*server.address) as client:
+        def work(i: int) -> bool:
+            for j in range(50):
+                payload = f"{i}:{j}".encode() * (j % 7 + 1)
+                assert client.call(TEST_IF, OP_ECHO, payload) == payload
+            return True
+
+        with ThreadPoolExecutor(16) as pool:
+            assert all(pool.map(work, range(16), timeout=60))
+
+
+def test_many_connections_at_once(server):
+    def work(i: int) -> int:
+        with RpcClient(*server.address) as client:
+            for _ in range(20):
+                assert client.call(TEST_IF, OP_ECHO, b"%d" % i) == b"%d" % i
+        return i
+
+    with ThreadPoolExecutor(32) as pool:
+        assert sorted(pool.map(work, range(64), timeout=60)) == list(range(64))
+
+
+def test_connection_refused_is_server_unavailable_within_the_timeout():
+    port = free_port()
+    start = time.monotonic()
+    with pytest.raises(ServerUnavailable) as info:
+        RpcClient("127.0.0.1", port, connect_timeout=2)
+    assert info.value.hresult == 0x800706BA
+    assert time.monotonic() - start < 2
+
+
+def test_server_dying_mid_call_is_call_failed():
+    srv = start_server()
+    try:
+        client = RpcClient(*srv.address)
+        client.call(TEST_IF, OP_ECHO)
+        result = {}
+
+        def slow_call():
+            try:
+                client.call(TEST_IF, OP_SLOW, b"5")
+            except Exception as exc:  # noqa: BLE001
+                result["error"] = exc
+
+        thread = threading.Thread(target=slow_call)
+        thread.start()
+        time.sleep(0.3)
+        for sock in list(srv._connections):  # the transport breaks under the call
+            sock.shutdown(socket.SHUT_RDWR)
+        thread.join(10)
+        assert isinstance(result.get("error"), CallFailed)
+        assert result["error"].hresult == 0x800706BE
+        assert not client.usable()
+        with pytest.raises(ServerUnavailable):
+            client.call(TEST_IF, OP_ECHO)
+    finally:
+        srv.close()
+
+
+def test_idle_connections_are_closed():
+    srv = start_server(idle_timeout=0.3)
+    try:
+        client = RpcClient(*srv.address)
+        client.call(TEST_IF, OP_ECHO)
+        deadline = time.monotonic() + 5
+        while client.usable() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not client.usable()
+        assert srv.connection_count == 0
+    finally:
+        srv.close()
+
+
+def test_connection_limit():
+    srv = start_server(max_connections=2)
+    try:
+        a, b = RpcClient(*srv.address), RpcClient(*srv.address)
+        a.call(TEST_IF, OP_ECHO)
+        b.call(TEST_IF, OP_ECHO)
+        c = RpcClient(*srv.address)  # accepted by the kernel, then closed by the server
+        with pytest.raises(ServerUnavailable):
+            c.call(TEST_IF, OP_ECHO)
+        a.close()
+        deadline = time.monotonic() + 5
+        while srv.connection_count > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with RpcClient(*srv.address) as d:
+            assert d.call(TEST_IF, OP_ECHO, b"room") == b"room"
+        b.close()
+    finally:
+        srv.close()
+
+
+def test_graceful_shutdown_finishes_the_call_in_flight():
+    srv = start_server()
+    client = RpcClient(*srv.address)
+    client.call(TEST_IF, OP_ECHO)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(r=client.call(TEST_IF, OP_SLOW, b"0.5")))
+    thread.start()
+    time.sleep(0.2)
+    start = time.monotonic()
+    srv.close(timeout=5)
+    thread.join(5)
+    assert result.get("r") == b"done"
+    assert time.monotonic() - start < 4
+    with pytest.raises(ServerUnavailable):
+        RpcClient(*srv.address, connect_timeout=1)
+    client.close()
+
+
+def test_second_connection_joins_the_association_group(server):
+    with RpcClient(*server.address) as first:
+        first.call(TEST_IF, OP_ECHO)
+        with RpcClient(*server.address) as second:
+            outcome = second.bind(TEST_IF, assoc_group_id=first.assoc_group_id)
+            assert TEST_IF in outcome.accepted
+            assert second.assoc_group_id == first.assoc_group_id
+        with RpcClient(*server.address) as third:
+            with pytest.raises(BindRejected):
+                third.bind(TEST_IF, assoc_group_id=0x7FFFFFF0)
+
+
+def test_garbage_gets_a_fault_and_a_close(server):
+    with socket.create_connection(server.address, timeout=5) as sock:
+        sock.sendall(P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),)).encode())
+        sock.recv(65536)
+        sock.sendall(bytes([5, 0, 0, 3, 0x10, 0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0]))  # frag_length 8
+        data = sock.recv(65536)
+        fault = P.decode_pdu(data)
+        assert isinstance(fault, P.Fault) and fault.status == 0x1C01000B
+        assert sock.recv(65536) == b""  # then the server closes
+    with RpcClient(*server.address) as client:
+        assert client.call(TEST_IF, OP_ECHO, b"fine") == b"fine"
