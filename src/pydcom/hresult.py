@@ -68,6 +68,7 @@ RPC_S_UNKNOWN_IF = 0x6B5
 RPC_S_OUT_OF_RESOURCES = 0x6B9
 RPC_S_SERVER_UNAVAILABLE = 0x6BA
 RPC_S_SERVER_TOO_BUSY = 0x6BB
+RPC_S_SERVER_OUT_OF_MEMORY = 0x6BD
 RPC_S_CALL_FAILED = 0x6BE
 RPC_S_CALL_FAILED_DNE = 0x6BF
 RPC_S_PROTOCOL_ERROR = 0x6C0
@@ -81,6 +82,11 @@ RPC_S_UNKNOWN_AUTHN_SERVICE = 0x6D3
 EPT_S_CANT_PERFORM_OP = 0x6D8
 EPT_S_NOT_REGISTERED = 0x6D9
 RPC_S_CANNOT_SUPPORT = 0x6E4
+RPC_S_ZERO_DIVIDE = 0x6E7
+RPC_S_ADDRESS_ERROR = 0x6E8
+RPC_S_FP_DIV_ZERO = 0x6E9
+RPC_S_FP_UNDERFLOW = 0x6EA
+RPC_S_FP_OVERFLOW = 0x6EB
 RPC_X_BAD_STUB_DATA = 0x6F7
 RPC_S_CALL_CANCELLED = 0x71A
 RPC_S_COMM_FAILURE = 0x71C
@@ -153,6 +159,7 @@ _WIN32_MESSAGES = {
     RPC_S_OUT_OF_RESOURCES: "Not enough resources are available to complete this operation",
     RPC_S_SERVER_UNAVAILABLE: "The RPC server is unavailable",
     RPC_S_SERVER_TOO_BUSY: "The RPC server is too busy to complete this operation",
+    RPC_S_SERVER_OUT_OF_MEMORY: "The server has insufficient memory to complete this operation",
     RPC_S_CALL_FAILED: "The remote procedure call failed",
     RPC_S_CALL_FAILED_DNE: "The remote procedure call failed and did not execute",
     RPC_S_PROTOCOL_ERROR: "A remote procedure call (RPC) protocol error occurred",
@@ -165,6 +172,11 @@ _WIN32_MESSAGES = {
     RPC_S_UNKNOWN_AUTHN_SERVICE: "The authentication service is unknown",
     EPT_S_CANT_PERFORM_OP: "The server endpoint cannot perform the operation",
     RPC_S_CANNOT_SUPPORT: "The requested operation is not supported",
+    RPC_S_ZERO_DIVIDE: "The RPC server attempted an integer division by zero",
+    RPC_S_ADDRESS_ERROR: "An addressing error occurred in the RPC server",
+    RPC_S_FP_DIV_ZERO: "A floating-point operation at the RPC server caused a division by zero",
+    RPC_S_FP_UNDERFLOW: "A floating-point underflow occurred at the RPC server",
+    RPC_S_FP_OVERFLOW: "A floating-point overflow occurred at the RPC server",
     RPC_X_BAD_STUB_DATA: "The stub received bad data",
     RPC_S_CALL_CANCELLED: "The remote procedure call was cancelled",
     RPC_S_COMM_FAILURE: "A communications failure occurred during a remote procedure call",
