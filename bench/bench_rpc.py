@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -123,7 +124,9 @@ def rpc_connect(port: int) -> int:
 
 def _worker(kind: str, port: int, seconds: float, cpu: int, queue) -> None:
     os.sched_setaffinity(0, {cpu})
-    queue.put((raw_loop if kind == "raw" else rpc_loop)(port, seconds))
+    latencies = (raw_loop if kind == "raw" else rpc_loop)(port, seconds)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put((latencies, usage.ru_utime + usage.ru_stime))
 
 
 def summarize(latencies: list[int], seconds: float | None = None) -> tuple[float, float, float]:
@@ -132,6 +135,13 @@ def summarize(latencies: list[int], seconds: float | None = None) -> tuple[float
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1000
     rate = len(latencies) / seconds if seconds else 1e9 / statistics.fmean(latencies)
     return rate, p50, p99
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(kind: str, cpu: int) -> tuple[subprocess.Popen, int]:
@@ -152,13 +162,16 @@ def measure(kind: str, server_cpu: int, client_cpu: int, seconds: float, clients
         queue = ctx.Queue()
         workers = [ctx.Process(target=_worker, args=(kind, port, seconds, client_cpu, queue))
                    for _ in range(clients)]
+        cpu_before = cpu_seconds(proc.pid)
         for w in workers:
             w.start()
         results = [queue.get() for _ in workers]
         for w in workers:
             w.join()
-        merged = [x for r in results for x in r]
+        merged = [x for r, _ in results for x in r]
+        client_us = sum(cpu for _, cpu in results) / len(merged) * 1e6
         many = summarize(merged, seconds)
+        server_us = (cpu_seconds(proc.pid) - cpu_before) / len(merged) * 1e6
         connect = raw_connect if kind == "raw" else rpc_connect
         for _ in range(20):
             connect(port)
@@ -167,7 +180,8 @@ def measure(kind: str, server_cpu: int, client_cpu: int, seconds: float, clients
     finally:
         proc.kill()
         proc.wait()
-    return {"one": one, "many": many, "connect": connect_us}
+    return {"one": one, "many": many, "connect": connect_us, "server_us": server_us,
+            "client_us": client_us}
 
 
 def main() -> None:
@@ -194,6 +208,8 @@ def main() -> None:
             print(f"{name + ' calls/s':24}{r[0]:>22,.0f}{p[0]:>22,.0f}{p[0] / r[0]:>8.2f}")
             print(f"{name + ' p50/p99 us':24}{f'{r[1]:.1f}/{r[2]:.1f}':>22}"
                   f"{f'{p[1]:.1f}/{p[2]:.1f}':>22}")
+        print(f"{'server CPU us/call (N)':24}{raw['server_us']:>22.1f}{rpc['server_us']:>22.1f}")
+        print(f"{'client CPU us/call (N)':24}{raw['client_us']:>22.1f}{rpc['client_us']:>22.1f}")
         print(f"{'connect+first call us':24}{raw['connect']:>22.1f}{rpc['connect']:>22.1f}"
               f"{rpc['connect'] / raw['connect']:>8.2f}  (rpc includes bind; ratio = time, lower is better)")
 

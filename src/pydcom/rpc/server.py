@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 from typing import Iterable
 
@@ -35,6 +36,18 @@ from pydcom.rpc.server_connection import (
 log = logging.getLogger("pydcom.rpc")
 
 _RECV_SIZE = 65536
+
+
+def _set_kernel_timeouts(sock: socket.socket, seconds: float) -> None:
+    """Bound every recv (idle time) and send (a peer that stops reading) in the kernel.
+
+    A Python-level socket timeout would cost a poll() before every recv; SO_RCVTIMEO and
+    SO_SNDTIMEO keep the socket blocking, one system call per read, and end in EAGAIN.
+    """
+    whole = int(seconds)
+    value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def fault_status_for(exc: BaseException) -> int:
@@ -179,7 +192,7 @@ class RpcServer:
 
     def _serve(self, sock: socket.socket, peer: tuple) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(self.limits.idle_timeout)
+        _set_kernel_timeouts(sock, self.limits.idle_timeout)
         info = ConnectionInfo(peer[:2], sock.getsockname()[:2])
         conn = ServerConnection(self.lookup, limits=self.limits, groups=self._groups,
                                 connection=info, port_spec=str(self.address[1]),
@@ -189,23 +202,18 @@ class RpcServer:
             while True:
                 try:
                     data = recv(_RECV_SIZE)
-                except socket.timeout:
+                except BlockingIOError:  # SO_RCVTIMEO expired
                     log.info("%s: closing idle connection from %s", self.name, peer)
-                    return
-                except OSError:
                     return
                 if not data:
                     return
                 conn.receive_data(data)
-                while True:
-                    call = conn.next_event()
-                    if call is None:
-                        break
+                call = conn.next_event()
+                while call is not None:
                     self._dispatch(conn, call)
-                    out = conn.data_to_send()
-                    if out:
-                        sendall(out)
-                out = conn.data_to_send()
+                    sendall(conn.data_to_send())
+                    call = conn.next_event()
+                out = conn.data_to_send()  # what the protocol answered by itself
                 if out:
                     sendall(out)
                 if conn.closed:

@@ -217,9 +217,9 @@ class ServerConnection:
 
     def data_to_send(self) -> bytes:
         out = self._out
-        if not out:
-            return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
+        if len(out) == 1:
+            return out.pop()
+        data = b"".join(out)
         out.clear()
         return data
 
