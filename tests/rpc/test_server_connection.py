@@ -51,9 +51,10 @@ def make_server(**limits) -> ServerConnection:
 def exchange(server: ServerConnection, data: bytes) -> list[P.Pdu]:
     """Feed bytes; return the PDUs the server answers with (calls are echoed)."""
     server.receive_data(data)
+    out = b""
     while (call := server.next_event()) is not None:
-        server.respond(call, call.stub)
-    out = server.data_to_send()
+        out += server.respond(call, call.stub)
+    out += server.data_to_send()
     frames, offset = [], 0
     while offset < len(out):
         length = struct.unpack_from("<H", out, offset + 8)[0]
@@ -274,7 +275,7 @@ def test_client_and_server_machines_talk_without_sockets():
         for data in data_list:
             server.receive_data(data)
             while (call := server.next_event()) is not None:
-                server.respond(call, call.stub[::-1])
+                client.receive_data(server.respond(call, call.stub[::-1]))
         client.receive_data(server.data_to_send())
         events = []
         while (event := client.next_event()) is not None:

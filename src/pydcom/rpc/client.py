@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import select
 import socket
-import struct
 import threading
 import uuid
 from typing import Iterable
@@ -29,8 +28,6 @@ from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId
 from pydcom.rpc.errors import BindRejected, CallFailed, ProtocolError, RpcFault, ServerUnavailable
 
 _RECV_SIZE = 65536
-# ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
-_RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
 
 
 class RpcClient:
@@ -46,6 +43,8 @@ class RpcClient:
         self._lock = threading.Lock()
         self._closed = False
         self._shutdown_requested = False
+        self._last_syntax: SyntaxId | None = None
+        self._last_context = 0
         try:
             sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as exc:
@@ -108,7 +107,7 @@ class RpcClient:
     def _bind_locked(self, syntaxes: Iterable[SyntaxId], assoc_group_id: int = 0) -> BindOutcome:
         self._check_open()
         data = self._conn.bind(syntaxes, assoc_group_id)
-        self._send([data], connecting=not self._conn.bound)
+        self._send([data])
         outcome = self._receive_event(bind=True)
         assert isinstance(outcome, BindOutcome)
         if outcome.nak_reason is not None:
@@ -136,22 +135,25 @@ class RpcClient:
              object: uuid.UUID | None = None) -> bytes:
         """Make one call and return the response stub. RpcFault if the server faults it."""
         with self._lock:
-            conn = self._conn
-            context_id = conn.contexts.get(syntax)
-            if context_id is None:
+            if syntax is self._last_syntax:  # hashing a SyntaxId hashes a UUID: skip it
+                context_id = self._last_context
+            else:
                 context_id = self._context_locked(syntax)
-            self._check_open()
+                self._last_syntax, self._last_context = syntax, context_id
+            if self._closed:
+                self._check_open()
+            conn = self._conn
             call_id, fragments = conn.request(context_id, opnum, stub, object)
-            self._send(fragments, connecting=False)
-            if not conn.buffered:
-                # The common case: the whole response in one recv, one fragment.
-                data = self._recv()
-                if len(data) >= 24:
-                    ptype, flags, drep, frag_len, auth_len, rid = _RESPONSE_HEAD.unpack_from(data)
-                    if (ptype == 2 and flags == 3 and frag_len == len(data) and not auth_len
-                            and rid == call_id and drep & 0xF0 == 0x10):
-                        return data[24:]
-                conn.receive_data(data)
+            if len(fragments) == 1:
+                try:
+                    self._sock.sendall(fragments[0])
+                except OSError as exc:
+                    self._send_failed(exc)
+            else:
+                self._send(fragments)
+            stub = conn.single_response(call_id, self._recv())
+            if stub is not None:
+                return stub
             event = self._receive_event(bind=False)
             while event.call_id != call_id:  # a late answer to an abandoned call
                 event = self._receive_event(bind=False)
@@ -164,14 +166,17 @@ class RpcClient:
         if self._closed:
             raise ServerUnavailable(f"connection to {self.host}[{self.port}] is closed")
 
-    def _send(self, fragments: list[bytes], connecting: bool) -> None:
+    def _send(self, fragments: list[bytes]) -> None:
         try:
             for fragment in fragments:
                 self._sock.sendall(fragment)
         except OSError as exc:
-            # The last fragment did not go out whole, so the server cannot have run the call.
-            self.close()
-            raise ServerUnavailable(f"sending to {self.host}[{self.port}] failed: {exc}") from None
+            self._send_failed(exc)
+
+    def _send_failed(self, exc: OSError) -> None:
+        # The last fragment did not go out whole, so the server cannot have run the call.
+        self.close()
+        raise ServerUnavailable(f"sending to {self.host}[{self.port}] failed: {exc}") from None
 
     def _recv(self) -> bytes:
         try:

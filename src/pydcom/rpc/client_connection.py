@@ -6,6 +6,7 @@ server's bytes into typed events: the outcome of a bind, a reassembled response,
 
 from __future__ import annotations
 
+import struct
 import uuid
 from typing import Iterable
 
@@ -41,6 +42,8 @@ from pydcom.rpc.pdu import (
 
 _FEATURES_OFFERED = BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN
 _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
+# ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
+_RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
 
 
 class BindOutcome:
@@ -141,10 +144,13 @@ class ClientConnection:
     def request(self, context_id: int, opnum: int, stub: bytes,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
         """The fragments of one request (C706 12.6.4.9), each within the server's limit."""
-        call_id = self.next_call_id()
+        self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
+        total = len(stub)
+        if object is None and total <= self.max_xmit_frag - 24:
+            return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,
+                                                     total)]
         object_bytes = object.bytes_le if object is not None else None
         room = (self.max_xmit_frag - 24 - (16 if object is not None else 0)) & ~7
-        total = len(stub)
         if total <= room:
             return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,
                                                      total, object_bytes)]
@@ -162,10 +168,18 @@ class ClientConnection:
     def receive_data(self, data: bytes) -> None:
         self._frames.feed(data)
 
-    @property
-    def buffered(self) -> int:
-        """Bytes received that are not yet a whole fragment."""
-        return self._frames.pending
+    def single_response(self, call_id: int, data: bytes) -> bytes | None:
+        """The hot path: if ``data`` is exactly the one-fragment response to ``call_id`` with
+        no auth, and nothing else is buffered, its stub. Otherwise None, and ``data`` waits for
+        ``next_event``."""
+        if len(data) >= 24 and not self._frames.pending:
+            ptype, flags, drep, frag_len, auth_len, rid = _RESPONSE_HEAD.unpack_from(data)
+            if (ptype == 2 and flags == PFC_SINGLE and frag_len == len(data) and not auth_len
+                    and rid == call_id and drep & 0xF0 == 0x10):
+                return data[24:]
+        self._frames.feed(data)
+        return None
+
 
     def next_event(self) -> BindOutcome | ResponseReceived | FaultReceived | ShutdownReceived | None:
         """The next event, or None when more bytes are needed. ProtocolError if the server

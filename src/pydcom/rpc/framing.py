@@ -10,13 +10,17 @@ from pydcom.rpc.pdu import HEADER_SIZE, Header, peek_header
 
 
 class FrameBuffer:
-    """Accumulates bytes; ``next_frame()`` returns (header, fragment bytes) or None."""
+    """Accumulates bytes; ``next_frame()`` returns (header, fragment bytes) or None.
 
-    __slots__ = ("_buf", "_pos")
+    ``pending`` is the number of bytes held that are not yet a whole fragment.
+    """
+
+    __slots__ = ("_buf", "_pos", "pending")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._pos = 0
+        self.pending = 0
 
     def feed(self, data: bytes) -> None:
         if self._pos and self._pos == len(self._buf):
@@ -26,11 +30,7 @@ class FrameBuffer:
             del self._buf[:self._pos]
             self._pos = 0
         self._buf += data
-
-    @property
-    def pending(self) -> int:
-        """Bytes held that are not yet a whole fragment."""
-        return len(self._buf) - self._pos
+        self.pending = len(self._buf) - self._pos
 
     def next_frame(self) -> tuple[Header, bytes] | None:
         """The next whole fragment, or None if more bytes are needed. PduError if the header is bad."""
@@ -42,4 +42,5 @@ class FrameBuffer:
         if end > len(buf):
             return None
         self._pos = end
+        self.pending = len(buf) - end
         return header, bytes(buf[pos:end])

@@ -210,12 +210,10 @@ class RpcServer:
                 conn.receive_data(data)
                 call = conn.next_event()
                 while call is not None:
-                    self._dispatch(conn, call)
-                    sendall(conn.data_to_send())
+                    sendall(self._execute(conn, call))
                     call = conn.next_event()
-                out = conn.data_to_send()  # what the protocol answered by itself
-                if out:
-                    sendall(out)
+                if conn.outbox:  # what the protocol answered by itself
+                    sendall(conn.data_to_send())
                 if conn.closed:
                     return
         except OSError as exc:
@@ -229,11 +227,11 @@ class RpcServer:
             except OSError:
                 pass
 
-    def _dispatch(self, conn: ServerConnection, call: CallReceived) -> None:
+    def _execute(self, conn: ServerConnection, call: CallReceived) -> bytes:
+        """Run the call's operation; return its response or fault PDUs."""
         operation = call.interface.operations.get(call.opnum)
         if operation is None:
-            conn.fault(call, NCA_S_OP_RNG_ERROR, did_not_execute=True)
-            return
+            return conn.fault(call, NCA_S_OP_RNG_ERROR, did_not_execute=True)
         try:
             stub = operation(call)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a fault, never a crash
@@ -241,6 +239,5 @@ class RpcServer:
             if status == NCA_S_FAULT_UNSPEC:
                 log.exception("%s: %s opnum %d raised", self.name, call.interface.syntax,
                               call.opnum)
-            conn.fault(call, status, did_not_execute=getattr(exc, "did_not_execute", False))
-            return
-        conn.respond(call, stub)
+            return conn.fault(call, status, getattr(exc, "did_not_execute", False))
+        return conn.respond(call, stub)

@@ -1,9 +1,10 @@
 """The server side of one DCE/RPC connection as a state machine with no I/O (C706 12; MS-RPCE 3.3.3).
 
-Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each with ``respond`` or
-``fault``; send what ``data_to_send`` returns. Binds, alter_contexts and protocol errors are
-answered by the machine itself, since their answers depend on nothing but the protocol and the
-table of interfaces. After a fatal error ``closed`` is true: send the pending bytes, then close.
+Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each call with the
+bytes ``respond`` or ``fault`` return. Binds, alter_contexts and protocol errors are answered by
+the machine itself, since their answers depend on nothing but the protocol and the table of
+interfaces: those answers wait in ``outbox`` until ``data_to_send`` takes them. After a fatal
+error ``closed`` is true: send what is pending, then close.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ _REQUEST_FIXED = struct.Struct("<IHH")
 # rpc_vers, rpc_vers_minor, ptype, pfc_flags, drep[0], frag_length, auth_length, call_id,
 # alloc_hint, p_cont_id, opnum: the whole header of a request (C706 12.6.4.9).
 _REQUEST_HEAD = struct.Struct("<BBBBB3xHHIIHH")
+# An unfragmented response without auth: version 5.0, PTYPE 2, first|last, little-endian drep;
+# then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, cancel_count 0 (C706 12.6.4.10).
+_RESPONSE_SINGLE = struct.Struct("<8sHxxIIHxx")
+_RESPONSE_SINGLE_PREFIX = bytes([5, 0, 2, 3, 0x10, 0, 0, 0])
 # Features this server agrees to in bind time feature negotiation (MS-RPCE 3.3.1.5.3): it keeps
 # the connection open after an orphaned PDU; it has no security context multiplexing.
 SUPPORTED_FEATURES = BindFeature.KEEP_CONNECTION_ON_ORPHAN
@@ -188,7 +193,7 @@ class ServerConnection:
         self._limits = limits
         self._groups = groups if groups is not None else AssociationGroups()
         self._frames = FrameBuffer()
-        self._out: list[bytes] = []
+        self.outbox: list[bytes] = []  # what the protocol answered by itself
         self._contexts: dict[int, Interface] = {}
         self._partial: _PartialCall | None = None
         self._last_call_id: int | None = None
@@ -207,16 +212,17 @@ class ServerConnection:
 
     # -- the I/O side ------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
+        if self._unframed is None and not self._frames.pending:
+            self._unframed = data  # framed lazily: most reads are exactly one request
+            return
         if self._unframed is not None:
             self._frames.feed(self._unframed)
             self._unframed = None
-        if self._frames.pending:
-            self._frames.feed(data)
-        else:
-            self._unframed = data  # framed lazily: most reads are exactly one request
+        self._frames.feed(data)
 
     def data_to_send(self) -> bytes:
-        out = self._out
+        """Take what the protocol queued in ``outbox``."""
+        out = self.outbox
         if len(out) == 1:
             return out.pop()
         data = b"".join(out)
@@ -240,6 +246,8 @@ class ServerConnection:
             if call is not _NOT_SIMPLE:
                 return call
             self._frames.feed(data)
+        elif not self._frames.pending:
+            return None
         while not self.closed:
             try:
                 item = self._frames.next_frame()
@@ -267,36 +275,38 @@ class ServerConnection:
         return None
 
     # -- answers -----------------------------------------------------------------------------
-    def respond(self, call: CallReceived, stub: bytes) -> None:
-        """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10)."""
+    def respond(self, call: CallReceived, stub: bytes) -> bytes:
+        """The response to send, in fragments of at most the negotiated size (C706 12.6.4.10)."""
         room = self._stub_room
-        if len(stub) <= room:
-            self._out.append(encode_response_fragment(call.call_id, call.context_id, stub,
-                                                      PFC_SINGLE, len(stub)))
-            return
-        view = memoryview(stub)
         total = len(stub)
+        if total <= room:
+            return _RESPONSE_SINGLE.pack(_RESPONSE_SINGLE_PREFIX, 24 + total, call.call_id, total,
+                                         call.context_id) + stub
+        view = memoryview(stub)
+        fragments = []
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
-            self._out.append(encode_response_fragment(call.call_id, call.context_id,
-                                                      bytes(view[start:start + room]), flags,
-                                                      total - start))
+            fragments.append(encode_response_fragment(call.call_id, call.context_id,
+                                                       bytes(view[start:start + room]), flags,
+                                                       total - start))
+        return b"".join(fragments)
 
-    def fault(self, call: CallReceived | int, status: int, did_not_execute: bool = False,
-              context_id: int = 0) -> None:
-        """Queue a fault PDU for a call (C706 12.6.4.7)."""
-        if isinstance(call, CallReceived):
-            call_id, context_id = call.call_id, call.context_id
-        else:
-            call_id = call
+    @staticmethod
+    def fault(call: CallReceived, status: int, did_not_execute: bool = False) -> bytes:
+        """The fault PDU to send for a call (C706 12.6.4.7)."""
         flags = PFC_SINGLE | (PFC_DID_NOT_EXECUTE if did_not_execute else 0)
-        self._out.append(encode_fault(call_id, context_id, status, flags))
+        return encode_fault(call.call_id, call.context_id, status, flags)
+
+    def _queue_fault(self, call_id: int, context_id: int, status: int) -> None:
+        """A fault the protocol sends by itself; the call never ran."""
+        self.outbox.append(encode_fault(call_id, context_id, status,
+                                        PFC_SINGLE | PFC_DID_NOT_EXECUTE))
 
     def _fatal(self, call_id: int, why: str) -> None:
         """A protocol error: fault nca_s_proto_error (MS-RPCE 3.3.3.5.7), then close."""
         log.info("protocol error from %s: %s", self.connection and self.connection.peer, why)
-        self.fault(call_id, NCA_S_PROTO_ERROR, did_not_execute=True)
+        self._queue_fault(call_id, 0, NCA_S_PROTO_ERROR)
         self._partial = None
         self.closed = True
 
@@ -361,7 +371,7 @@ class ServerConnection:
             self._last_call_id = call_id
             interface = self._contexts.get(context_id)
             if interface is None:
-                self.fault(call_id, NCA_S_UNK_IF, did_not_execute=True, context_id=context_id)
+                self._queue_fault(call_id, context_id, NCA_S_UNK_IF)
             if flags & PFC_LAST_FRAG:
                 if interface is None:
                     return None
@@ -383,8 +393,7 @@ class ServerConnection:
             partial.size += len(stub)
             if partial.size > self._limits.max_request_size:
                 # MS-RPCE 3.3.3.5.4 and 3.3.3.5.8: fault at once, drop the rest of the call.
-                self.fault(partial.call_id, NCA_S_FAULT_ACCESS_DENIED, did_not_execute=True,
-                           context_id=partial.context_id)
+                self._queue_fault(partial.call_id, partial.context_id, NCA_S_FAULT_ACCESS_DENIED)
                 partial.rejected = True
                 partial.chunks.clear()
             else:
@@ -405,8 +414,8 @@ class ServerConnection:
         if len(stub) >= 12:
             stub, trailer = split_verification_trailer(stub)
             if trailer is not None and trailer.has_unknown_must_process:
-                self.fault(call_id, NCA_S_FAULT_ACCESS_DENIED, did_not_execute=True,
-                           context_id=context_id)  # MS-RPCE 2.2.2.13
+                # MS-RPCE 2.2.2.13
+                self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
                 return None
         return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection,
                             auth, trailer)
@@ -459,7 +468,7 @@ class ServerConnection:
         reply_cls = BindAck if is_bind else AlterContextResp
         reply = reply_cls(pdu.call_id, tuple(results), self.max_xmit_frag, max_recv,
                           self.assoc_group_id, self.port_spec if is_bind else b"")
-        self._out.append(reply.encode())
+        self.outbox.append(reply.encode())
 
     def _negotiate(self, elements: tuple[ContextElement, ...]) -> list[ContextResult] | None:
         """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6)."""
@@ -495,7 +504,7 @@ class ServerConnection:
 
     def _nak(self, call_id: int, reason: int, why: str, fatal: bool = True) -> None:
         log.info("bind_nak to %s: %s", self.connection and self.connection.peer, why)
-        self._out.append(BindNak(call_id, reason).encode())
+        self.outbox.append(BindNak(call_id, reason).encode())
         if fatal:
             self.closed = True
 
