@@ -215,3 +215,26 @@ def test_garbage_gets_a_fault_and_a_close(server):
         assert sock.recv(65536) == b""  # then the server closes
     with RpcClient(*server.address) as client:
         assert client.call(TEST_IF, OP_ECHO, b"fine") == b"fine"
+
+
+def test_a_handler_refusing_its_stub_faults_with_bad_stub_data():
+    from pydcom import ndr
+    from pydcom.rpc import Interface, RpcServer
+
+    class Pair(ndr.Params):
+        a = ndr.u32
+        b = ndr.u32
+
+    def add(call):
+        pair = Pair.decode(call.stub)
+        return ndr.encode(ndr.u32, pair.a + pair.b)
+
+    srv = RpcServer(interfaces=[Interface(TEST_IF, {0: add})]).start()
+    try:
+        with RpcClient(*srv.address) as client:
+            assert client.call(TEST_IF, 0, Pair(2, 3).encode()) == b"\x05\x00\x00\x00"
+            with pytest.raises(RpcFault) as info:
+                client.call(TEST_IF, 0, b"\x01")
+            assert info.value.status == 0x6F7 and info.value.hresult == 0x800706F7
+    finally:
+        srv.close()

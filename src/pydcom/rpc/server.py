@@ -17,6 +17,7 @@ import threading
 from typing import Iterable
 
 from pydcom.hresult import ComError
+from pydcom.ndr.errors import NdrError
 from pydcom.rpc.constants import (
     NCA_S_FAULT_NDR,
     NCA_S_FAULT_UNSPEC,
@@ -56,17 +57,9 @@ def fault_status_for(exc: BaseException) -> int:
         return exc.status
     if isinstance(exc, ComError):
         return exc.hresult
-    if _is_ndr_error(exc):
+    if isinstance(exc, NdrError):  # MS-RPCE 3.1.3.5.2: unmarshal failures are bad stub data
         return NCA_S_FAULT_NDR
     return NCA_S_FAULT_UNSPEC
-
-
-def _is_ndr_error(exc: BaseException) -> bool:
-    try:
-        from pydcom.ndr import NdrError
-    except ImportError:  # pragma: no cover - the codec is always there once installed
-        return False
-    return isinstance(exc, NdrError)
 
 
 class RpcServer:

@@ -1,0 +1,365 @@
+"""Declared structures and parameter lists: each declared once, encode and decode both from it.
+
+    class COMVERSION(ndr.Struct):
+        \"\"\"MS-DCOM 2.2.11\"\"\"
+        MajorVersion = ndr.u16
+        MinorVersion = ndr.u16
+
+Fields are class attributes whose values are NDR types (or other Struct classes), in the order of
+the spec's IDL. A field's value defaults to its type's default (0, GUID_NULL, None, b"").
+Instances have __slots__, compare by value and print readably.
+
+Speed: runs of fields with a fixed layout (primitives, GUIDs, pointers' referent ids, fixed arrays,
+nested flat structures) are compiled, once per starting offset modulo 8, into one
+``struct.Struct``, so a flat structure is one pack or unpack call. A structure whose last member
+is a conformant array is a conformant structure: the array's max_count goes first (C706 14.3.7).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import struct
+from typing import Any, ClassVar, Iterator
+
+from pydcom.ndr.core import (
+    GUID,
+    Array,
+    FixedArray,
+    NdrType,
+    Primitive,
+    Pointer,
+    Reader,
+    Writer,
+    as_type,
+    check_consumed,
+    guid_from_le,
+    guid_to_le,
+    resolve_pending,
+    settle,
+    u8,
+)
+from pydcom.ndr.errors import NdrError
+
+
+class _Run:
+    """Consecutive flat fields, packed with one struct format per starting offset mod 8."""
+
+    __slots__ = ("fields", "align", "_formats")
+
+    def __init__(self, fields: list[tuple[str, NdrType]]) -> None:
+        self.fields = fields
+        self.align = max(kind.align for _, kind in fields)
+        self._formats: list[struct.Struct | None] = [None] * 8
+
+    def format(self, offset: int) -> struct.Struct:
+        fmt = self._formats[offset & 7]
+        if fmt is None:
+            parts, position = [], offset & 7
+            for _, kind in self.fields:
+                part, position = kind.layout(position)
+                parts.append(part)
+            fmt = self._formats[offset & 7] = struct.Struct("<" + "".join(parts))
+        return fmt
+
+
+class StructType(NdrType):
+    """The NDR type of a declared Struct class."""
+
+    flat = False
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.name = cls.__name__
+        fields = [(name, as_type(kind)) for name, kind in cls._fields_]
+        self.fields = fields
+        tail = fields[-1][1] if fields else None
+        self.tail = tail if isinstance(tail, Array) and tail.conformant else None
+        if any(isinstance(k, Array) and k.conformant for _, k in fields[:-1]) or any(
+                isinstance(k, StructType) and k.tail is not None for _, k in fields):
+            raise TypeError(f"{self.name}: a conformant array may only be the last member, "
+                            "and a conformant structure may not be nested")
+        body = fields[:-1] if self.tail is not None else fields
+        self.align = max([k.align for _, k in fields] + [4 if self.tail else 1])
+        self.pointerless = all(k.pointerless for _, k in fields)
+        self.flat = self.tail is None and all(k.flat for _, k in fields)
+        self.min_size = sum(k.min_size for _, k in fields) + (4 if self.tail else 0)
+        self.segments: list[_Run | tuple[str, NdrType]] = []
+        run: list[tuple[str, NdrType]] = []
+        for name, kind in body:
+            if kind.flat:
+                run.append((name, kind))
+                continue
+            if run:
+                self.segments.append(_Run(run))
+                run = []
+            self.segments.append((name, kind))
+        if run:
+            self.segments.append(_Run(run))
+        self.size = None
+        if self.flat:
+            _, end = self.layout(0)
+            self.size = end
+            if self.pointerless:
+                _compile_flat(self)
+
+    # -- flat layout, when nested in another structure's run ----------------------------------
+    def layout(self, offset: int) -> tuple[str, int]:
+        pad = -offset % self.align
+        parts, position = ["x" * pad], offset + pad
+        for _, kind in self.fields:
+            part, position = kind.layout(position)
+            parts.append(part)
+        return "".join(parts), position
+
+    def to_raw(self, value: Any, out: list, w: Writer, owner: Any = None) -> None:
+        for name, kind in self.fields:
+            kind.to_raw(getattr(value, name), out, w, value)
+
+    def from_raw(self, raw: Iterator, r: Reader, setter, owner: Any = None) -> Any:
+        obj = self.cls.__new__(self.cls)
+        for name, kind in self.fields:
+            setattr(obj, name, kind.from_raw(raw, r, functools.partial(setattr, obj, name), obj))
+        return obj
+
+    # -- encode and decode ------------------------------------------------------------------
+    def encode(self, w: Writer, value: Any, owner: Any = None) -> None:
+        if not isinstance(value, self.cls):
+            raise NdrError(f"{self.name} expected, got {type(value).__name__}")
+        tail = self.tail
+        if tail is not None:
+            tail.encode_max_count(w, getattr(value, self.fields[-1][0]), value)
+        w.align(self.align)
+        buf = w.buf
+        for segment in self.segments:
+            if type(segment) is _Run:
+                out: list = []
+                for name, kind in segment.fields:
+                    kind.to_raw(getattr(value, name), out, w, value)
+                try:
+                    buf += segment.format(len(buf)).pack(*out)
+                except struct.error as exc:
+                    raise NdrError(f"{self.name}: {exc}") from None
+            else:
+                name, kind = segment
+                kind.encode(w, getattr(value, name), value)
+        if tail is not None:
+            tail.encode_body(w, getattr(value, self.fields[-1][0]), value)
+
+    def decode(self, r: Reader, owner: Any = None) -> Any:
+        max_count = self.tail.decode_max_count(r) if self.tail is not None else None
+        r.align(self.align)
+        obj = self.cls.__new__(self.cls)
+        for segment in self.segments:
+            if type(segment) is _Run:
+                raw = iter(r.unpack(segment.format(r.pos)))
+                for name, kind in segment.fields:
+                    setattr(obj, name, kind.from_raw(raw, r, functools.partial(setattr, obj, name),
+                                                     obj))
+            else:
+                name, kind = segment
+                r.path.append(name)
+                setattr(obj, name, settle(kind.decode(r, obj), functools.partial(setattr, obj, name)))
+                r.path.pop()
+        if self.tail is not None:
+            name = self.fields[-1][0]
+            r.path.append(name)
+            setattr(obj, name, self.tail.decode_body(r, obj, max_count))
+            r.path.pop()
+        return obj
+
+
+def _leaves(kind: StructType, prefix: str) -> list[tuple[str, str]] | None:
+    """(attribute path, conversion) of every leaf of a pointerless flat structure, in layout
+    order; None if some member has no direct leaf form."""
+    leaves: list[tuple[str, str]] = []
+    for name, member in kind.fields:
+        path = f"{prefix}{name}"
+        if isinstance(member, Primitive):
+            leaves.append((path, ""))
+        elif member is GUID:
+            leaves.append((path, "guid"))
+        elif isinstance(member, FixedArray) and member.element is u8:
+            leaves.append((path, "bytes"))
+        elif isinstance(member, StructType):
+            inner = _leaves(member, path + ".")
+            if inner is None:
+                return None
+            leaves.extend(inner)
+        else:
+            return None
+    return leaves
+
+
+def _compile_flat(kind: StructType) -> None:
+    """Replace the generic field-by-field to_raw/from_raw of a pointerless flat structure with
+    two straight-line functions: one C-level attrgetter for all leaves, one builder."""
+    leaves = _leaves(kind, "")
+    if not leaves:
+        return
+    getter = operator.attrgetter(*(path for path, _ in leaves))
+    guid_at = [i for i, (_, how) in enumerate(leaves) if how == "guid"]
+    bytes_at = [i for i, (_, how) in enumerate(leaves) if how == "bytes"]
+    single = len(leaves) == 1
+
+    def to_raw(value: Any, out: list, w: Writer, owner: Any = None) -> None:
+        try:
+            values = [getter(value)] if single else list(getter(value))
+        except AttributeError as exc:
+            raise NdrError(f"{kind.name}: {exc}") from None
+        for i in guid_at:
+            values[i] = guid_to_le(values[i])
+        for i in bytes_at:
+            values[i] = bytes(values[i])
+        out.extend(values)
+
+    lines = ["def from_raw(raw, r, setter, owner=None):"]
+    names: dict[str, str] = {}
+
+    def build(struct_kind: StructType, var: str) -> None:
+        names[var] = struct_kind.cls
+        lines.append(f"    {var} = new({var}_cls)")
+        for name, member in struct_kind.fields:
+            if isinstance(member, StructType):
+                inner = f"{var}_{name}"
+                build(member, inner)
+                lines.append(f"    {var}.{name} = {inner}")
+            elif member is GUID:
+                lines.append(f"    {var}.{name} = guid(next(raw))")
+            else:
+                lines.append(f"    {var}.{name} = next(raw)")
+
+    build(kind, "o")
+    lines.append("    return o")
+    namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_le}
+    namespace.update({f"{var}_cls": cls for var, cls in names.items()})
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from field names only
+    kind.to_raw = to_raw
+    kind.from_raw = namespace["from_raw"]
+
+
+class _StructMeta(type):
+    def __new__(mcls, name: str, bases: tuple, namespace: dict) -> type:
+        inherited = [f for base in bases for f in getattr(base, "_fields_", ())]
+        own = [(key, value) for key, value in namespace.items()
+               if isinstance(value, NdrType) or isinstance(getattr(value, "ndr", None), NdrType)]
+        for key, _ in own:
+            del namespace[key]
+        namespace["__slots__"] = tuple(key for key, _ in own)
+        namespace["_fields_"] = tuple(inherited + own)
+        cls = super().__new__(mcls, name, bases, namespace)
+        if cls._fields_ or not namespace.get("_abstract_", False):
+            cls.ndr = cls._type_class_(cls)
+        return cls
+
+
+class Struct(metaclass=_StructMeta):
+    """Base of declared NDR structures."""
+
+    _abstract_ = True
+    _fields_: ClassVar[tuple[tuple[str, Any], ...]] = ()
+    _type_class_: ClassVar[type] = StructType
+    ndr: ClassVar[StructType]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        fields = self._fields_
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes {len(fields)} fields, got {len(args)}")
+        for (name, kind), value in zip(fields, args):
+            setattr(self, name, value)
+        for name, kind in fields[len(args):]:
+            if name in kwargs:
+                setattr(self, name, kwargs.pop(name))
+            else:
+                setattr(self, name, as_type(kind).default)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} has no field {next(iter(kwargs))!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name, _ in self._fields_)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name, _ in self._fields_)
+        return f"{type(self).__name__}({inner})"
+
+    def encode(self) -> bytes:
+        """This structure as a top-level unit."""
+        w = Writer()
+        w.unit(self.ndr, self)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, *, exact: bool = True):
+        r = Reader(data)
+        r.path.append(cls.__name__)
+        value = r.unit(cls.ndr)
+        if exact:
+            check_consumed(r)
+        return value
+
+
+class ParamsType(StructType):
+    """A method's parameter list (C706 14.3.12): each parameter a unit of its own, so embedded
+    referents follow their own parameter. A top-level [ref] pointer is its referent alone; a
+    top-level [unique] pointer is its referent id followed at once by the referent."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.name = cls.__name__
+        self.fields = [(name, as_type(kind)) for name, kind in cls._fields_]
+        self.align = 1
+        self.min_size = 0
+        self.tail = None
+        self.flat = False
+        self.segments = []
+
+    def encode(self, w: Writer, value: Any, owner: Any = None) -> None:
+        for name, kind in self.fields:
+            item = getattr(value, name)
+            if isinstance(kind, Pointer) and kind.kind == "ref":
+                if item is None:
+                    raise NdrError(f"{self.name}.{name}: [ref] parameter is NULL")
+                kind = kind.target
+            if kind.pointerless:
+                kind.encode(w, item, value)  # nothing to defer: no unit bookkeeping
+            else:
+                w.unit(kind, item, value)
+
+    def decode(self, r: Reader, owner: Any = None) -> Any:
+        obj = self.cls.__new__(self.cls)
+        for name, kind in self.fields:
+            r.path.append(name)
+            if isinstance(kind, Pointer) and kind.kind == "ref":
+                kind = kind.target
+            if kind.pointerless:
+                setattr(obj, name, kind.decode(r, obj))
+            else:
+                setattr(obj, name, resolve_pending(r.unit(kind, obj)))
+            r.path.pop()
+        return obj
+
+
+class Params(Struct):
+    """Base of declared method parameter lists (the [in] or the [out] side of one method).
+
+    ``encode()`` gives the stub; ``decode(stub)`` parses one, refusing leftover bytes.
+    """
+
+    _abstract_ = True
+    _type_class_ = ParamsType
+
+    def encode(self) -> bytes:
+        w = Writer()
+        self.ndr.encode(w, self)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, *, exact: bool = True):
+        r = Reader(data)
+        r.path.append(cls.__name__)
+        value = cls.ndr.decode(r)
+        if exact:
+            check_consumed(r)
+        return value
