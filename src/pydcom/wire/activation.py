@@ -1,0 +1,374 @@
+"""Activation properties: the BLOB IRemoteSCMActivator carries in and out (MS-DCOM 2.2.22).
+
+The BLOB is dwSize, dwReserved, then the CustomHeader and each property, every one of them its
+own type serialization version 1 stream (MS-RPCE 2.2.6). It travels as the pObjectData of an
+OBJREF_CUSTOM (MS-DCOM 2.2.18.6) inside an MInterfacePointer. ``encode_blob`` and
+``decode_blob`` do the whole chain; ``ActivationRequest``/``ActivationReply`` name the parts.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from dataclasses import dataclass, field
+
+from pydcom import ndr
+from pydcom.guid import GUID_NULL
+from pydcom.wire import ids
+from pydcom.wire.errors import WireError
+from pydcom.wire.objref import ObjRefCustom, decode_objref
+from pydcom.wire.orpc import (
+    COMVERSION,
+    CURRENT_VERSION,
+    DUALSTRINGARRAY,
+    IID,
+    OXID,
+    MInterfacePointer,
+)
+
+MAX_ACTPROP_LIMIT = 10  # MS-DCOM 2.2.28.1
+MAX_REQUESTED_INTERFACES = 0x8000
+MAX_REQUESTED_PROTSEQS = 0x8000
+
+
+class CustomHeader(ndr.Struct):
+    """MS-DCOM 2.2.22.1"""
+    totalSize = ndr.u32
+    headerSize = ndr.u32
+    dwReserved = ndr.u32
+    destCtx = ndr.u32
+    cIfs = ndr.u32
+    classInfoClsid = ndr.GUID
+    pclsid = ndr.unique(ndr.conformant(ndr.GUID, size_is="cIfs"))
+    pSizes = ndr.unique(ndr.conformant(ndr.u32, size_is="cIfs"))
+    pdwReserved = ndr.unique(ndr.u32)
+
+
+class InstantiationInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.1"""
+    classId = ndr.GUID
+    classCtx = ndr.u32
+    actvflags = ndr.u32
+    fIsSurrogate = ndr.i32
+    cIID = ndr.u32
+    instFlag = ndr.u32
+    pIID = ndr.unique(ndr.conformant(IID, size_is="cIID"))
+    thisSize = ndr.u32
+    clientCOMVersion = COMVERSION
+
+
+class SpecialPropertiesData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.2"""
+    dwSessionId = ndr.u32
+    fRemoteThisSessionId = ndr.i32
+    fClientImpersonating = ndr.i32
+    fPartitionIDPresent = ndr.i32
+    dwDefaultAuthnLvl = ndr.u32
+    guidPartition = ndr.GUID
+    dwPRTFlags = ndr.u32
+    dwOrigClsctx = ndr.u32
+    dwFlags = ndr.u32
+    Reserved1 = ndr.u32
+    Reserved2 = ndr.u64
+    Reserved3 = ndr.fixed_array(ndr.u32, 5)
+
+
+class SpecialPropertiesDataAlternate(ndr.Struct):
+    """MS-DCOM 2.2.22.2.2, the alternate definition servers must also accept."""
+    dwSessionId = ndr.u32
+    fRemoteThisSessionId = ndr.i32
+    fClientImpersonating = ndr.i32
+    fPartitionIDPresent = ndr.i32
+    dwDefaultAuthnLvl = ndr.u32
+    guidPartition = ndr.GUID
+    dwPRTFlags = ndr.u32
+    dwOrigClsctx = ndr.u32
+    dwFlags = ndr.u32
+    Reserved3 = ndr.fixed_array(ndr.u32, 8)
+
+
+class InstanceInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.3"""
+    fileName = ndr.unique(ndr.wstring)
+    mode = ndr.u32
+    ifdROT = ndr.unique(MInterfacePointer)
+    ifdStg = ndr.unique(MInterfacePointer)
+
+
+class customREMOTE_REQUEST_SCM_INFO(ndr.Struct):
+    """MS-DCOM 2.2.22.2.4.1"""
+    ClientImpLevel = ndr.u32
+    cRequestedProtseqs = ndr.u16
+    pRequestedProtseqs = ndr.unique(ndr.conformant(ndr.u16, size_is="cRequestedProtseqs"))
+
+
+class ScmRequestInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.4"""
+    pdwReserved = ndr.unique(ndr.u32)
+    remoteRequest = ndr.unique(customREMOTE_REQUEST_SCM_INFO)
+
+
+class ActivationContextInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.5"""
+    clientOK = ndr.i32
+    bReserved1 = ndr.i32
+    dwReserved1 = ndr.u32
+    dwReserved2 = ndr.u32
+    pIFDClientCtx = ndr.unique(MInterfacePointer)
+    pIFDPrototypeCtx = ndr.unique(MInterfacePointer)
+
+
+class LocationInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.6"""
+    machineName = ndr.unique(ndr.wstring)
+    processId = ndr.u32
+    apartmentId = ndr.u32
+    contextId = ndr.u32
+
+
+class COSERVERINFO(ndr.Struct):
+    """MS-DCOM 2.2.22.2.7.1"""
+    dwReserved1 = ndr.u32
+    pwszName = ndr.unique(ndr.wstring)
+    pdwReserved = ndr.unique(ndr.u32)
+    dwReserved2 = ndr.u32
+
+
+class SecurityInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.7"""
+    dwAuthnFlags = ndr.u32
+    pServerInfo = ndr.unique(COSERVERINFO)
+    pdwReserved = ndr.unique(ndr.u32)
+
+
+class customREMOTE_REPLY_SCM_INFO(ndr.Struct):
+    """MS-DCOM 2.2.22.2.8.1"""
+    Oxid = OXID
+    pdsaOxidBindings = ndr.unique(DUALSTRINGARRAY)
+    ipidRemUnknown = ndr.GUID
+    authnHint = ndr.u32
+    serverVersion = COMVERSION
+
+
+class ScmReplyInfoData(ndr.Struct):
+    """MS-DCOM 2.2.22.2.8"""
+    pdwReserved = ndr.unique(ndr.u32)
+    remoteReply = ndr.unique(customREMOTE_REPLY_SCM_INFO)
+
+
+class PropsOutInfo(ndr.Struct):
+    """MS-DCOM 2.2.22.2.9"""
+    cIfs = ndr.u32
+    piid = ndr.unique(ndr.conformant(IID, size_is="cIfs"))
+    phresults = ndr.unique(ndr.conformant(ndr.HRESULT, size_is="cIfs"))
+    ppIntfData = ndr.unique(ndr.conformant(ndr.unique(MInterfacePointer), size_is="cIfs"))
+
+
+PROPERTY_CLASSES: dict[uuid.UUID, type] = {
+    ids.CLSID_InstantiationInfo: InstantiationInfoData,
+    ids.CLSID_SpecialSystemProperties: SpecialPropertiesData,
+    ids.CLSID_InstanceInfo: InstanceInfoData,
+    ids.CLSID_ScmRequestInfo: ScmRequestInfoData,
+    ids.CLSID_ActivationContextInfo: ActivationContextInfoData,
+    ids.CLSID_ServerLocationInfo: LocationInfoData,
+    ids.CLSID_SecurityInfo: SecurityInfoData,
+    ids.CLSID_ScmReplyInfo: ScmReplyInfoData,
+    ids.CLSID_PropsOutInfo: PropsOutInfo,
+}
+CLSID_OF = {cls: clsid for clsid, cls in PROPERTY_CLASSES.items()}
+CLSID_OF[SpecialPropertiesDataAlternate] = ids.CLSID_SpecialSystemProperties
+
+
+# --- the BLOB ---------------------------------------------------------------------------------
+def encode_properties(properties: list[ndr.Struct]) -> bytes:
+    """The activation properties BLOB (MS-DCOM 2.2.22) holding ``properties`` in order."""
+    if not 1 <= len(properties) <= MAX_ACTPROP_LIMIT:
+        raise WireError(f"an activation BLOB holds 1 to {MAX_ACTPROP_LIMIT} properties")
+    streams = [ndr.ts1.serialize(p) for p in properties]
+    clsids = [CLSID_OF[type(p)] for p in properties]
+    sizes = [len(s) for s in streams]
+
+    def header(total: int, header_size: int) -> bytes:
+        return ndr.ts1.serialize(CustomHeader(
+            totalSize=total, headerSize=header_size, destCtx=ids.MSHCTX_DIFFERENTMACHINE,
+            cIfs=len(properties), classInfoClsid=GUID_NULL, pclsid=clsids, pSizes=sizes))
+
+    header_size = len(header(0, 0))  # the header's size does not depend on the two numbers
+    total = header_size + sum(sizes)
+    return struct.pack("<II", total, 0) + header(total, header_size) + b"".join(streams)
+
+
+def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
+    """The properties of a BLOB by CLSID; unknown ones are skipped (MS-DCOM 3.1.2.5.2.3)."""
+    if len(blob) < 8:
+        raise WireError("activation BLOB shorter than its 8-byte header")
+    total, _reserved = struct.unpack_from("<II", blob)
+    if total > len(blob) - 8:
+        raise WireError(f"activation BLOB says {total} bytes, has {len(blob) - 8}")
+    try:
+        (header,) = ndr.ts1.deserialize(blob[8:8 + total], CustomHeader)
+    except ndr.NdrError as exc:
+        raise WireError(f"bad CustomHeader: {exc}") from None
+    count = header.cIfs
+    if not 1 <= count <= MAX_ACTPROP_LIMIT or header.pclsid is None or header.pSizes is None:
+        raise WireError(f"CustomHeader with {count} properties")
+    offset = 8 + header.headerSize
+    properties: dict[uuid.UUID, ndr.Struct] = {}
+    for clsid, size in zip(header.pclsid, header.pSizes):
+        if offset + size > 8 + total:
+            raise WireError("activation property runs past the BLOB")
+        stream = blob[offset:offset + size]
+        offset += size
+        cls = PROPERTY_CLASSES.get(clsid)
+        if cls is None:
+            continue
+        try:
+            if cls is SpecialPropertiesData and _body_length(stream) < 88:
+                cls = SpecialPropertiesDataAlternate
+            (properties[clsid],) = ndr.ts1.deserialize(stream, cls)
+        except ndr.NdrError as exc:
+            raise WireError(f"bad {cls.__name__}: {exc}") from None
+    return properties
+
+
+def _body_length(stream: bytes) -> int:
+    return struct.unpack_from("<I", stream, 8)[0] if len(stream) >= 12 else 0
+
+
+def wrap_blob(blob: bytes, incoming: bool) -> MInterfacePointer:
+    """The BLOB as the MInterfacePointer IRemoteSCMActivator passes (an OBJREF_CUSTOM)."""
+    objref = ObjRefCustom(ids.IID_IActivationPropertiesIn if incoming else ids.IID_IActivationPropertiesOut,
+                          ids.CLSID_ActivationPropertiesIn if incoming else ids.CLSID_ActivationPropertiesOut,
+                          blob)
+    data = objref.encode()
+    return MInterfacePointer(len(data), data)
+
+
+def unwrap_blob(pointer: MInterfacePointer | None, incoming: bool) -> bytes:
+    if pointer is None:
+        raise WireError("activation properties missing")
+    objref = decode_objref(pointer.abData)
+    expected = ids.CLSID_ActivationPropertiesIn if incoming else ids.CLSID_ActivationPropertiesOut
+    if not isinstance(objref, ObjRefCustom) or objref.clsid != expected:
+        raise WireError("activation properties are not an OBJREF_CUSTOM of the right class")
+    return objref.object_data
+
+
+# --- what the two sides say -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActivationRequest:
+    """What a client asks of IRemoteSCMActivator (MS-DCOM 3.1.2.5.2.3.2-3)."""
+
+    clsid: uuid.UUID
+    iids: tuple[uuid.UUID, ...]
+    client_version: COMVERSION = field(default_factory=lambda: CURRENT_VERSION)
+    class_context: int = ids.CLSCTX_REMOTE_SERVER
+    protseqs: tuple[int, ...] = (7,)
+    server_name: str | None = None
+    client_context: bytes | None = None  # a marshaled client Context OBJREF, if any
+
+    def properties(self) -> list[ndr.Struct]:
+        """The properties in the order Windows sends them."""
+        props: list[ndr.Struct] = [
+            SpecialPropertiesData(dwSessionId=0xFFFFFFFF, dwDefaultAuthnLvl=2,
+                                  dwOrigClsctx=self.class_context, Reserved3=[0] * 5),
+            InstantiationInfoData(self.clsid, self.class_context, 0, 0, len(self.iids), 0,
+                                  list(self.iids), 0, self.client_version),
+            ActivationContextInfoData(pIFDClientCtx=MInterfacePointer(
+                len(self.client_context), self.client_context) if self.client_context else None),
+        ]
+        if self.server_name is not None:
+            props.append(SecurityInfoData(pServerInfo=COSERVERINFO(pwszName=self.server_name)))
+        props.append(LocationInfoData())
+        props.append(ScmRequestInfoData(remoteRequest=customREMOTE_REQUEST_SCM_INFO(
+            ids.RPC_C_IMP_LEVEL_IDENTIFY, len(self.protseqs), list(self.protseqs))))
+        return props
+
+    def encode(self) -> MInterfacePointer:
+        return wrap_blob(encode_properties(self.properties()), incoming=True)
+
+    @classmethod
+    def decode(cls, pointer: MInterfacePointer | None) -> "ActivationRequest":
+        props = decode_properties(unwrap_blob(pointer, incoming=True))
+        inst = props.get(ids.CLSID_InstantiationInfo)
+        scm = props.get(ids.CLSID_ScmRequestInfo)
+        if not isinstance(inst, InstantiationInfoData) or scm is None \
+                or ids.CLSID_ServerLocationInfo not in props:
+            raise WireError("activation request lacks InstantiationInfo, ScmRequestInfo or "
+                            "LocationInfo (MS-DCOM 3.1.2.5.2.3)")
+        if not 1 <= inst.cIID <= MAX_REQUESTED_INTERFACES or not inst.pIID:
+            raise WireError(f"activation request for {inst.cIID} interfaces")
+        request = scm.remoteRequest
+        protseqs = tuple(request.pRequestedProtseqs or ()) if request is not None else ()
+        context = props.get(ids.CLSID_ActivationContextInfo)
+        client_ctx = context.pIFDClientCtx.abData if isinstance(
+            context, ActivationContextInfoData) and context.pIFDClientCtx else None
+        return cls(inst.classId, tuple(inst.pIID), inst.clientCOMVersion, inst.classCtx,
+                   protseqs, None, client_ctx)
+
+
+@dataclass(frozen=True)
+class ActivationReply:
+    """What IRemoteSCMActivator answers: the exporter and one result per requested IID."""
+
+    oxid: int
+    oxid_bindings: DUALSTRINGARRAY
+    ipid_rem_unknown: uuid.UUID
+    authn_hint: int
+    server_version: COMVERSION
+    iids: tuple[uuid.UUID, ...]
+    results: tuple[int, ...]
+    interfaces: tuple[MInterfacePointer | None, ...] = field(default=())
+
+    def encode(self) -> MInterfacePointer:
+        # Windows puts PropsOutInfo first, ScmReplyInfo second.
+        props = [
+            PropsOutInfo(len(self.iids), list(self.iids), list(self.results),
+                         list(self.interfaces)),
+            ScmReplyInfoData(remoteReply=customREMOTE_REPLY_SCM_INFO(
+                self.oxid, self.oxid_bindings, self.ipid_rem_unknown, self.authn_hint,
+                self.server_version)),
+        ]
+        return wrap_blob(encode_properties(props), incoming=False)
+
+    @classmethod
+    def decode(cls, pointer: MInterfacePointer | None) -> "ActivationReply":
+        props = decode_properties(unwrap_blob(pointer, incoming=False))
+        out = props.get(ids.CLSID_PropsOutInfo)
+        scm = props.get(ids.CLSID_ScmReplyInfo)
+        if not isinstance(out, PropsOutInfo) or not isinstance(scm, ScmReplyInfoData) \
+                or scm.remoteReply is None or scm.remoteReply.pdsaOxidBindings is None:
+            raise WireError("activation reply lacks PropsOutInfo or ScmReplyInfo")
+        reply = scm.remoteReply
+        count = out.cIfs
+        iids = tuple(out.piid or ())
+        results = tuple(out.phresults or ())
+        interfaces = tuple(out.ppIntfData or ())
+        if not (len(iids) == len(results) == len(interfaces) == count):
+            raise WireError("PropsOutInfo arrays disagree with cIfs")
+        return cls(reply.Oxid, reply.pdsaOxidBindings, reply.ipidRemUnknown, reply.authnHint,
+                   reply.serverVersion, iids, results, interfaces)
+
+
+# --- the client context (MS-DCOM 2.2.20) --------------------------------------------------------
+CTXMSHLFLAGS_BYVAL = 0x2
+_CONTEXT = struct.Struct("<HH16sIIIIIII")
+
+
+def client_context(context_id: uuid.UUID | None = None) -> bytes:
+    """A marshaled empty client context: OBJREF_CUSTOM(CLSID_ContextMarshaler, IID_IContext)."""
+    data = _CONTEXT.pack(1, 1, (context_id or uuid.uuid4()).bytes_le, CTXMSHLFLAGS_BYVAL, 0, 0,
+                         0, 0, 0, 1)
+    return ObjRefCustom(ids.IID_IContext, ids.CLSID_ContextMarshaler, data).encode()
+
+
+def check_client_context(raw: bytes) -> None:
+    """MS-DCOM 3.1.2.5.2.3: a client context must be a Context OBJREF_CUSTOM with no extents."""
+    objref = decode_objref(raw)
+    if not isinstance(objref, ObjRefCustom) or objref.clsid != ids.CLSID_ContextMarshaler:
+        raise WireError("client context is not an OBJREF_CUSTOM of CLSID_ContextMarshaler")
+    if len(objref.object_data) < _CONTEXT.size:
+        raise WireError("client context cut short")
+    fields = _CONTEXT.unpack_from(objref.object_data)
+    if fields[0] != 1 or fields[5] or fields[6]:
+        raise WireError("client context with a wrong version or with extents")
