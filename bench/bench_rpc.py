@@ -184,10 +184,23 @@ def measure(kind: str, server_cpu: int, client_cpu: int, seconds: float, clients
             "client_us": client_us}
 
 
+def median_of(results: list[dict]) -> dict:
+    def med(values):
+        return sorted(values)[len(values) // 2]
+    merged = {}
+    for key, value in results[0].items():
+        if isinstance(value, tuple):
+            merged[key] = tuple(med([r[key][i] for r in results]) for i in range(len(value)))
+        else:
+            merged[key] = med([r[key] for r in results])
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs; medians shown")
     parser.add_argument("--serve", choices=["raw", "rpc"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -197,10 +210,15 @@ def main() -> None:
     placements = [("same CPU", cpus[0], cpus[0])]
     if len(cpus) > 1:
         placements.append(("split CPUs", cpus[0], cpus[1]))
-    print(f"null call, {args.seconds:.1f} s per run, {args.clients} client processes for 'many'")
+    print(f"null call, {args.seconds:.1f} s per run, {args.clients} client processes for 'many', "
+          f"median of {args.rounds} alternating rounds")
     for label, server_cpu, client_cpu in placements:
-        raw = measure("raw", server_cpu, client_cpu, args.seconds, args.clients)
-        rpc = measure("rpc", server_cpu, client_cpu, args.seconds, args.clients)
+        # Alternate the two, several rounds, and keep each figure's median: this machine's
+        # speed drifts by tens of percent from one second to the next.
+        rounds = [(measure("raw", server_cpu, client_cpu, args.seconds, args.clients),
+                   measure("rpc", server_cpu, client_cpu, args.seconds, args.clients))
+                  for _ in range(args.rounds)]
+        raw, rpc = (median_of([r[i] for r in rounds]) for i in (0, 1))
         print(f"\n== {label}: server on CPU {server_cpu}, clients on CPU {client_cpu}")
         print(f"{'':24}{'raw socket':>22}{'pydcom rpc':>22}{'ratio':>8}")
         for key, name in (("one", "1 client"), ("many", f"{args.clients} clients")):

@@ -143,17 +143,26 @@ class RpcClient:
             if self._closed:
                 self._check_open()
             conn = self._conn
-            call_id, fragments = conn.request(context_id, opnum, stub, object)
-            if len(fragments) == 1:
+            single = conn.single_request(context_id, opnum, stub) if object is None else None
+            if single is not None:
+                call_id, request = single
                 try:
-                    self._sock.sendall(fragments[0])
+                    self._sock.sendall(request)
                 except OSError as exc:
                     self._send_failed(exc)
+                try:
+                    data = self._sock.recv(_RECV_SIZE)
+                except OSError as exc:
+                    self._recv_failed(exc)
+                if not data:
+                    self._recv_failed(None)
+                stub = conn.single_response(call_id, data)
+                if stub is not None:
+                    return stub
             else:
+                call_id, fragments = conn.request(context_id, opnum, stub, object)
                 self._send(fragments)
-            stub = conn.single_response(call_id, self._recv())
-            if stub is not None:
-                return stub
+                conn.receive_data(self._recv())
             event = self._receive_event(bind=False)
             while event.call_id != call_id:  # a late answer to an abandoned call
                 event = self._receive_event(bind=False)
@@ -181,16 +190,20 @@ class RpcClient:
     def _recv(self) -> bytes:
         try:
             data = self._sock.recv(_RECV_SIZE)
-        except socket.timeout:
-            self.close()
-            raise CallFailed(f"no answer from {self.host}[{self.port}] in time") from None
         except OSError as exc:
-            self.close()
-            raise CallFailed(f"connection to {self.host}[{self.port}] broke: {exc}") from None
+            self._recv_failed(exc)
         if not data:
-            self.close()
-            raise CallFailed(f"{self.host}[{self.port}] closed the connection")
+            self._recv_failed(None)
         return data
+
+    def _recv_failed(self, exc: OSError | None) -> None:
+        """The request went out and no answer came: the call may have run."""
+        self.close()
+        if isinstance(exc, socket.timeout):
+            raise CallFailed(f"no answer from {self.host}[{self.port}] in time") from None
+        if exc is None:
+            raise CallFailed(f"{self.host}[{self.port}] closed the connection")
+        raise CallFailed(f"connection to {self.host}[{self.port}] broke: {exc}") from None
 
     def _receive_event(self, bind: bool):
         conn = self._conn

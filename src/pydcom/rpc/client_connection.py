@@ -42,6 +42,10 @@ from pydcom.rpc.pdu import (
 
 _FEATURES_OFFERED = BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN
 _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
+# An unfragmented request without auth or object: version 5.0, PTYPE 0, first|last, LE drep;
+# then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, opnum (C706 12.6.4.9).
+_REQUEST_SINGLE = struct.Struct("<8sHxxIIHH")
+_REQUEST_SINGLE_PREFIX = bytes([5, 0, 0, 3, 0x10, 0, 0, 0])
 # ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
 _RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
 
@@ -140,6 +144,16 @@ class ClientConnection:
         context_id = self._next_context_id
         self._next_context_id = (context_id + 1) & 0xFFFF
         return context_id
+
+    def single_request(self, context_id: int, opnum: int, stub: bytes) -> tuple[int, bytes] | None:
+        """The hot path: one unfragmented request without object UUID, or None if ``stub``
+        needs fragments."""
+        total = len(stub)
+        if total > self.max_xmit_frag - 24:
+            return None
+        self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
+        return call_id, _REQUEST_SINGLE.pack(_REQUEST_SINGLE_PREFIX, 24 + total, call_id, total,
+                                             context_id, opnum) + stub
 
     def request(self, context_id: int, opnum: int, stub: bytes,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
