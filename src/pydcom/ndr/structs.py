@@ -319,9 +319,9 @@ class ParamsType(StructType):
         for name, kind in self.fields:
             item = getattr(value, name)
             if isinstance(kind, Pointer) and kind.kind == "ref":
-                if item is None:
-                    raise NdrError(f"{self.name}.{name}: [ref] parameter is NULL")
                 kind = kind.target
+                if item is None and not isinstance(kind, Pointer):  # ref -> unique may be NULL
+                    raise NdrError(f"{self.name}.{name}: [ref] parameter is NULL")
             if kind.pointerless:
                 kind.encode(w, item, value)  # nothing to defer: no unit bookkeeping
             else:

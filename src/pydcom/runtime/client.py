@@ -1,0 +1,520 @@
+"""The client side of DCOM (MS-DCOM 3.2): connections, OXID resolution, proxies, pinging.
+
+One ``ClientRuntime`` per process holds, each under its own lock:
+- a pool of RPC connections per machine endpoint, so threads call in parallel;
+- the OXID table: what activation replies and ResolveOxid2 taught (bindings, Remote Unknown IPID);
+- ping sets, one per remote resolver, kept alive by a timer thread (MS-DCOM 3.2.6.1);
+- releases waiting to be sent, batched per exporter into RemRelease calls (MS-DCOM 3.2.4.4.2).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from pydcom import hresult
+from pydcom.hresult import ComError
+from pydcom.rpc import RpcClient, SyntaxId
+from pydcom.rpc.errors import RpcError, ServerUnavailable
+from pydcom.runtime.interfaces import ComInterface, Method, is_interface_pointer, known_interface
+from pydcom.wire import ids, object_exporter as oe
+from pydcom.wire.dualstringarray import DualStringArray, StringBinding
+from pydcom.wire.objref import DEFAULT_PUBLIC_REFS, ObjRef, ObjRefStandard, StdObjRef
+from pydcom.wire.orpc import (
+    REMINTERFACEREF,
+    MInterfacePointer,
+    dualstringarray_of,
+    interface_pointer,
+    objref_of,
+    orpcthis,
+)
+from pydcom.wire.remunknown import (
+    OP_REM_ADD_REF,
+    OP_REM_QUERY_INTERFACE,
+    OP_REM_RELEASE,
+    REMUNKNOWN_SYNTAX,
+    RemAddRefRequest,
+    RemAddRefResponse,
+    RemQueryInterfaceRequest,
+    RemQueryInterfaceResponse,
+    RemReleaseRequest,
+)
+
+log = logging.getLogger("pydcom.runtime")
+
+RESOLVER_PORT = 135  # MS-RPCE 2.1.1.1
+Endpoint = tuple[str, int]
+
+
+def endpoint_of(binding: StringBinding, default_port: int | None = None) -> Endpoint:
+    """host and port of an ncacn_ip_tcp string binding, "host" or "host[port]"."""
+    port = binding.endpoint
+    if port is None:
+        if default_port is None:
+            raise ComError(hresult.hresult_from_win32(hresult.RPC_S_INVALID_BINDING),
+                           f"binding {binding.network_addr!r} names no endpoint")
+        return binding.host, default_port
+    try:
+        return binding.host, int(port)
+    except ValueError:
+        raise ComError(hresult.hresult_from_win32(hresult.RPC_S_INVALID_BINDING),
+                       f"binding {binding.network_addr!r} has no TCP port") from None
+
+
+@dataclass(frozen=True)
+class OxidInfo:
+    """An OXID table entry (MS-DCOM 3.2.1): where an exporter listens and its Remote Unknown."""
+
+    oxid: int
+    endpoint: Endpoint
+    ipid_rem_unknown: uuid.UUID
+    version: tuple[int, int]
+    resolver: Endpoint
+
+
+class _Pool:
+    """Idle connections to one endpoint; a thread takes one, calls, gives it back."""
+
+    def __init__(self, endpoint: Endpoint, connect_timeout: float) -> None:
+        self.endpoint = endpoint
+        self.connect_timeout = connect_timeout
+        self._idle: list[RpcClient] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> RpcClient:
+        with self._lock:
+            while self._idle:
+                client = self._idle.pop()
+                if client.usable():
+                    return client
+        return RpcClient(*self.endpoint, connect_timeout=self.connect_timeout)
+
+    def give(self, client: RpcClient) -> None:
+        if client.closed:
+            return
+        with self._lock:
+            if len(self._idle) < 16:
+                self._idle.append(client)
+                return
+        client.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            client.close()
+
+
+class _PingSet:
+    """One remote resolver's ping set as the client keeps it (MS-DCOM 3.2.6.1)."""
+
+    def __init__(self) -> None:
+        self.setid = 0
+        self.sequence = 0
+        self.oids: dict[int, int] = {}  # oid -> proxies holding it
+        self.added: set[int] = set()
+        self.removed: set[int] = set()
+
+
+class ClientRuntime:
+    """Process-wide DCOM client state. Thread-safe; see the module docstring."""
+
+    def __init__(self, *, connect_timeout: float = 5.0, ping_period: float = 120.0,
+                 release_delay: float = 0.05) -> None:
+        self.connect_timeout = connect_timeout
+        self.ping_period = ping_period
+        self.release_delay = release_delay
+        self._pools: dict[Endpoint, _Pool] = {}
+        self._pools_lock = threading.Lock()
+        self._oxids: dict[tuple[Endpoint, int], OxidInfo] = {}
+        self._oxids_lock = threading.Lock()
+        self._pings: dict[Endpoint, _PingSet] = defaultdict(_PingSet)
+        self._pings_lock = threading.Lock()
+        self._releases: dict[OxidInfo, list[REMINTERFACEREF]] = defaultdict(list)
+        self._releases_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._worker = threading.Thread(target=self._background, daemon=True,
+                                        name="dcom-client")
+        self._worker.start()
+
+    # -- connections -----------------------------------------------------------------------
+    def _pool(self, endpoint: Endpoint) -> _Pool:
+        with self._pools_lock:
+            pool = self._pools.get(endpoint)
+            if pool is None:
+                pool = self._pools[endpoint] = _Pool(endpoint, self.connect_timeout)
+            return pool
+
+    def call(self, endpoint: Endpoint, syntax: SyntaxId, opnum: int, stub: bytes,
+             object: uuid.UUID | None = None) -> bytes:
+        """One call on a pooled connection. A connection found dead before the request went
+        out is replaced once; every failure is an RpcError with its true HRESULT."""
+        pool = self._pool(endpoint)
+        for attempt in (0, 1):
+            client = pool.take()
+            try:
+                result = client.call(syntax, opnum, stub, object)
+            except ServerUnavailable:
+                client.close()
+                if attempt:
+                    raise
+                continue  # a stale pooled connection: the call never went out
+            except BaseException:
+                client.close()
+                raise
+            pool.give(client)
+            return result
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._closing.set()
+        self._wake.set()
+        self._worker.join(5)
+        self.flush_releases()
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    # -- OXIDs -------------------------------------------------------------------------------
+    def learn_oxid(self, info: OxidInfo) -> None:
+        with self._oxids_lock:
+            self._oxids[(info.resolver, info.oxid)] = info
+
+    def oxid_info(self, resolver: Endpoint, oxid: int) -> OxidInfo:
+        """The OXID table entry, resolved with ResolveOxid2 when unknown (MS-DCOM 3.2.4.1.2.2)."""
+        with self._oxids_lock:
+            info = self._oxids.get((resolver, oxid))
+        if info is not None:
+            return info
+        request = oe.ResolveOxidRequest(oxid, 1, [7]).encode()
+        answer = oe.ResolveOxid2Response.decode(
+            self.call(resolver, oe.SYNTAX, oe.OP_RESOLVE_OXID2, request))
+        if answer.status:
+            raise ComError(hresult.hresult_from_win32(answer.status),
+                           f"resolving OXID {oxid:#x} at {resolver[0]}[{resolver[1]}]")
+        bindings = dualstringarray_of(answer.ppdsaOxidBindings)
+        info = OxidInfo(oxid, pick_endpoint(bindings, resolver[0]), answer.pipidRemUnknown,
+                        (answer.pComVersion.MajorVersion, answer.pComVersion.MinorVersion),
+                        resolver)
+        self.learn_oxid(info)
+        return info
+
+    # -- proxies -----------------------------------------------------------------------------
+    def unmarshal(self, objref: ObjRef, resolver_hint: Endpoint | None = None) -> "Proxy":
+        """A proxy for an OBJREF_STANDARD (MS-DCOM 3.2.4.1.2)."""
+        if not isinstance(objref, ObjRefStandard):
+            raise ComError(hresult.RPC_E_INVALID_OBJREF,
+                           f"{type(objref).__name__} cannot be unmarshaled here")
+        resolver = resolver_endpoint(objref.resolver, resolver_hint)
+        info = self.oxid_info(resolver, objref.std.oxid)
+        return Proxy(self, info, objref.iid, objref.std)
+
+    def unmarshal_pointer(self, pointer: MInterfacePointer | None,
+                          resolver_hint: Endpoint | None = None) -> "Proxy | None":
+        if pointer is None:
+            return None
+        return self.unmarshal(objref_of(pointer), resolver_hint)
+
+    # -- references --------------------------------------------------------------------------
+    def queue_release(self, info: OxidInfo, ipid: uuid.UUID, public_refs: int) -> None:
+        if not public_refs:
+            return
+        with self._releases_lock:
+            self._releases[info].append(REMINTERFACEREF(ipid, public_refs, 0))
+        self._wake.set()
+
+    def flush_releases(self) -> None:
+        """Send the queued releases: one RemRelease per exporter (MS-DCOM 3.1.1.5.6.1.3)."""
+        with self._releases_lock:
+            batches, self._releases = self._releases, defaultdict(list)
+        for info, refs in batches.items():
+            request = RemReleaseRequest(orpcthis(), len(refs), refs).encode()
+            try:
+                self.call(info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_RELEASE, request,
+                          info.ipid_rem_unknown)
+            except (RpcError, ComError) as exc:
+                # The exporter is gone or will reclaim them when the pings stop.
+                log.debug("releasing %d references at %s failed: %s", len(refs), info.endpoint, exc)
+
+    # -- pinging (MS-DCOM 3.2.6.1) -------------------------------------------------------------
+    def _ping_add(self, resolver: Endpoint, oid: int) -> None:
+        with self._pings_lock:
+            ping = self._pings[resolver]
+            count = ping.oids.get(oid, 0)
+            ping.oids[oid] = count + 1
+            if not count:
+                if oid in ping.removed:
+                    ping.removed.discard(oid)
+                else:
+                    ping.added.add(oid)
+
+    def _ping_remove(self, resolver: Endpoint, oid: int) -> None:
+        with self._pings_lock:
+            ping = self._pings.get(resolver)
+            if ping is None or oid not in ping.oids:
+                return
+            ping.oids[oid] -= 1
+            if ping.oids[oid] <= 0:
+                del ping.oids[oid]
+                if oid in ping.added:
+                    ping.added.discard(oid)
+                else:
+                    ping.removed.add(oid)
+
+    def ping_once(self) -> None:
+        """One round: ComplexPing where a set changed, SimplePing where it did not."""
+        with self._pings_lock:
+            work = []
+            for resolver, ping in list(self._pings.items()):
+                if not ping.oids and not ping.removed and not ping.setid:
+                    del self._pings[resolver]
+                    continue
+                work.append((resolver, ping, sorted(ping.added), sorted(ping.removed)))
+                ping.added, ping.removed = set(), set()
+        for resolver, ping, added, removed in work:
+            try:
+                self._ping(resolver, ping, added, removed)
+            except (RpcError, ComError) as exc:
+                log.info("ping to %s[%d] failed: %s", *resolver, exc)
+                with self._pings_lock:  # try the changes again next period
+                    ping.added.update(o for o in added if o in ping.oids)
+                    ping.removed.update(o for o in removed if o not in ping.oids)
+
+    def _ping(self, resolver: Endpoint, ping: _PingSet, added: list[int], removed: list[int]) -> None:
+        if ping.setid and not added and not removed:
+            answer = oe.StatusResponse.decode(self.call(
+                resolver, oe.SYNTAX, oe.OP_SIMPLE_PING, oe.SimplePingRequest(ping.setid).encode()))
+            if answer.status == hresult.OR_INVALID_SET:  # the resolver forgot us: start over
+                with self._pings_lock:
+                    ping.setid, ping.sequence = 0, 0
+                    ping.added.update(ping.oids)
+            return
+        if not ping.setid and not added:
+            return
+        ping.sequence = (ping.sequence + 1) & 0xFFFF or 1
+        request = oe.ComplexPingRequest(ping.setid, ping.sequence, len(added), len(removed),
+                                        added or None, removed or None).encode()
+        answer = oe.ComplexPingResponse.decode(
+            self.call(resolver, oe.SYNTAX, oe.OP_COMPLEX_PING, request))
+        if answer.status == 0:
+            ping.setid = answer.pSetId
+        elif answer.status == hresult.OR_INVALID_SET:
+            with self._pings_lock:
+                ping.setid, ping.sequence = 0, 0
+                ping.added.update(ping.oids)
+        else:
+            raise ComError(hresult.hresult_from_win32(answer.status), "ComplexPing")
+
+    def _background(self) -> None:
+        """Send releases soon after they are queued (a short delay gathers a batch), and ping
+        every period."""
+        next_ping = time.monotonic() + self.ping_period
+        while not self._closing.is_set():
+            woke = self._wake.wait(max(0.0, next_ping - time.monotonic()))
+            if self._closing.is_set():
+                return
+            try:
+                if woke:
+                    self._wake.clear()
+                    self._closing.wait(self.release_delay)
+                    self.flush_releases()
+                if time.monotonic() >= next_ping:
+                    next_ping = time.monotonic() + self.ping_period
+                    self.ping_once()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.warning("client background work failed", exc_info=True)
+
+
+def resolver_endpoint(bindings: DualStringArray, hint: Endpoint | None = None) -> Endpoint:
+    """Where to reach the resolver an OBJREF names: its first TCP binding, on port 135 unless
+    the binding names another ("host[port]", which pydcom services on other ports write)."""
+    tcp = bindings.tcp_bindings()
+    if not tcp:
+        if hint is not None:
+            return hint
+        raise ComError(hresult.RPC_E_INVALID_OBJREF, "OBJREF names no TCP resolver binding")
+    return endpoint_of(tcp[0], RESOLVER_PORT)
+
+
+def pick_endpoint(bindings: DualStringArray, prefer_host: str | None = None) -> Endpoint:
+    """The exporter endpoint to use: one on the host we reached the resolver at, else the first."""
+    tcp = [b for b in bindings.tcp_bindings() if b.endpoint is not None]
+    if not tcp:
+        raise ComError(hresult.hresult_from_win32(hresult.RPC_S_INVALID_BINDING),
+                       "exporter bindings name no TCP endpoint")
+    for binding in tcp:
+        if binding.host == prefer_host:
+            return endpoint_of(binding)
+    return endpoint_of(tcp[0])
+
+
+class Proxy:
+    """A reference to an interface of a remote object (MS-DCOM 3.2.4.4).
+
+    ``query_interface``, ``add_ref`` and ``release`` follow IUnknown; methods of the interface,
+    when it is a known ``ComInterface``, are callable by name. The proxy holds the public
+    references its OBJREF granted and gives them back with its last release.
+    """
+
+    def __init__(self, runtime: ClientRuntime, info: OxidInfo, iid: uuid.UUID, std: StdObjRef) -> None:
+        self._runtime = runtime
+        self._info = info
+        self.iid = iid
+        self.oid = std.oid
+        self.ipid = std.ipid
+        self._lock = threading.Lock()
+        self._local_refs = 1
+        self._public_refs = std.public_refs
+        self._released = False
+        self._pinged = not std.no_ping
+        if self._pinged:
+            runtime._ping_add(info.resolver, std.oid)
+        if not std.public_refs:  # MS-DCOM 3.2.4.4.1: get references before use
+            self._add_remote_refs(DEFAULT_PUBLIC_REFS)
+
+    # -- IUnknown --------------------------------------------------------------------------
+    def query_interface(self, iid: uuid.UUID | str) -> "Proxy":
+        """RemQueryInterface (MS-DCOM 3.2.4.4.3); E_NOINTERFACE if the object lacks it."""
+        iid = uuid.UUID(str(iid))
+        if iid == self.iid:
+            self.add_ref()
+            return self
+        request = RemQueryInterfaceRequest(orpcthis(), self.ipid, DEFAULT_PUBLIC_REFS, 1, [iid])
+        answer = RemQueryInterfaceResponse.decode(self._runtime.call(
+            self._info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(),
+            self._info.ipid_rem_unknown))
+        if answer.hr or not answer.ppQIResults:
+            raise ComError(answer.hr or hresult.E_UNEXPECTED, f"QueryInterface for {iid}")
+        result = answer.ppQIResults[0]
+        if result.hResult:
+            raise ComError(result.hResult, f"QueryInterface for {iid}")
+        std = result.std
+        return Proxy(self._runtime, self._info, iid,
+                     StdObjRef(std.flags, std.cPublicRefs, std.oxid, std.oid, std.ipid))
+
+    def add_ref(self) -> int:
+        with self._lock:
+            if self._released:
+                raise ComError(hresult.RPC_E_DISCONNECTED, "the proxy was released")
+            self._local_refs += 1
+            return self._local_refs
+
+    def release(self) -> int:
+        """Drop a local reference; the last one gives the remote references back (batched)."""
+        with self._lock:
+            if self._released:
+                return 0
+            self._local_refs -= 1
+            if self._local_refs:
+                return self._local_refs
+            self._released = True
+            refs, self._public_refs = self._public_refs, 0
+        self._runtime.queue_release(self._info, self.ipid, refs)
+        if self._pinged:
+            self._runtime._ping_remove(self._info.resolver, self.oid)
+        return 0
+
+    def __del__(self) -> None:
+        try:
+            if not self._released and self._public_refs:
+                self._local_refs = 1
+                self.release()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+    def _add_remote_refs(self, count: int) -> None:
+        request = RemAddRefRequest(orpcthis(), 1, [REMINTERFACEREF(self.ipid, count, 0)])
+        answer = RemAddRefResponse.decode(self._runtime.call(
+            self._info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, request.encode(),
+            self._info.ipid_rem_unknown))
+        code = answer.hr or (answer.pResults[0] if answer.pResults else hresult.E_UNEXPECTED)
+        if code:
+            raise ComError(code, "RemAddRef")
+        with self._lock:
+            self._public_refs += count
+
+    # -- passing the reference on (MS-DCOM 3.2.4.3) ----------------------------------------------
+    def _marshal_objref_(self, iid: uuid.UUID) -> ObjRefStandard:
+        if iid != self.iid:
+            return self.query_interface(iid)._give_away()
+        return self._give_away()
+
+    def detach(self) -> ObjRefStandard:
+        """This reference as an OBJREF carrying every public reference the proxy holds; the
+        proxy is done (a reference handed on whole, as an activator hands it to its client)."""
+        with self._lock:
+            if self._released:
+                raise ComError(hresult.RPC_E_DISCONNECTED, "the proxy was released")
+            self._released = True
+            refs, self._public_refs = self._public_refs, 0
+        if self._pinged:
+            self._runtime._ping_remove(self._info.resolver, self.oid)
+        return ObjRefStandard(self.iid, StdObjRef(0, refs, self._info.oxid, self.oid, self.ipid),
+                              DualStringArray((StringBinding.tcp(*self._info.resolver),)))
+
+    def _give_away(self) -> ObjRefStandard:
+        with self._lock:
+            spare = self._public_refs > 1
+            if spare:
+                self._public_refs -= 1
+        if not spare:
+            self._add_remote_refs(DEFAULT_PUBLIC_REFS)
+            with self._lock:
+                self._public_refs -= 1
+        resolver = DualStringArray((StringBinding.tcp(*self._info.resolver),))
+        return ObjRefStandard(self.iid, StdObjRef(0, 1, self._info.oxid, self.oid, self.ipid), resolver)
+
+    # -- calls ---------------------------------------------------------------------------------
+    @property
+    def interface(self) -> ComInterface | None:
+        return known_interface(self.iid)
+
+    def invoke(self, method: Method, *args: Any) -> Any:
+        """Call an ORPC method: the [in] values after ORPCTHIS in order; returns the [out]
+        values between ORPCTHAT and the HRESULT (one value, a tuple, or None)."""
+        if self._released:
+            raise ComError(hresult.RPC_E_DISCONNECTED, "the proxy was released")
+        fields = method.request._fields_[1:]
+        if len(args) != len(fields):
+            raise ComError(hresult.E_INVALIDARG, f"{method.name} takes {len(fields)} arguments")
+        values = [orpcthis()]
+        for (name, kind), value in zip(fields, args):
+            if is_interface_pointer(kind) and value is not None and not isinstance(value, MInterfacePointer):
+                marshal = getattr(value, "_marshal_objref_", None)
+                if marshal is None:
+                    raise ComError(hresult.E_NOTIMPL, "passing a local object needs an exporter "
+                                                      "in this process")
+                value = interface_pointer(marshal(ids.IID_IUnknown))
+            values.append(value)
+        stub = method.request(*values).encode()
+        answer = method.response.decode(self._runtime.call(
+            self._info.endpoint, SyntaxId(self.iid, 0, 0), method.opnum, stub, self.ipid))
+        names = method.response._fields_
+        code = getattr(answer, names[-1][0])
+        if code & 0x80000000:
+            raise ComError(code, f"{method.name}")
+        outs = []
+        for name, kind in names[1:-1]:
+            value = getattr(answer, name)
+            if is_interface_pointer(kind):
+                value = self._runtime.unmarshal_pointer(value, self._info.resolver)
+            outs.append(value)
+        return None if not outs else outs[0] if len(outs) == 1 else tuple(outs)
+
+    def __getattr__(self, name: str) -> Any:
+        interface = known_interface(self.__dict__.get("iid")) if "iid" in self.__dict__ else None
+        method = interface.by_name(name) if interface is not None else None
+        if method is None:
+            raise AttributeError(name)
+        return lambda *args: self.invoke(method, *args)
+
+    def __repr__(self) -> str:
+        name = self.interface.name if self.interface else str(self.iid)
+        return f"<Proxy {name} ipid={self.ipid} at {self._info.endpoint[0]}[{self._info.endpoint[1]}]>"

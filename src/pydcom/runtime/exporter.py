@@ -1,0 +1,502 @@
+"""The object exporter: the objects a process serves to other machines (MS-DCOM 3.1.1).
+
+It owns the IPID and OID tables (one lock, one owner), listens for ORPC calls addressed by IPID,
+implements the Remote Unknown (IRemUnknown and IRemUnknown2, MS-DCOM 3.1.1.5.6-7), marshals
+objects into OBJREFs (3.1.1.5.1) and unmarshals them (3.1.1.5.3), and reclaims objects whose
+clients stopped pinging (3.1.1.6.2), asking the machine's resolver which OIDs are still pinged.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+from pydcom import hresult
+from pydcom.hresult import ComError
+from pydcom.rpc import Interface, RpcFault, RpcServer
+from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
+from pydcom.rpc.server_connection import CallReceived
+from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
+from pydcom.runtime.interfaces import ComInterface, is_interface_pointer, known_interface
+from pydcom.wire import ids
+from pydcom.wire.dualstringarray import DualStringArray, StringBinding
+from pydcom.wire.errors import WireError
+from pydcom.wire.objref import (
+    DEFAULT_PUBLIC_REFS,
+    ObjRef,
+    ObjRefStandard,
+    StdObjRef,
+)
+from pydcom.wire.orpc import (
+    CURRENT_VERSION,
+    ORPCTHAT,
+    REMQIRESULT,
+    STDOBJREF,
+    MInterfacePointer,
+    interface_pointer,
+    objref_of,
+)
+from pydcom.wire.remunknown import (
+    OP_REM_ADD_REF,
+    OP_REM_QUERY_INTERFACE,
+    OP_REM_QUERY_INTERFACE2,
+    OP_REM_RELEASE,
+    REMUNKNOWN2_SYNTAX,
+    REMUNKNOWN_SYNTAX,
+    OrpcHresultResponse,
+    RemAddRefRequest,
+    RemAddRefResponse,
+    RemQueryInterface2Request,
+    RemQueryInterface2Response,
+    RemQueryInterfaceRequest,
+    RemQueryInterfaceResponse,
+    RemReleaseRequest,
+)
+
+log = logging.getLogger("pydcom.runtime")
+
+DEFAULT_PING_PERIOD = 120.0  # MS-DCOM 3.1.2.2: SHOULD be exactly 2 minutes
+
+
+class ResolverLink(Protocol):
+    """What an exporter needs of its machine's object resolver (MS-DCOM 3.1.1.3, 3.1.1.6.2)."""
+
+    def register_exporter(self, exporter: "ObjectExporter") -> None: ...
+    def live_oids(self, oxid: int, oids: list[int]) -> set[int]: ...
+    def unregister_exporter(self, oxid: int) -> None: ...
+
+
+@dataclass(eq=False)
+class _OID:
+    """An OID table entry (MS-DCOM 3.1.1.1)."""
+
+    oid: int
+    target: Any
+    ipids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # iid -> ipid
+    last_used: float = field(default_factory=time.monotonic)  # last ORPC or marshal
+    pinned: bool = False  # held by this process itself (a registered class object)
+
+
+@dataclass(eq=False)
+class _IPID:
+    """An IPID table entry (MS-DCOM 3.1.1.1)."""
+
+    ipid: uuid.UUID
+    iid: uuid.UUID
+    oid: int
+    public_refs: int = 0
+    private_refs: dict[str, int] = field(default_factory=dict)  # by client identity
+
+
+class ClassObject:
+    """A class object (class factory) this process registered: IClassFactory over a Python class,
+    the CoRegisterClassObject role (MS-DCOM 3.1.2.1 CLSID table)."""
+
+    _reg_threading_ = "both"
+
+    def __init__(self, clsid: uuid.UUID, factory: Callable[[], Any]) -> None:
+        self.clsid = clsid
+        self.factory = factory
+        self.locks = 0
+        self._lock = threading.Lock()
+
+    def CreateInstance(self, riid: uuid.UUID) -> Any:
+        return self.factory()
+
+    def LockServer(self, lock: int) -> None:
+        with self._lock:
+            self.locks += 1 if lock else -1 if self.locks else 0
+
+
+def supported_iids(obj: Any) -> set[uuid.UUID]:
+    """The IIDs an exported Python object answers QueryInterface for."""
+    iids = {ids.IID_IUnknown}
+    if isinstance(obj, ClassObject):
+        iids.add(ids.IID_IClassFactory)
+    for item in getattr(obj, "_com_interfaces_", ()):
+        iids.add(item.iid if isinstance(item, ComInterface) else uuid.UUID(str(item)))
+    return iids
+
+
+class ObjectExporter:
+    """One process's object exporter (MS-DCOM 3.1.1): an OXID, its tables, its RPC endpoints."""
+
+    def __init__(self, hosts: Iterable[str] = ("127.0.0.1",), *,
+                 resolver_bindings: DualStringArray | None = None,
+                 resolver: ResolverLink | None = None,
+                 ping_period: float = DEFAULT_PING_PERIOD,
+                 unmarshal_remote: Callable[[ObjRef], Any] | None = None) -> None:
+        self.oxid = secrets.randbits(64) or 1
+        self.ipid_rem_unknown = uuid.uuid4()
+        self.ping_period = ping_period
+        self.resolver_bindings = resolver_bindings or DualStringArray()
+        self._resolver = resolver
+        self._unmarshal_remote = unmarshal_remote
+        self._lock = threading.Lock()
+        self._ipids: dict[uuid.UUID, _IPID] = {}
+        self._oids: dict[int, _OID] = {}
+        self._by_object: dict[int, int] = {}  # id(target) -> oid
+        self._apartment: Apartment | None = None
+        self._served: set[uuid.UUID] = set()
+        self._servers = [RpcServer(host, 0, name="exporter").start() for host in hosts]
+        self._serve(REMUNKNOWN_SYNTAX.uuid, {
+            OP_REM_QUERY_INTERFACE: self._rem_query_interface,
+            OP_REM_ADD_REF: self._rem_add_ref,
+            OP_REM_RELEASE: self._rem_release,
+        })
+        self._serve(REMUNKNOWN2_SYNTAX.uuid, {
+            OP_REM_QUERY_INTERFACE: self._rem_query_interface,
+            OP_REM_ADD_REF: self._rem_add_ref,
+            OP_REM_RELEASE: self._rem_release,
+            OP_REM_QUERY_INTERFACE2: self._rem_query_interface2,
+        })
+        self._closing = threading.Event()
+        self._janitor = threading.Thread(target=self._reclaim_loop, daemon=True,
+                                         name="exporter-janitor")
+        self._janitor.start()
+        if resolver is not None:
+            resolver.register_exporter(self)
+
+    # -- addresses ---------------------------------------------------------------------------
+    @property
+    def bindings(self) -> DualStringArray:
+        """The exporter's string bindings, "host[port]" (MS-DCOM 2.2.19.3)."""
+        return DualStringArray(tuple(StringBinding.tcp(*s.address) for s in self._servers))
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._resolver is not None:
+            try:
+                self._resolver.unregister_exporter(self.oxid)
+            except Exception:  # noqa: BLE001 - the resolver may be gone already
+                log.debug("resolver did not take the exporter's goodbye", exc_info=True)
+        for server in self._servers:
+            server.close()
+        if self._apartment is not None:
+            self._apartment.close()
+
+    # -- tables ------------------------------------------------------------------------------
+    def _serve(self, iid: uuid.UUID, operations: dict) -> None:
+        """Listen on an interface (rpc_server_register_if, MS-DCOM 3.1.1.5.1)."""
+        if iid in self._served:
+            return
+        self._served.add(iid)
+        for server in self._servers:
+            server.register(Interface.of(iid, operations))
+
+    def _serve_orpc(self, iid: uuid.UUID) -> None:
+        if iid in self._served:
+            return
+        interface = known_interface(iid)
+        operations = {}
+        if interface is not None:
+            for method in interface.methods:
+                operations[method.opnum] = self._dispatcher(iid)
+        self._serve(iid, operations)
+
+    def _dispatcher(self, iid: uuid.UUID) -> Callable[[CallReceived], bytes]:
+        return lambda call: self.invoke(iid, call)
+
+    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int) -> _IPID:
+        """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
+        public references (MS-DCOM 3.1.1.5.1). Caller holds the lock."""
+        oid = self._by_object.get(id(target))
+        oid_entry = self._oids.get(oid) if oid is not None else None
+        if oid_entry is None:
+            oid = secrets.randbits(64) or 1
+            while oid in self._oids:
+                oid = secrets.randbits(64) or 1
+            oid_entry = self._oids[oid] = _OID(oid, target)
+            self._by_object[id(target)] = oid
+        oid_entry.last_used = time.monotonic()
+        ipid = oid_entry.ipids.get(iid)
+        entry = self._ipids.get(ipid) if ipid is not None else None
+        if entry is None:
+            entry = _IPID(uuid.uuid4(), iid, oid_entry.oid)
+            self._ipids[entry.ipid] = entry
+            oid_entry.ipids[iid] = entry.ipid
+        entry.public_refs += refs
+        return entry
+
+    def marshal(self, target: Any, iid: uuid.UUID = ids.IID_IUnknown,
+                refs: int = DEFAULT_PUBLIC_REFS, pinned: bool = False) -> ObjRefStandard:
+        """An OBJREF_STANDARD for ``target`` as ``iid`` (MS-DCOM 3.1.1.5.1).
+
+        E_NOINTERFACE if the object does not answer to ``iid``.
+        """
+        if iid not in supported_iids(target):
+            raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
+        with self._lock:
+            entry = self._entry_for(target, iid, refs)
+            if pinned:
+                self._oids[entry.oid].pinned = True
+        self._serve_orpc(iid)
+        std = StdObjRef(0, refs, self.oxid, entry.oid, entry.ipid)
+        return ObjRefStandard(iid, std, self.resolver_bindings)
+
+    def marshal_pointer(self, target: Any, iid: uuid.UUID) -> MInterfacePointer | None:
+        """``marshal`` into the MInterfacePointer an ORPC parameter carries; None for None.
+        A proxy of another exporter's object is passed on as its own reference."""
+        if target is None:
+            return None
+        to_objref = getattr(target, "_marshal_objref_", None)
+        if to_objref is not None:
+            return interface_pointer(to_objref(iid))
+        return interface_pointer(self.marshal(target, iid))
+
+    def unmarshal(self, objref: ObjRef) -> Any:
+        """The object an OBJREF names (MS-DCOM 3.1.1.5.3): ours by its IPID, or a proxy."""
+        if isinstance(objref, ObjRefStandard) and objref.std.oxid == self.oxid:
+            with self._lock:
+                entry = self._ipids.get(objref.std.ipid)
+                if entry is None:
+                    raise ComError(hresult.E_NOINTERFACE, "no such interface pointer here")
+                entry.public_refs = max(0, entry.public_refs - objref.std.public_refs)
+                target = self._oids[entry.oid].target
+                if not entry.public_refs and not entry.private_refs:
+                    self._drop_ipid(entry)
+            return target
+        if self._unmarshal_remote is None:
+            raise ComError(hresult.RPC_E_INVALID_OBJREF, "no client runtime to unmarshal with")
+        return self._unmarshal_remote(objref)
+
+    def unmarshal_pointer(self, pointer: MInterfacePointer | None) -> Any:
+        if pointer is None:
+            return None
+        try:
+            return self.unmarshal(objref_of(pointer))
+        except WireError as exc:
+            raise ComError(hresult.RPC_E_INVALID_OBJREF, str(exc)) from None
+
+    def _drop_ipid(self, entry: _IPID) -> None:
+        """Remove an IPID entry, and its OID once it has none (MS-DCOM 3.1.1.5.6.1.3)."""
+        self._ipids.pop(entry.ipid, None)
+        oid_entry = self._oids.get(entry.oid)
+        if oid_entry is None:
+            return
+        oid_entry.ipids.pop(entry.iid, None)
+        if not oid_entry.ipids and not oid_entry.pinned:
+            del self._oids[entry.oid]
+            self._by_object.pop(id(oid_entry.target), None)
+
+    def revoke(self, target: Any) -> None:
+        """Stop exporting an object at once, whatever its references (CoDisconnectObject)."""
+        with self._lock:
+            oid = self._by_object.pop(id(target), None)
+            entry = self._oids.pop(oid, None) if oid is not None else None
+            for ipid in (entry.ipids.values() if entry else ()):
+                self._ipids.pop(ipid, None)
+
+    @property
+    def object_count(self) -> int:
+        with self._lock:
+            return len(self._oids)
+
+    def exported(self, target: Any) -> bool:
+        with self._lock:
+            return id(target) in self._by_object
+
+    # -- ORPC calls --------------------------------------------------------------------------
+    def invoke(self, iid: uuid.UUID, call: CallReceived) -> bytes:
+        """An ORPC call on an exported object (MS-DCOM 3.1.1.5.4)."""
+        with self._lock:
+            entry = self._ipids.get(call.object) if call.object is not None else None
+            if entry is None:
+                raise RpcFault(hresult.RPC_E_DISCONNECTED, f"no IPID {call.object}")
+            oid_entry = self._oids[entry.oid]
+            oid_entry.last_used = time.monotonic()
+            target = oid_entry.target
+        if entry.iid != iid:
+            raise RpcFault(NCA_S_UNK_IF, f"IPID {entry.ipid} is {entry.iid}, not {iid}")
+        interface = known_interface(iid)
+        method = interface.method(call.opnum) if interface is not None else None
+        if method is None:
+            raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
+        request = method.request.decode(call.stub)
+        check_orpcthis(request.orpcthis, orpc=True)
+        if threading_model(target) == APARTMENT:
+            return self._apartment_for().call(self._run_method, target, method, request)
+        return self._run_method(target, method, request)
+
+    def _apartment_for(self) -> Apartment:
+        with self._lock:
+            if self._apartment is None:
+                self._apartment = Apartment("exporter-sta")
+            return self._apartment
+
+    def _run_method(self, target: Any, method, request) -> bytes:
+        """Call the Python method; its ComError becomes the HRESULT (MS-DCOM 3.2.4.2)."""
+        response_fields = method.response._fields_
+        args = []
+        for name, kind in method.request._fields_[1:]:
+            value = getattr(request, name)
+            args.append(self.unmarshal_pointer(value) if is_interface_pointer(kind) else value)
+        outs: dict[str, Any] = {}
+        try:
+            result = getattr(target, method.name)(*args)
+            names = method.out_names
+            values = result if len(names) > 1 else (result,)
+            if len(names) == 0:
+                values = ()
+            for (name, kind), value in zip(response_fields[1:-1], values):
+                if is_interface_pointer(kind):
+                    out_iid = method.out_iids.get(name) or getattr(request, "riid", ids.IID_IUnknown)
+                    value = self.marshal_pointer(value, out_iid)
+                outs[name] = value
+            hr = hresult.S_OK
+        except ComError as exc:
+            outs, hr = {}, exc.hresult
+        except Exception as exc:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
+            log.exception("%s.%s raised", type(target).__name__, method.name)
+            outs, hr = {}, hresult.RPC_E_SERVERFAULT
+        response = method.response(ORPCTHAT(), **outs)
+        setattr(response, response_fields[-1][0], hr)
+        return response.encode()
+
+    # -- the Remote Unknown (MS-DCOM 3.1.1.5.6) ----------------------------------------------
+    def _rem_unknown_call(self, call: CallReceived, request_cls):
+        if call.object != self.ipid_rem_unknown:
+            raise RpcFault(hresult.RPC_E_DISCONNECTED, f"{call.object} is not the Remote Unknown")
+        request = request_cls.decode(call.stub)
+        check_orpcthis(request.orpcthis, orpc=True)
+        return request
+
+    def _query(self, ripid: uuid.UUID, iids: list[uuid.UUID], refs: int
+               ) -> list[tuple[int, _IPID | None]]:
+        with self._lock:
+            entry = self._ipids.get(ripid)
+            if entry is None:
+                raise ComError(hresult.RPC_E_INVALID_OBJECT, f"no IPID {ripid}")
+            oid_entry = self._oids[entry.oid]
+            oid_entry.last_used = time.monotonic()
+            supported = supported_iids(oid_entry.target)
+            results = []
+            for iid in iids:
+                if iid not in supported:
+                    results.append((hresult.E_NOINTERFACE, None))
+                    continue
+                results.append((hresult.S_OK, self._entry_for(oid_entry.target, iid, refs)))
+        for code, found in results:
+            if found is not None:
+                self._serve_orpc(found.iid)
+        return results
+
+    def _rem_query_interface(self, call: CallReceived) -> bytes:
+        """RemQueryInterface (MS-DCOM 3.1.1.5.6.1.1)."""
+        request = self._rem_unknown_call(call, RemQueryInterfaceRequest)
+        try:
+            found = self._query(request.ripid, request.iids, request.cRefs)
+        except ComError as exc:
+            return RemQueryInterfaceResponse(ORPCTHAT(), None, exc.hresult).encode()
+        results = [REMQIRESULT(code, STDOBJREF(0, request.cRefs, self.oxid, e.oid, e.ipid)
+                               if e is not None else STDOBJREF())
+                   for code, e in found]
+        return RemQueryInterfaceResponse(ORPCTHAT(), results, hresult.S_OK).encode()
+
+    def _rem_query_interface2(self, call: CallReceived) -> bytes:
+        """RemQueryInterface2 (MS-DCOM 3.1.1.5.7.1.1): the same, answered as OBJREFs."""
+        request = self._rem_unknown_call(call, RemQueryInterface2Request)
+        try:
+            found = self._query(request.ripid, request.iids, DEFAULT_PUBLIC_REFS)
+        except ComError as exc:
+            return RemQueryInterface2Response(ORPCTHAT(), [], [], exc.hresult).encode()
+        codes = [code for code, _ in found]
+        pointers = [interface_pointer(ObjRefStandard(
+            e.iid, StdObjRef(0, DEFAULT_PUBLIC_REFS, self.oxid, e.oid, e.ipid),
+            self.resolver_bindings)) if e is not None else None for _, e in found]
+        return RemQueryInterface2Response(ORPCTHAT(), codes, pointers, hresult.S_OK).encode()
+
+    def _rem_add_ref(self, call: CallReceived) -> bytes:
+        """RemAddRef (MS-DCOM 3.1.1.5.6.1.2)."""
+        request = self._rem_unknown_call(call, RemAddRefRequest)
+        identity = _identity(call)
+        results = []
+        with self._lock:
+            for ref in request.InterfaceRefs:
+                entry = self._ipids.get(ref.ipid)
+                if entry is None:
+                    results.append(hresult.CO_E_OBJNOTREG)
+                    continue
+                entry.public_refs += ref.cPublicRefs
+                if ref.cPrivateRefs:
+                    entry.private_refs[identity] = entry.private_refs.get(identity, 0) + ref.cPrivateRefs
+                results.append(hresult.S_OK)
+        return RemAddRefResponse(ORPCTHAT(), results, hresult.S_OK).encode()
+
+    def _rem_release(self, call: CallReceived) -> bytes:
+        """RemRelease (MS-DCOM 3.1.1.5.6.1.3): counts clamp at 0; unknown IPIDs are skipped."""
+        request = self._rem_unknown_call(call, RemReleaseRequest)
+        identity = _identity(call)
+        with self._lock:
+            for ref in request.InterfaceRefs:
+                entry = self._ipids.get(ref.ipid)
+                if entry is None:
+                    continue
+                entry.public_refs = max(0, entry.public_refs - ref.cPublicRefs)
+                if ref.cPrivateRefs and identity in entry.private_refs:
+                    left = entry.private_refs[identity] - ref.cPrivateRefs
+                    if left > 0:
+                        entry.private_refs[identity] = left
+                    else:
+                        del entry.private_refs[identity]
+                if not entry.public_refs and not entry.private_refs:
+                    self._drop_ipid(entry)
+        return OrpcHresultResponse(ORPCTHAT(), hresult.S_OK).encode()
+
+    # -- reclamation (MS-DCOM 3.1.1.6.2) -------------------------------------------------------
+    def _reclaim_loop(self) -> None:
+        while not self._closing.wait(self.ping_period):
+            try:
+                self.reclaim()
+            except Exception:  # noqa: BLE001 - the next period tries again
+                log.warning("reclaiming unpinged objects failed", exc_info=True)
+
+    def reclaim(self) -> list[int]:
+        """Release objects no client has pinged or called for three ping periods."""
+        if self._resolver is None:
+            return []
+        cutoff = time.monotonic() - 3 * self.ping_period
+        with self._lock:
+            idle = [o.oid for o in self._oids.values() if not o.pinned and o.last_used < cutoff]
+        if not idle:
+            return []
+        live = self._resolver.live_oids(self.oxid, idle)
+        reclaimed = []
+        with self._lock:
+            for oid in idle:
+                entry = self._oids.get(oid)
+                if oid in live or entry is None or entry.last_used >= cutoff:
+                    continue
+                for ipid in list(entry.ipids.values()):
+                    self._ipids.pop(ipid, None)
+                del self._oids[oid]
+                self._by_object.pop(id(entry.target), None)
+                reclaimed.append(oid)
+        if reclaimed:
+            log.info("reclaimed %d objects whose clients stopped pinging", len(reclaimed))
+        return reclaimed
+
+
+def _identity(call: CallReceived) -> str:
+    """The client identity private references belong to: its security context when there is
+    one, else its address (calls without authentication share the anonymous identity)."""
+    if call.auth is not None:
+        return f"auth:{call.auth.context_id}"
+    return "anonymous"
+
+
+def check_orpcthis(orpcthis: Any, orpc: bool) -> None:
+    """MS-DCOM 3.1.1.5.4 and 1.7: a known major version, a minor version not above ours, and on
+    ORPC calls flags 0."""
+    version = orpcthis.version
+    if version.MajorVersion != CURRENT_VERSION.MajorVersion or \
+            version.MinorVersion > CURRENT_VERSION.MinorVersion:
+        raise RpcFault(hresult.RPC_E_VERSION_MISMATCH,
+                       f"COM version {version.MajorVersion}.{version.MinorVersion}")
+    if orpc and orpcthis.flags:
+        raise RpcFault(hresult.RPC_E_INVALID_HEADER, f"ORPCTHIS flags 0x{orpcthis.flags:x}")
