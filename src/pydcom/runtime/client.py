@@ -386,18 +386,33 @@ class Proxy:
         if iid == self.iid:
             self.add_ref()
             return self
-        request = RemQueryInterfaceRequest(orpcthis(), self.ipid, DEFAULT_PUBLIC_REFS, 1, [iid])
+        [(code, proxy)] = self.remote_query([iid])
+        if proxy is None:
+            raise ComError(code, f"QueryInterface for {iid}")
+        return proxy
+
+    def remote_query(self, iids: list[uuid.UUID]) -> list[tuple[int, "Proxy | None"]]:
+        """One RemQueryInterface for several IIDs, each answered with a new reference:
+        (HRESULT, proxy or None) per IID (MS-DCOM 3.1.1.5.6.1.1)."""
+        request = RemQueryInterfaceRequest(orpcthis(), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
+                                           list(iids))
         answer = RemQueryInterfaceResponse.decode(self._runtime.call(
             self._info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(),
             self._info.ipid_rem_unknown))
-        if answer.hr or not answer.ppQIResults:
-            raise ComError(answer.hr or hresult.E_UNEXPECTED, f"QueryInterface for {iid}")
-        result = answer.ppQIResults[0]
-        if result.hResult:
-            raise ComError(result.hResult, f"QueryInterface for {iid}")
-        std = result.std
-        return Proxy(self._runtime, self._info, iid,
-                     StdObjRef(std.flags, std.cPublicRefs, std.oxid, std.oid, std.ipid))
+        if answer.hr:
+            raise ComError(answer.hr, "RemQueryInterface")
+        results = list(answer.ppQIResults or ())
+        if len(results) != len(iids):
+            raise ComError(hresult.RPC_E_UNEXPECTED, f"{len(results)} answers for {len(iids)} IIDs")
+        found: list[tuple[int, Proxy | None]] = []
+        for iid, result in zip(iids, results):
+            if result.hResult:
+                found.append((result.hResult, None))
+                continue
+            std = result.std
+            found.append((hresult.S_OK, Proxy(self._runtime, self._info, iid, StdObjRef(
+                std.flags, std.cPublicRefs, std.oxid, std.oid, std.ipid))))
+        return found
 
     def add_ref(self) -> int:
         with self._lock:

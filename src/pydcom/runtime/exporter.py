@@ -28,6 +28,7 @@ from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.errors import WireError
 from pydcom.wire.objref import (
     DEFAULT_PUBLIC_REFS,
+    SORF_NOPING,
     ObjRef,
     ObjRefStandard,
     StdObjRef,
@@ -227,7 +228,9 @@ class ObjectExporter:
                 refs: int = DEFAULT_PUBLIC_REFS, pinned: bool = False) -> ObjRefStandard:
         """An OBJREF_STANDARD for ``target`` as ``iid`` (MS-DCOM 3.1.1.5.1).
 
-        E_NOINTERFACE if the object does not answer to ``iid``.
+        ``pinned`` objects (class objects this process registered) live as long as the process
+        does: they are marshaled SORF_NOPING, so nobody pings them. E_NOINTERFACE if the object
+        does not answer to ``iid``.
         """
         if iid not in supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
@@ -236,7 +239,7 @@ class ObjectExporter:
             if pinned:
                 self._oids[entry.oid].pinned = True
         self._serve_orpc(iid)
-        std = StdObjRef(0, refs, self.oxid, entry.oid, entry.ipid)
+        std = StdObjRef(SORF_NOPING if pinned else 0, refs, self.oxid, entry.oid, entry.ipid)
         return ObjRefStandard(iid, std, self.resolver_bindings)
 
     def marshal_pointer(self, target: Any, iid: uuid.UUID) -> MInterfacePointer | None:
@@ -294,8 +297,9 @@ class ObjectExporter:
 
     @property
     def object_count(self) -> int:
+        """Objects exported now, class objects excluded."""
         with self._lock:
-            return len(self._oids)
+            return sum(1 for entry in self._oids.values() if not entry.pinned)
 
     def exported(self, target: Any) -> bool:
         with self._lock:

@@ -1,0 +1,140 @@
+"""The server-process side of activation: an exporter joined to its machine's activation service,
+with class objects registered there (the CoRegisterClassObject role, MS-DCOM 3.1.2.1).
+
+A server process is started by the service (a surrogate for a Python class, or a registered
+command line). The service tells it where it is through the environment: PYDCOM_SERVICE
+("host[port]"), PYDCOM_BIND (addresses to listen on, comma separated) and PYDCOM_TOKEN.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+from pydcom import hresult
+from pydcom.hresult import ComError
+from pydcom.rpc import RpcClient
+from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.exporter import ClassObject, ObjectExporter
+from pydcom.wire import ids, local, object_exporter as oe
+from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_pointer
+
+log = logging.getLogger("pydcom.runtime")
+
+
+def parse_endpoint(text: str, default_port: int = 135) -> tuple[str, int]:
+    """"host" or "host[port]" (string-binding style) as (host, port)."""
+    text = text.strip()
+    if text.endswith("]") and "[" in text:
+        host, port = text[:-1].split("[", 1)
+        try:
+            return host, int(port)
+        except ValueError:
+            raise ValueError(f"bad port in {text!r}") from None
+    return text, default_port
+
+
+class ServiceLink:
+    """The ResolverLink of an exporter whose resolver is the machine's service, over the private
+    local interface (pydcom.wire.local)."""
+
+    def __init__(self, endpoint: tuple[str, int], token: str = "") -> None:
+        self.endpoint = endpoint
+        self.token = token
+        self._client = RpcClient(*endpoint)
+        self._lock = threading.Lock()
+
+    def _call(self, opnum: int, request) -> bytes:
+        with self._lock:
+            if self._client.closed:
+                self._client = RpcClient(*self.endpoint)
+            return self._client.call(local.SYNTAX, opnum, request.encode())
+
+    def resolver_bindings(self):
+        """The resolver's own bindings, as OBJREFs must name them (ServerAlive2)."""
+        with self._lock:
+            stub = self._client.call(oe.SYNTAX, oe.OP_SERVER_ALIVE2, b"")
+        return dualstringarray_of(oe.ServerAlive2Response.decode(stub).ppdsaOrBindings)
+
+    def register_exporter(self, exporter: ObjectExporter) -> None:
+        answer = local.RegisterServerResponse.decode(self._call(
+            local.OP_REGISTER_SERVER, local.RegisterServerRequest(
+                exporter.oxid, dualstringarray_ndr(exporter.bindings), exporter.ipid_rem_unknown,
+                os.getpid(), self.token)))
+        if answer.status:
+            raise ComError(hresult.hresult_from_win32(answer.status), "registering with the service")
+        exporter.ping_period = answer.pingPeriodMs / 1000
+
+    def register_class(self, oxid: int, clsid: uuid.UUID, pointer) -> None:
+        answer = local.StatusResponse.decode(self._call(
+            local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid, pointer)))
+        if answer.status:
+            raise ComError(answer.status, f"registering class {clsid}")
+
+    def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
+        self._call(local.OP_REVOKE_CLASS, local.RevokeClassRequest(oxid, clsid))
+
+    def live_oids(self, oxid: int, oids: list[int]) -> set[int]:
+        answer = local.LiveOidsResponse.decode(self._call(
+            local.OP_LIVE_OIDS, local.LiveOidsRequest(oxid, len(oids), oids)))
+        return set(answer.oids)
+
+    def unregister_exporter(self, oxid: int) -> None:
+        self._call(local.OP_UNREGISTER_SERVER, local.UnregisterServerRequest(oxid))
+        self._client.close()
+
+
+class LocalServer:
+    """A process serving classes to its machine's activation service."""
+
+    def __init__(self, service: str | None = None, hosts: list[str] | None = None,
+                 token: str | None = None) -> None:
+        service = service or os.environ.get("PYDCOM_SERVICE")
+        if not service:
+            raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, "no PYDCOM_SERVICE to register with")
+        endpoint = parse_endpoint(service)
+        hosts = hosts or [h for h in os.environ.get("PYDCOM_BIND", endpoint[0]).split(",") if h]
+        self.link = ServiceLink(endpoint, token if token is not None
+                                else os.environ.get("PYDCOM_TOKEN", ""))
+        self.runtime = ClientRuntime()
+        self.exporter = ObjectExporter(hosts, resolver_bindings=self.link.resolver_bindings(),
+                                       resolver=self.link,
+                                       unmarshal_remote=self.runtime.unmarshal)
+        self.runtime.ping_period = self.exporter.ping_period
+        self._classes: dict[uuid.UUID, ClassObject] = {}
+
+    def register_class_object(self, clsid: uuid.UUID | str, factory: Callable[[], Any]) -> None:
+        clsid = uuid.UUID(str(clsid))
+        class_object = ClassObject(clsid, factory)
+        objref = self.exporter.marshal(class_object, ids.IID_IClassFactory, pinned=True)
+        self.link.register_class(self.exporter.oxid, clsid, interface_pointer(objref))
+        self._classes[clsid] = class_object
+
+    def serve_until_idle(self, grace: float = 5.0, stop: threading.Event | None = None) -> None:
+        """Serve until no object has been exported for ``grace`` seconds and no LockServer holds
+        the server (or ``stop`` is set); then revoke the classes and leave."""
+        stop = stop or threading.Event()
+        idle_since = time.monotonic()
+        try:
+            while not stop.wait(min(grace / 4, 0.5)):
+                busy = self.exporter.object_count or any(c.locks for c in self._classes.values())
+                if busy:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since >= grace:
+                    log.info("no references left for %.1fs: shutting down", grace)
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for clsid in list(self._classes):
+            try:
+                self.link.revoke_class(self.exporter.oxid, clsid)
+            except Exception:  # noqa: BLE001 - the service may be gone
+                pass
+        self.exporter.close()
+        self.runtime.close()

@@ -1,0 +1,181 @@
+"""Remote activation: IRemoteSCMActivator and IActivation (MS-DCOM 3.1.2.5.2).
+
+A request names a CLSID and the IIDs wanted. The activator finds the class (REGDB_E_CLASSNOTREG
+if it is unknown), gets its class object from the class's server process (starting it if need
+be: CO_E_SERVER_EXEC_FAILURE if it does not come up), creates the object through IClassFactory
+(or keeps the class object, for RemoteGetClassObject), and hands each requested interface to the
+client as an OBJREF carrying the references the activator received, with the exporter's OXID,
+bindings and Remote Unknown IPID (MS-DCOM 3.1.2.5.2.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from pydcom import hresult
+from pydcom.guid import GUID_NULL
+from pydcom.hresult import ComError
+from pydcom.rpc import Interface
+from pydcom.rpc.errors import RpcError
+from pydcom.rpc.server_connection import CallReceived
+from pydcom.runtime.client import Proxy
+from pydcom.runtime.exporter import check_orpcthis
+from pydcom.service.classes import ClassStore
+from pydcom.service.hosting import Hosting
+from pydcom.service.resolver import ExporterRecord
+from pydcom.wire import ids, scm
+from pydcom.wire.activation import ActivationReply, ActivationRequest, check_client_context
+from pydcom.wire.dualstringarray import DualStringArray
+from pydcom.wire.errors import WireError
+from pydcom.wire.orpc import (
+    COMVERSION,
+    CURRENT_VERSION,
+    ORPCTHAT,
+    MInterfacePointer,
+    dualstringarray_ndr,
+    interface_pointer,
+)
+
+log = logging.getLogger("pydcom.service")
+
+Results = list[tuple[int, MInterfacePointer | None]]
+
+
+class Activator:
+    """The activation methods of one machine's service."""
+
+    def __init__(self, classes: ClassStore, hosting: Hosting) -> None:
+        self.classes = classes
+        self.hosting = hosting
+
+    def interfaces(self) -> list[Interface]:
+        # IRemoteSCMActivator opnums 0-2 are never used on the wire; calls to them fault
+        # nca_s_op_rng_error like any opnum the interface lacks (MS-DCOM 3.1.2.5.2.2, <59>).
+        return [
+            Interface(scm.SCM_SYNTAX, {
+                scm.OP_REMOTE_GET_CLASS_OBJECT: lambda call: self._scm(call, class_object=True),
+                scm.OP_REMOTE_CREATE_INSTANCE: lambda call: self._scm(call, class_object=False),
+            }, "IRemoteSCMActivator"),
+            Interface(scm.ACTIVATION_SYNTAX, {scm.OP_REMOTE_ACTIVATION: self._remote_activation},
+                      "IActivation"),
+        ]
+
+    # -- the work ----------------------------------------------------------------------------
+    def activate(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
+                 ) -> tuple[int, ExporterRecord | None, Results]:
+        """(HRESULT, exporter, one (HRESULT, interface pointer) per IID)."""
+        entry = self.classes.lookup(clsid)
+        if entry is None or not (entry.python or entry.command):
+            return hresult.REGDB_E_CLASSNOTREG, None, []
+        for attempt in (0, 1):
+            record, factory = self.hosting.class_object(entry)
+            try:
+                return self._activate_with(record, factory, iids, class_object)
+            except RpcError as exc:
+                # The server went away since it registered: start it again, once.
+                log.info("class object of %s did not answer (%s)", clsid, exc)
+                self.hosting.forget(clsid, factory)
+                if attempt:
+                    raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, str(exc)) from None
+        raise AssertionError("unreachable")
+
+    def _activate_with(self, record: ExporterRecord, factory: Proxy, iids: tuple[uuid.UUID, ...],
+                       class_object: bool) -> tuple[int, ExporterRecord, Results]:
+        source = factory
+        if not class_object:
+            try:
+                source = factory.CreateInstance(ids.IID_IUnknown)
+            except ComError as exc:
+                if isinstance(exc, RpcError):
+                    raise
+                return exc.hresult, record, []
+        try:
+            found = source.remote_query(list(iids))
+        finally:
+            if source is not factory:
+                source.release()
+        results: Results = [(code, interface_pointer(proxy.detach()) if proxy else None)
+                            for code, proxy in found]
+        if all(code for code, _ in results):
+            return hresult.E_NOINTERFACE, record, results
+        return hresult.S_OK, record, results
+
+    def _safely(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
+                ) -> tuple[int, ExporterRecord | None, Results]:
+        try:
+            return self.activate(clsid, iids, class_object)
+        except ComError as exc:
+            return exc.hresult, None, []
+
+    # -- IRemoteSCMActivator (MS-DCOM 3.1.2.5.2.3.2-3) ----------------------------------------
+    def _scm(self, call: CallReceived, class_object: bool) -> bytes:
+        if class_object:
+            request = scm.RemoteGetClassObjectRequest.decode(call.stub)
+        else:
+            request = scm.RemoteCreateInstanceRequest.decode(call.stub)
+        check_orpcthis(request.orpcthis, orpc=False)
+        if not class_object and request.pUnkOuter is not None:
+            return self._scm_answer(hresult.CLASS_E_NOAGGREGATION)
+        try:
+            activation = ActivationRequest.decode(request.pActProperties)
+            if activation.client_context is not None:
+                check_client_context(activation.client_context)
+        except WireError as exc:
+            log.info("bad activation request from %s: %s", call.connection.peer, exc)
+            return self._scm_answer(hresult.RPC_E_INVALID_OBJREF
+                                    if "context" in str(exc) else hresult.E_INVALIDARG)
+        version = activation.client_version
+        if version.MajorVersion != CURRENT_VERSION.MajorVersion:
+            return self._scm_answer(hresult.RPC_E_VERSION_MISMATCH)
+        code, record, results = self._safely(activation.clsid, activation.iids, class_object)
+        if record is None:
+            return self._scm_answer(code)
+        reply = ActivationReply(
+            record.oxid, dualstringarray_ndr(_local_first(record.bindings, call)),
+            record.ipid_rem_unknown, record.authn_hint, _negotiated(version), activation.iids,
+            tuple(c for c, _ in results) or (code,) * len(activation.iids),
+            tuple(p for _, p in results) or (None,) * len(activation.iids))
+        return scm.RemoteActivationPropertiesResponse(ORPCTHAT(), reply.encode(), code).encode()
+
+    @staticmethod
+    def _scm_answer(code: int) -> bytes:
+        return scm.RemoteActivationPropertiesResponse(ORPCTHAT(), None, code).encode()
+
+    # -- IActivation (MS-DCOM 3.1.2.5.2.3.1) ----------------------------------------------------
+    def _remote_activation(self, call: CallReceived) -> bytes:
+        request = scm.RemoteActivationRequest.decode(call.stub)
+        check_orpcthis(request.orpcthis, orpc=False)
+        iids = tuple(request.pIIDs or ())
+        count = len(iids)
+        version = request.orpcthis.version
+        if not 1 <= request.Interfaces <= 0x8000 or request.Interfaces != count:
+            code, record, results = hresult.E_INVALIDARG, None, []
+        elif version.MajorVersion != CURRENT_VERSION.MajorVersion:
+            code, record, results = hresult.RPC_E_VERSION_MISMATCH, None, []
+        else:
+            code, record, results = self._safely(
+                request.Clsid, iids, class_object=request.Mode == ids.MODE_GET_CLASS_OBJECT)
+        if record is None or code & 0x80000000:
+            # A failed phr: NULL bindings, empty pointers, results all zero.
+            return scm.RemoteActivationResponse(
+                ORPCTHAT(), 0, None, GUID_NULL, 0, CURRENT_VERSION, code, [None] * count,
+                [0] * count, 0).encode()
+        return scm.RemoteActivationResponse(
+            ORPCTHAT(), record.oxid, dualstringarray_ndr(_local_first(record.bindings, call)),
+            record.ipid_rem_unknown, record.authn_hint, _negotiated(version), code,
+            [p for _, p in results], [c for c, _ in results], 0).encode()
+
+
+def _negotiated(client: COMVERSION) -> COMVERSION:
+    """The version both sides speak: ours, or the client's lower minor (MS-DCOM 1.7)."""
+    return COMVERSION(CURRENT_VERSION.MajorVersion,
+                      min(CURRENT_VERSION.MinorVersion, client.MinorVersion))
+
+
+def _local_first(bindings: DualStringArray, call: CallReceived) -> DualStringArray:
+    """The exporter's bindings with the address the request came in on first, so the client
+    reaches the exporter the way it reached us."""
+    local = call.connection.local[0] if call.connection else None
+    ordered = sorted(bindings.string_bindings, key=lambda b: b.host != local)
+    return DualStringArray(tuple(ordered), bindings.security_bindings)

@@ -1,0 +1,32 @@
+"""What the activation service needs to know of a class: how to start its server."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ClassEntry:
+    """A class the service can activate: hosted by a surrogate from a Python import path, or
+    served by its own program started from a command line."""
+
+    clsid: uuid.UUID
+    python: str | None = None  # package.module:Class
+    command: str | None = None  # a local server's command line
+    name: str = ""
+
+
+class ClassStore(Protocol):
+    def lookup(self, clsid: uuid.UUID) -> ClassEntry | None: ...
+
+
+class StaticClassStore:
+    """A fixed set of classes (an immutable snapshot), for embedding and tests."""
+
+    def __init__(self, entries: list[ClassEntry] | tuple[ClassEntry, ...] = ()) -> None:
+        self._entries = {entry.clsid: entry for entry in entries}
+
+    def lookup(self, clsid: uuid.UUID) -> ClassEntry | None:
+        return self._entries.get(clsid)

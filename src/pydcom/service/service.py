@@ -1,0 +1,158 @@
+"""The machine's activation service, rpcss's role: one endpoint per address it is told to listen
+on, serving IObjectExporter, IRemoteSCMActivator and IActivation (MS-DCOM 3.1.2.5), and the
+private interface its own server processes register through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import uuid
+
+from pydcom.hresult import ComError
+from pydcom.rpc import Interface, RpcFault, RpcServer
+from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
+from pydcom.rpc.server_connection import CallReceived
+from pydcom.runtime.client import ClientRuntime, resolver_endpoint
+from pydcom.service.activator import Activator
+from pydcom.service.classes import ClassStore
+from pydcom.service.hosting import Hosting
+from pydcom.service.resolver import ExporterRecord, Resolver
+from pydcom.wire import local
+from pydcom.wire.dualstringarray import DualStringArray, StringBinding
+from pydcom.wire.orpc import dualstringarray_of
+
+log = logging.getLogger("pydcom.service")
+
+RESOLVER_PORT = 135
+
+
+class Service:
+    """``pydcom serve``: start with ``start()``, stop with ``close()`` (or use ``with``)."""
+
+    def __init__(self, classes: ClassStore, hosts: list[str] | tuple[str, ...] = ("127.0.0.1",),
+                 port: int = RESOLVER_PORT, *, ping_period: float = 120.0,
+                 start_timeout: float = 30.0, grace: float = 5.0) -> None:
+        self.classes = classes
+        self.hosts = list(hosts)
+        self.port = port
+        self.ping_period = ping_period
+        self._servers: list[RpcServer] = []
+        self.runtime = ClientRuntime(ping_period=ping_period)
+        self.resolver = Resolver(self.bindings, ping_period=ping_period)
+        self._start_timeout = start_timeout
+        self._grace = grace
+        self.hosting: Hosting | None = None
+        self.activator: Activator | None = None
+        self._started = threading.Event()
+
+    # -- addresses ---------------------------------------------------------------------------
+    def bindings(self) -> DualStringArray:
+        """The resolver's bindings: "host" on port 135, else "host[port]", which pydcom
+        clients honour (MS-DCOM 2.2.19.3 gives resolvers the well-known endpoint)."""
+        port = self.port if not self._servers else self._servers[0].address[1]
+        return DualStringArray(tuple(
+            StringBinding.tcp(host, None if port == RESOLVER_PORT else port) for host in self.hosts))
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._servers[0].address
+        return f"{host}[{port}]"
+
+    # -- life cycle --------------------------------------------------------------------------
+    def start(self) -> "Service":
+        port = self.port
+        try:
+            for host in self.hosts:
+                server = RpcServer(host, port, name=f"service-{host}").start()
+                port = server.address[1]  # every address on the same port, the first one's
+                self._servers.append(server)
+        except OSError:
+            self.close()
+            raise
+        self.port = port
+        self.hosting = Hosting(self.endpoint, self.hosts, self.resolver, self.runtime,
+                               resolver_endpoint(self.bindings()),
+                               start_timeout=self._start_timeout, grace=self._grace)
+        self.activator = Activator(self.classes, self.hosting)
+        interfaces = [self.resolver.interface(), self._local_interface(), *self.activator.interfaces()]
+        for server in self._servers:
+            for interface in interfaces:
+                server.register(interface)
+        self._started.set()
+        log.info("activation service on %s", ", ".join(f"{h}[{self.port}]" for h in self.hosts))
+        return self
+
+    def __enter__(self) -> "Service":
+        return self.start() if not self._started.is_set() else self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        if self.hosting is not None:
+            self.hosting.close()
+        self.runtime.close()
+        self.resolver.close()
+
+    # -- the private local interface ----------------------------------------------------------
+    def _local_interface(self) -> Interface:
+        def only_local(handler):
+            def guarded(call: CallReceived) -> bytes:
+                peer = call.connection.peer[0] if call.connection else ""
+                if not _is_loopback(peer):
+                    raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
+                return handler(call)
+            return guarded
+
+        return Interface(local.SYNTAX, {
+            local.OP_REGISTER_SERVER: only_local(self._register_server),
+            local.OP_UNREGISTER_SERVER: only_local(self._unregister_server),
+            local.OP_REGISTER_CLASS: only_local(self._register_class),
+            local.OP_REVOKE_CLASS: only_local(self._revoke_class),
+            local.OP_LIVE_OIDS: only_local(self._live_oids),
+        }, "pydcom-local")
+
+    def _register_server(self, call: CallReceived) -> bytes:
+        request = local.RegisterServerRequest.decode(call.stub)
+        record = ExporterRecord(request.oxid, dualstringarray_of(request.bindings),
+                                request.ipidRemUnknown)
+        assert self.hosting is not None
+        self.hosting.register_server(record, request.processId, request.token)
+        return local.RegisterServerResponse(int(self.ping_period * 1000), 0).encode()
+
+    def _unregister_server(self, call: CallReceived) -> bytes:
+        request = local.UnregisterServerRequest.decode(call.stub)
+        assert self.hosting is not None
+        self.hosting.unregister_server(request.oxid)
+        return local.StatusResponse(0).encode()
+
+    def _register_class(self, call: CallReceived) -> bytes:
+        request = local.RegisterClassRequest.decode(call.stub)
+        assert self.hosting is not None
+        try:
+            self.hosting.register_class(request.oxid, request.clsid, request.pClassObject)
+        except ComError as exc:
+            return local.StatusResponse(exc.hresult).encode()
+        return local.StatusResponse(0).encode()
+
+    def _revoke_class(self, call: CallReceived) -> bytes:
+        request = local.RevokeClassRequest.decode(call.stub)
+        assert self.hosting is not None
+        self.hosting.revoke_class(request.oxid, request.clsid)
+        return local.StatusResponse(0).encode()
+
+    def _live_oids(self, call: CallReceived) -> bytes:
+        request = local.LiveOidsRequest.decode(call.stub)
+        live = sorted(self.resolver.live_oids(request.oxid, request.oids))
+        return local.LiveOidsResponse(len(live), live, 0).encode()
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,66 @@
+"""The private interface between the activation service and the server processes of its machine.
+
+Windows does this over local RPC between rpcss and each COM server; pydcom does it over loopback
+TCP with this interface, which the service answers only for callers on a loopback address.
+A server process registers its exporter (the OXID table entry, MS-DCOM 3.1.2.1), registers its
+class objects (the CLSID table; CoRegisterClassObject), and asks which of its idle OIDs some
+client still pings (MS-DCOM 3.1.1.6.2).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from pydcom import ndr
+from pydcom.rpc.constants import SyntaxId
+from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID, PMInterfacePointer
+
+SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d84"), 1, 0)
+OP_REGISTER_SERVER, OP_UNREGISTER_SERVER, OP_REGISTER_CLASS, OP_REVOKE_CLASS = 0, 1, 2, 3
+OP_LIVE_OIDS = 4
+
+
+class RegisterServerRequest(ndr.Params):
+    """An exporter joins the OXID table; the answer is the ping period it must use."""
+    oxid = OXID
+    bindings = ndr.ref(DUALSTRINGARRAY)
+    ipidRemUnknown = IPID
+    processId = ndr.u32
+    token = ndr.ref(ndr.wstring)  # the one the service gave the process it launched, or ""
+
+
+class RegisterServerResponse(ndr.Params):
+    pingPeriodMs = ndr.u32
+    status = ndr.error_status_t
+
+
+class UnregisterServerRequest(ndr.Params):
+    oxid = OXID
+
+
+class RegisterClassRequest(ndr.Params):
+    """A class object (IClassFactory, marshaled) for a CLSID, from the exporter ``oxid``."""
+    oxid = OXID
+    clsid = ndr.GUID
+    pClassObject = PMInterfacePointer
+
+
+class RevokeClassRequest(ndr.Params):
+    oxid = OXID
+    clsid = ndr.GUID
+
+
+class LiveOidsRequest(ndr.Params):
+    oxid = OXID
+    count = ndr.u32
+    oids = ndr.ref(ndr.conformant(OID, size_is="count"))
+
+
+class LiveOidsResponse(ndr.Params):
+    count = ndr.u32
+    oids = ndr.ref(ndr.conformant(OID, size_is="count"))
+    status = ndr.error_status_t
+
+
+class StatusResponse(ndr.Params):
+    status = ndr.error_status_t

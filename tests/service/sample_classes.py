@@ -1,0 +1,92 @@
+"""Classes the service tests host in surrogates, with an ORPC interface of their own."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+from pydcom import ndr
+from pydcom.runtime.interfaces import ComInterface, Method, register_interface
+from pydcom.wire.orpc import ORPCTHAT, ORPCTHIS, PMInterfacePointer
+
+CALC_CLSID = uuid.UUID("7b3c9e21-5d4a-4f6b-8c1d-2e3f4a5b6c7d")
+APARTMENT_CLSID = uuid.UUID("7b3c9e21-5d4a-4f6b-8c1d-2e3f4a5b6c7e")
+
+
+class AddRequest(ndr.Params):
+    orpcthis = ndr.ref(ORPCTHIS)
+    a = ndr.i32
+    b = ndr.i32
+
+
+class AddResponse(ndr.Params):
+    orpcthat = ndr.ref(ORPCTHAT)
+    result = ndr.ref(ndr.i32)
+    hr = ndr.HRESULT
+
+
+class PidRequest(ndr.Params):
+    orpcthis = ndr.ref(ORPCTHIS)
+
+
+class PidResponse(ndr.Params):
+    orpcthat = ndr.ref(ORPCTHAT)
+    pid = ndr.ref(ndr.u32)
+    thread = ndr.ref(ndr.u32)
+    hr = ndr.HRESULT
+
+
+class ObjectRequest(ndr.Params):
+    orpcthis = ndr.ref(ORPCTHIS)
+    machine = ndr.ref(ndr.wstring)
+
+
+class ObjectResponse(ndr.Params):
+    orpcthat = ndr.ref(ORPCTHAT)
+    ppObject = ndr.ref(PMInterfacePointer)
+    hr = ndr.HRESULT
+
+
+ICalc = register_interface(ComInterface("ICalc", uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20"), (
+    Method("Add", 3, AddRequest, AddResponse),
+    Method("Where", 4, PidRequest, PidResponse),
+    Method("Fetch", 5, ObjectRequest, ObjectResponse,
+           {"ppObject": uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20")}),
+)))
+
+
+class Calculator:
+    """Free-threaded."""
+
+    _com_interfaces_ = [ICalc]
+    _reg_threading_ = "Both"
+
+    def Add(self, a: int, b: int) -> int:
+        return a + b
+
+    def Where(self) -> tuple[int, int]:
+        return os.getpid(), threading.get_ident() & 0xFFFFFFFF
+
+    def Fetch(self, machine: str):
+        """Activate a Calculator on another machine and hand its reference back."""
+        from pydcom.runtime.remote_activation import remote_activate
+        from pydcom.runtime.server import parse_endpoint
+        runtime = _runtime()
+        [(code, proxy)] = remote_activate(runtime, parse_endpoint(machine), CALC_CLSID, [ICalc.iid])
+        return proxy
+
+
+class ApartmentCalculator(Calculator):
+    _reg_threading_ = "Apartment"
+
+
+_shared = None
+
+
+def _runtime():
+    global _shared
+    if _shared is None:
+        from pydcom.runtime.client import ClientRuntime
+        _shared = ClientRuntime()
+    return _shared
