@@ -1,0 +1,173 @@
+"""Remote activation end to end: services on 127.0.0.x, surrogate processes, proxies."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from pydcom import hresult
+from pydcom.hresult import ComError
+from pydcom.runtime.remote_activation import remote_activate
+from pydcom.service.classes import ClassEntry, StaticClassStore
+from pydcom.wire import ids
+
+from .sample_classes import APARTMENT_CLSID, CALC_CLSID, ICalc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def endpoint(service):
+    return service.hosts[0], service.port
+
+
+def test_activate_call_and_reuse_the_server(make_service, runtime):
+    service = make_service("127.0.0.2")
+    [(code, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    assert code == 0 and calc.Add(40, 2) == 42
+    pid, _ = calc.Where()
+    assert pid != os.getpid()  # hosted in a surrogate process
+    [(_, again)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    assert again.Where()[0] == pid  # the running server is reused
+    assert again.ipid != calc.ipid
+    calc.release()
+    again.release()
+
+
+def test_several_interfaces_and_partial_success(make_service, runtime):
+    service = make_service("127.0.0.2")
+    missing = uuid.UUID("0badf00d-0000-4000-8000-000000000001")
+    results = remote_activate(runtime, endpoint(service), CALC_CLSID,
+                              [ICalc.iid, ids.IID_IUnknown, missing])
+    assert [code for code, _ in results] == [0, 0, hresult.E_NOINTERFACE]
+    calc, unknown, none = (proxy for _, proxy in results)
+    assert none is None and unknown.query_interface(ICalc.iid).Add(1, 1) == 2
+    with pytest.raises(ComError) as info:
+        remote_activate(runtime, endpoint(service), CALC_CLSID, [missing])
+    assert info.value.hresult == hresult.E_NOINTERFACE
+
+
+def test_unknown_class_is_regdb_e_classnotreg(make_service, runtime):
+    service = make_service("127.0.0.2")
+    with pytest.raises(ComError) as info:
+        remote_activate(runtime, endpoint(service), uuid.uuid4(), [ids.IID_IUnknown])
+    assert info.value.hresult == 0x80040154
+
+
+def test_class_object_then_create_instance(make_service, runtime):
+    service = make_service("127.0.0.2")
+    [(code, factory)] = remote_activate(runtime, endpoint(service), CALC_CLSID,
+                                        [ids.IID_IClassFactory], class_object=True)
+    assert code == 0
+    calc = factory.CreateInstance(ICalc.iid)
+    assert calc.Add(2, 3) == 5
+    factory.LockServer(1)
+    factory.LockServer(0)
+
+
+def test_unreachable_machine_is_server_unavailable_in_time(runtime):
+    with socket.socket() as s:
+        s.bind(("127.0.0.3", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(ComError) as info:
+        remote_activate(runtime, ("127.0.0.3", port), CALC_CLSID, [ICalc.iid])
+    assert info.value.hresult == 0x800706BA
+    assert time.monotonic() - start < runtime.connect_timeout + 1
+
+
+def test_server_that_fails_to_start_is_co_e_server_exec_failure(make_service, runtime):
+    broken = StaticClassStore([
+        ClassEntry(CALC_CLSID, python="tests.service.no_such_module:Nothing"),
+        ClassEntry(APARTMENT_CLSID, command=f"{sys.executable} -c 'import time; time.sleep(60)'"),
+    ])
+    service = make_service("127.0.0.2", classes=broken, start_timeout=3)
+    start = time.monotonic()
+    with pytest.raises(ComError) as info:
+        remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    assert info.value.hresult == hresult.CO_E_SERVER_EXEC_FAILURE
+    assert time.monotonic() - start < 3 + 2  # the import fails: well before the bound
+    start = time.monotonic()
+    with pytest.raises(ComError) as info:  # a program that never registers: the bound
+        remote_activate(runtime, endpoint(service), APARTMENT_CLSID, [ICalc.iid])
+    assert info.value.hresult == hresult.CO_E_SERVER_EXEC_FAILURE
+    assert 2.5 < time.monotonic() - start < 3 + 2
+
+
+def test_command_line_server_is_launched_and_reused(make_service, runtime):
+    script = os.path.join(ROOT, "tests", "service", "local_server.py")
+    store = StaticClassStore([ClassEntry(CALC_CLSID, command=f"{sys.executable} {script}")])
+    service = make_service("127.0.0.2", classes=store)
+    [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    [(_, other)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    assert calc.Where()[0] == other.Where()[0] != os.getpid()
+    assert calc.Add(-1, 1) == 0
+
+
+def test_idle_server_shuts_down_after_its_grace_period(make_service, runtime):
+    service = make_service("127.0.0.2", grace=0.5)
+    [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    pid = calc.Where()[0]
+    calc.release()
+    runtime.flush_releases()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid)
+    [(_, fresh)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    assert fresh.Where()[0] != pid  # started again on demand
+
+
+def test_apartment_objects_see_one_thread(make_service, runtime):
+    from concurrent.futures import ThreadPoolExecutor
+
+    service = make_service("127.0.0.2")
+    [(_, calc)] = remote_activate(runtime, endpoint(service), APARTMENT_CLSID, [ICalc.iid])
+    with ThreadPoolExecutor(8) as pool:
+        threads = set(pool.map(lambda _: calc.Where()[1], range(64)))
+    assert len(threads) == 1
+    [(_, free)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    with ThreadPoolExecutor(8) as pool:
+        assert len(set(pool.map(lambda _: free.Where()[1], range(200)))) > 1
+
+
+def test_chain_an_object_on_b_returns_an_object_on_c(make_service, runtime):
+    b = make_service("127.0.0.2")
+    c = make_service("127.0.0.3")
+    [(_, on_b)] = remote_activate(runtime, endpoint(b), CALC_CLSID, [ICalc.iid])
+    on_c = on_b.Fetch(f"127.0.0.3[{c.port}]")
+    assert on_c._info.endpoint[0] == "127.0.0.3"  # the reference leads straight to C
+    assert on_c.Add(20, 22) == 42
+    assert on_c.Where()[0] != on_b.Where()[0]
+
+
+def test_released_ipid_is_rpc_e_disconnected(make_service, runtime):
+    service = make_service("127.0.0.2")
+    [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    [(_, keep)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ids.IID_IUnknown])
+    ipid, info = calc.ipid, calc._info
+    calc.release()
+    runtime.flush_releases()
+    from pydcom.wire.orpc import orpcthis
+    from pydcom.rpc.errors import RpcFault
+    request = ICalc.methods[0].request(orpcthis(), 1, 2).encode()
+    with pytest.raises(RpcFault) as err:
+        runtime.call(info.endpoint, ICalc.syntax, 3, request, ipid)
+    assert err.value.hresult == hresult.RPC_E_DISCONNECTED
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is not alive: it only waits to be reaped
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
