@@ -48,9 +48,16 @@ class ObjectResponse(ndr.Params):
     hr = ndr.HRESULT
 
 
+class CountResponse(ndr.Params):
+    orpcthat = ndr.ref(ORPCTHAT)
+    count = ndr.ref(ndr.u32)
+    hr = ndr.HRESULT
+
+
 ICalc = register_interface(ComInterface("ICalc", uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20"), (
     Method("Add", 3, AddRequest, AddResponse),
     Method("Where", 4, PidRequest, PidResponse),
+    Method("Live", 6, PidRequest, CountResponse),
     Method("Fetch", 5, ObjectRequest, ObjectResponse,
            {"ppObject": uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20")}),
 )))
@@ -67,6 +74,11 @@ class Calculator:
 
     def Where(self) -> tuple[int, int]:
         return os.getpid(), threading.get_ident() & 0xFFFFFFFF
+
+    def Live(self) -> int:
+        """How many objects this server process exports now."""
+        from pydcom.runtime.server import current_server
+        return current_server().exporter.object_count
 
     def Fetch(self, machine: str):
         """Activate a Calculator on another machine and hand its reference back."""

@@ -157,11 +157,11 @@ class ObjectExporter:
             OP_REM_QUERY_INTERFACE2: self._rem_query_interface2,
         })
         self._closing = threading.Event()
+        if resolver is not None:
+            resolver.register_exporter(self)  # which may set the ping period
         self._janitor = threading.Thread(target=self._reclaim_loop, daemon=True,
                                          name="exporter-janitor")
         self._janitor.start()
-        if resolver is not None:
-            resolver.register_exporter(self)
 
     # -- addresses ---------------------------------------------------------------------------
     @property

@@ -88,6 +88,14 @@ class ServiceLink:
         self._client.close()
 
 
+_current: "LocalServer | None" = None
+
+
+def current_server() -> "LocalServer | None":
+    """The LocalServer of this process, if it is a server process."""
+    return _current
+
+
 class LocalServer:
     """A process serving classes to its machine's activation service."""
 
@@ -106,6 +114,8 @@ class LocalServer:
                                        unmarshal_remote=self.runtime.unmarshal)
         self.runtime.ping_period = self.exporter.ping_period
         self._classes: dict[uuid.UUID, ClassObject] = {}
+        global _current
+        _current = self
 
     def register_class_object(self, clsid: uuid.UUID | str, factory: Callable[[], Any]) -> None:
         clsid = uuid.UUID(str(clsid))
