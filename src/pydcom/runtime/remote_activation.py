@@ -21,7 +21,8 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     """RemoteCreateInstance, or RemoteGetClassObject with ``class_object``, on the service at
     ``endpoint``: one (HRESULT, proxy or None) per IID. ComError for a failure of the whole
     activation, with the HRESULT the service returned (or the RPC failure's)."""
-    request = ActivationRequest(clsid, tuple(iids), server_name=server_name,
+    # Like Windows, name the target in SecurityInfo: six properties in all (MS-DCOM <34>-<36>).
+    request = ActivationRequest(clsid, tuple(iids), server_name=server_name or endpoint[0],
                                 client_context=client_context())
     if class_object:
         params = scm.RemoteGetClassObjectRequest(orpcthis(), request.encode())
