@@ -64,10 +64,13 @@ def test_class_object_then_create_instance(make_service, runtime):
     [(code, factory)] = remote_activate(runtime, endpoint(service), CALC_CLSID,
                                         [ids.IID_IClassFactory], class_object=True)
     assert code == 0
-    calc = factory.CreateInstance(ICalc.iid)
+    calc = factory.create_instance(ICalc.iid)
     assert calc.Add(2, 3) == 5
-    factory.LockServer(1)
-    factory.LockServer(0)
+    factory.lock_server(True)
+    factory.lock_server(False)
+    with pytest.raises(ComError) as info:
+        factory.create_instance(ICalc.iid, outer=object())
+    assert info.value.hresult == hresult.CLASS_E_NOAGGREGATION
 
 
 def test_unreachable_machine_is_server_unavailable_in_time(runtime):

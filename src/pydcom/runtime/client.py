@@ -48,6 +48,7 @@ from pydcom.wire.remunknown import (
 log = logging.getLogger("pydcom.runtime")
 
 RESOLVER_PORT = 135  # MS-RPCE 2.1.1.1
+MAX_PING_CHANGE = 0xFFFF  # cAddToSet / cDelFromSet are unsigned shorts (MS-DCOM 3.1.2.5.1.3)
 Endpoint = tuple[str, int]
 
 
@@ -298,19 +299,23 @@ class ClientRuntime:
             return
         if not ping.setid and not added:
             return
-        ping.sequence = (ping.sequence + 1) & 0xFFFF or 1
-        request = oe.ComplexPingRequest(ping.setid, ping.sequence, len(added), len(removed),
-                                        added or None, removed or None).encode()
-        answer = oe.ComplexPingResponse.decode(
-            self.call(resolver, oe.SYNTAX, oe.OP_COMPLEX_PING, request))
-        if answer.status == 0:
+        # cAddToSet and cDelFromSet are 16 bits: larger changes take several ComplexPings.
+        for start in range(0, max(len(added), len(removed)), MAX_PING_CHANGE):
+            adds = added[start:start + MAX_PING_CHANGE]
+            dels = removed[start:start + MAX_PING_CHANGE]
+            ping.sequence = (ping.sequence + 1) & 0xFFFF or 1
+            request = oe.ComplexPingRequest(ping.setid, ping.sequence, len(adds), len(dels),
+                                            adds or None, dels or None).encode()
+            answer = oe.ComplexPingResponse.decode(
+                self.call(resolver, oe.SYNTAX, oe.OP_COMPLEX_PING, request))
+            if answer.status == hresult.OR_INVALID_SET:
+                with self._pings_lock:
+                    ping.setid, ping.sequence = 0, 0
+                    ping.added.update(ping.oids)
+                return
+            if answer.status:
+                raise ComError(hresult.hresult_from_win32(answer.status), "ComplexPing")
             ping.setid = answer.pSetId
-        elif answer.status == hresult.OR_INVALID_SET:
-            with self._pings_lock:
-                ping.setid, ping.sequence = 0, 0
-                ping.added.update(ping.oids)
-        else:
-            raise ComError(hresult.hresult_from_win32(answer.status), "ComplexPing")
 
     def _background(self) -> None:
         """Send releases soon after they are queued (a short delay gathers a batch), and ping
@@ -386,6 +391,8 @@ class Proxy:
         if iid == self.iid:
             self.add_ref()
             return self
+        if self._released:
+            raise ComError(hresult.RPC_E_DISCONNECTED, "the proxy was released")
         [(code, proxy)] = self.remote_query([iid])
         if proxy is None:
             raise ComError(code, f"QueryInterface for {iid}")
@@ -454,6 +461,22 @@ class Proxy:
             raise ComError(code, "RemAddRef")
         with self._lock:
             self._public_refs += count
+
+    # -- IClassFactory, with the names of pydcom.runtime.unknown.ClassFactory ------------------
+    def create_instance(self, iid: uuid.UUID | str = ids.IID_IUnknown, outer: Any = None) -> "Proxy":
+        """IClassFactory::CreateInstance; aggregation does not cross machines."""
+        if outer is not None:
+            raise ComError(hresult.CLASS_E_NOAGGREGATION, "aggregation across processes")
+        return self._class_factory_call("CreateInstance", uuid.UUID(str(iid)))
+
+    def lock_server(self, lock: bool) -> None:
+        self._class_factory_call("LockServer", 1 if lock else 0)
+
+    def _class_factory_call(self, name: str, *args: Any) -> Any:
+        if self.iid != ids.IID_IClassFactory:
+            raise ComError(hresult.E_NOINTERFACE, f"{name} needs IClassFactory")
+        interface = known_interface(ids.IID_IClassFactory)
+        return self.invoke(interface.by_name(name), *args)
 
     # -- passing the reference on (MS-DCOM 3.2.4.3) ----------------------------------------------
     def _marshal_objref_(self, iid: uuid.UUID) -> ObjRefStandard:

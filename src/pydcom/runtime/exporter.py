@@ -181,14 +181,18 @@ class ObjectExporter:
         if self._apartment is not None:
             self._apartment.close()
 
+    def serve_interface(self, interface: Interface) -> None:
+        """Serve a native RPC interface beside the ORPC ones, on the exporter's endpoints."""
+        for server in self._servers:
+            server.register(interface)
+
     # -- tables ------------------------------------------------------------------------------
     def _serve(self, iid: uuid.UUID, operations: dict) -> None:
         """Listen on an interface (rpc_server_register_if, MS-DCOM 3.1.1.5.1)."""
         if iid in self._served:
             return
         self._served.add(iid)
-        for server in self._servers:
-            server.register(Interface.of(iid, operations))
+        self.serve_interface(Interface.of(iid, operations))
 
     def _serve_orpc(self, iid: uuid.UUID) -> None:
         if iid in self._served:
@@ -326,6 +330,12 @@ class ObjectExporter:
         if threading_model(target) == APARTMENT:
             return self._apartment_for().call(self._run_method, target, method, request)
         return self._run_method(target, method, request)
+
+    def run_in_apartment_of(self, cls: Any, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` where objects of ``cls`` live: the apartment thread for "Apartment"."""
+        if threading_model(cls) == APARTMENT:
+            return self._apartment_for().call(fn)
+        return fn()
 
     def _apartment_for(self) -> Apartment:
         with self._lock:

@@ -8,6 +8,7 @@ command line). The service tells it where it is through the environment: PYDCOM_
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import threading
@@ -17,13 +18,26 @@ from typing import Any, Callable
 
 from pydcom import hresult
 from pydcom.hresult import ComError
-from pydcom.rpc import RpcClient
+from pydcom.rpc import Interface, RpcClient, RpcFault
+from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
+from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.exporter import ClassObject, ObjectExporter
+from pydcom.runtime.exporter import ClassObject, ObjectExporter, supported_iids
 from pydcom.wire import ids, local, object_exporter as oe
 from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_pointer
 
 log = logging.getLogger("pydcom.runtime")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _activate_answer(iids: list, code: int) -> bytes:
+    return local.ActivateResponse(len(iids), [code] * len(iids), [None] * len(iids), code).encode()
 
 
 def parse_endpoint(text: str, default_port: int = 135) -> tuple[str, int]:
@@ -69,9 +83,9 @@ class ServiceLink:
             raise ComError(hresult.hresult_from_win32(answer.status), "registering with the service")
         exporter.ping_period = answer.pingPeriodMs / 1000
 
-    def register_class(self, oxid: int, clsid: uuid.UUID, pointer) -> None:
+    def register_class(self, oxid: int, clsid: uuid.UUID) -> None:
         answer = local.StatusResponse.decode(self._call(
-            local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid, pointer)))
+            local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid)))
         if answer.status:
             raise ComError(answer.status, f"registering class {clsid}")
 
@@ -114,15 +128,50 @@ class LocalServer:
                                        unmarshal_remote=self.runtime.unmarshal)
         self.runtime.ping_period = self.exporter.ping_period
         self._classes: dict[uuid.UUID, ClassObject] = {}
+        self.exporter.serve_interface(Interface(local.SERVER_SYNTAX, {
+            local.OP_ACTIVATE: self._activate}, "pydcom-local-server"))
         global _current
         _current = self
 
     def register_class_object(self, clsid: uuid.UUID | str, factory: Callable[[], Any]) -> None:
+        """Serve ``clsid``, creating its objects with ``factory`` (CoRegisterClassObject)."""
         clsid = uuid.UUID(str(clsid))
-        class_object = ClassObject(clsid, factory)
-        objref = self.exporter.marshal(class_object, ids.IID_IClassFactory, pinned=True)
-        self.link.register_class(self.exporter.oxid, clsid, interface_pointer(objref))
-        self._classes[clsid] = class_object
+        self._classes[clsid] = ClassObject(clsid, factory)
+        self.link.register_class(self.exporter.oxid, clsid)
+
+    def _activate(self, call: CallReceived) -> bytes:
+        """The service's activation request: create the object (or take the class object) and
+        marshal each requested interface, five references each (MS-DCOM 3.1.1.5.1)."""
+        peer = call.connection.peer[0] if call.connection else ""
+        if not _is_loopback(peer):
+            raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
+        request = local.ActivateRequest.decode(call.stub)
+        class_object = self._classes.get(request.clsid)
+        if class_object is None:
+            return _activate_answer(request.iids, hresult.REGDB_E_CLASSNOTREG)
+        if request.classObject:
+            target = class_object
+        else:
+            try:
+                target = self.exporter.run_in_apartment_of(class_object.factory,
+                                                           class_object.factory)
+            except ComError as exc:
+                return _activate_answer(request.iids, exc.hresult)
+            except Exception:  # noqa: BLE001 - a constructor that raises: the server failed
+                log.exception("creating %s failed", request.clsid)
+                return _activate_answer(request.iids, hresult.CO_E_SERVER_EXEC_FAILURE)
+        supported = supported_iids(target)
+        results, pointers = [], []
+        for iid in request.iids:
+            if iid in supported:
+                results.append(hresult.S_OK)
+                pointers.append(interface_pointer(self.exporter.marshal(
+                    target, iid, pinned=target is class_object)))
+            else:
+                results.append(hresult.E_NOINTERFACE)
+                pointers.append(None)
+        overall = hresult.S_OK if any(p is not None for p in pointers) else hresult.E_NOINTERFACE
+        return local.ActivateResponse(len(results), results, pointers, overall).encode()
 
     def serve_until_idle(self, grace: float = 5.0, stop: threading.Event | None = None) -> None:
         """Serve until no object has been exported for ``grace`` seconds and no LockServer holds

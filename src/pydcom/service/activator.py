@@ -1,10 +1,10 @@
 """Remote activation: IRemoteSCMActivator and IActivation (MS-DCOM 3.1.2.5.2).
 
 A request names a CLSID and the IIDs wanted. The activator finds the class (REGDB_E_CLASSNOTREG
-if it is unknown), gets its class object from the class's server process (starting it if need
-be: CO_E_SERVER_EXEC_FAILURE if it does not come up), creates the object through IClassFactory
-(or keeps the class object, for RemoteGetClassObject), and hands each requested interface to the
-client as an OBJREF carrying the references the activator received, with the exporter's OXID,
+if it is unknown), finds the server process serving it (starting it if need be:
+CO_E_SERVER_EXEC_FAILURE if it does not come up), and asks that process, in one local call, to
+create the object (or take its class object, for RemoteGetClassObject) and marshal it as each
+requested interface. The OBJREFs go to the client as they are, with the exporter's OXID,
 bindings and Remote Unknown IPID (MS-DCOM 3.1.2.5.2.3).
 """
 
@@ -19,12 +19,12 @@ from pydcom.hresult import ComError
 from pydcom.rpc import Interface
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.server_connection import CallReceived
-from pydcom.runtime.client import Proxy
+from pydcom.runtime.client import ClientRuntime, pick_endpoint
 from pydcom.runtime.exporter import check_orpcthis
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord
-from pydcom.wire import ids, scm
+from pydcom.wire import ids, local, scm
 from pydcom.wire.activation import ActivationReply, ActivationRequest, check_client_context
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.errors import WireError
@@ -34,7 +34,6 @@ from pydcom.wire.orpc import (
     ORPCTHAT,
     MInterfacePointer,
     dualstringarray_ndr,
-    interface_pointer,
 )
 
 log = logging.getLogger("pydcom.service")
@@ -45,9 +44,10 @@ Results = list[tuple[int, MInterfacePointer | None]]
 class Activator:
     """The activation methods of one machine's service."""
 
-    def __init__(self, classes: ClassStore, hosting: Hosting) -> None:
+    def __init__(self, classes: ClassStore, hosting: Hosting, runtime: ClientRuntime) -> None:
         self.classes = classes
         self.hosting = hosting
+        self.runtime = runtime  # pooled connections to the server processes
 
     def interfaces(self) -> list[Interface]:
         # IRemoteSCMActivator opnums 0-2 are never used on the wire; calls to them fault
@@ -68,38 +68,24 @@ class Activator:
         entry = self.classes.lookup(clsid)
         if entry is None or not (entry.python or entry.command):
             return hresult.REGDB_E_CLASSNOTREG, None, []
+        request = local.ActivateRequest(clsid, 1 if class_object else 0, len(iids), list(iids))
+        stub = request.encode()
         for attempt in (0, 1):
-            record, factory = self.hosting.class_object(entry)
+            record = self.hosting.server_for(entry)
             try:
-                return self._activate_with(record, factory, iids, class_object)
+                answer = local.ActivateResponse.decode(self.runtime.call(
+                    pick_endpoint(record.bindings), local.SERVER_SYNTAX, local.OP_ACTIVATE, stub))
             except RpcError as exc:
                 # The server went away since it registered: start it again, once.
-                log.info("class object of %s did not answer (%s)", clsid, exc)
-                self.hosting.forget(clsid, factory)
+                log.info("server of %s did not answer (%s)", clsid, exc)
+                self.hosting.forget(clsid, record.oxid)
                 if attempt:
                     raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, str(exc)) from None
+                continue
+            if answer.count != len(iids):
+                raise ComError(hresult.RPC_E_UNEXPECTED, "the server answered the wrong count")
+            return answer.hr, record, list(zip(answer.results, answer.pointers))
         raise AssertionError("unreachable")
-
-    def _activate_with(self, record: ExporterRecord, factory: Proxy, iids: tuple[uuid.UUID, ...],
-                       class_object: bool) -> tuple[int, ExporterRecord, Results]:
-        source = factory
-        if not class_object:
-            try:
-                source = factory.CreateInstance(ids.IID_IUnknown)
-            except ComError as exc:
-                if isinstance(exc, RpcError):
-                    raise
-                return exc.hresult, record, []
-        try:
-            found = source.remote_query(list(iids))
-        finally:
-            if source is not factory:
-                source.release()
-        results: Results = [(code, interface_pointer(proxy.detach()) if proxy else None)
-                            for code, proxy in found]
-        if all(code for code, _ in results):
-            return hresult.E_NOINTERFACE, record, results
-        return hresult.S_OK, record, results
 
     def _safely(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
                 ) -> tuple[int, ExporterRecord | None, Results]:
@@ -129,7 +115,7 @@ class Activator:
         if version.MajorVersion != CURRENT_VERSION.MajorVersion:
             return self._scm_answer(hresult.RPC_E_VERSION_MISMATCH)
         code, record, results = self._safely(activation.clsid, activation.iids, class_object)
-        if record is None:
+        if record is None or not results:
             return self._scm_answer(code)
         reply = ActivationReply(
             record.oxid, dualstringarray_ndr(_local_first(record.bindings, call)),

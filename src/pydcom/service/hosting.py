@@ -1,7 +1,7 @@
 """Server processes of the machine: launching them, their registrations, their class objects.
 
-This is the CLSID table of the resolver (MS-DCOM 3.1.2.1): per CLSID, the class object a server
-process registered and the exporter that holds it. A class with a Python import path runs in a
+This is the CLSID table of the resolver (MS-DCOM 3.1.2.1): per CLSID, the exporter of the server
+process that registered it. A class with a Python import path runs in a
 surrogate; a class with a command line runs as its own program. Either is started on the first
 activation and reused by later ones; one launch per class runs at a time, and callers of the same
 class wait for it, up to a bound, after which they get CO_E_SERVER_EXEC_FAILURE.
@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 
 from pydcom import hresult
 from pydcom.hresult import ComError
-from pydcom.runtime.client import ClientRuntime, OxidInfo, Proxy, pick_endpoint
 from pydcom.service.classes import ClassEntry
 from pydcom.service.resolver import ExporterRecord, Resolver
-from pydcom.wire.orpc import MInterfacePointer, objref_of
 
 log = logging.getLogger("pydcom.service")
 
@@ -43,78 +41,53 @@ class _Launch:
 
 
 class Hosting:
-    """Class objects by CLSID, and the server processes behind them. One lock."""
+    """Registered classes by CLSID, and the server processes behind them. One lock."""
 
-    def __init__(self, service_endpoint: str, hosts: list[str], resolver: Resolver,
-                 runtime: ClientRuntime, resolver_endpoint: tuple[str, int], *,
+    def __init__(self, service_endpoint: str, hosts: list[str], resolver: Resolver, *,
                  start_timeout: float = 30.0, grace: float = 5.0) -> None:
         self.service_endpoint = service_endpoint
-        self.resolver_endpoint = resolver_endpoint  # how OBJREFs of this machine name it
         self.hosts = hosts
         self.resolver = resolver
-        self.runtime = runtime
         self.start_timeout = start_timeout
         self.grace = grace
         self._lock = threading.Lock()
-        self._class_objects: dict[uuid.UUID, tuple[int, Proxy]] = {}  # clsid -> (oxid, factory)
-        self._launches: dict[uuid.UUID, _Launch] = {}  # clsid -> launch in progress or done
+        self._classes: dict[uuid.UUID, int] = {}  # clsid -> oxid of the exporter serving it
+        self._launches: dict[uuid.UUID, _Launch] = {}  # clsid -> the last launch
         self._tokens: dict[str, _Launch] = {}
-        self._pids: dict[int, int] = {}  # oxid -> process id
 
     # -- registrations from server processes ---------------------------------------------------
-    def register_server(self, record: ExporterRecord, pid: int, token: str) -> None:
+    def register_server(self, record: ExporterRecord) -> None:
         self.resolver.register(record)
-        with self._lock:
-            self._pids[record.oxid] = pid
-        endpoint = pick_endpoint(record.bindings)
-        self.runtime.learn_oxid(OxidInfo(record.oxid, endpoint, record.ipid_rem_unknown,
-                                         (record.version.MajorVersion, record.version.MinorVersion),
-                                         resolver=self.resolver_endpoint))
 
-    def register_class(self, oxid: int, clsid: uuid.UUID, pointer: MInterfacePointer) -> None:
-        objref = objref_of(pointer)
-        factory = self.runtime.unmarshal(objref)
+    def register_class(self, oxid: int, clsid: uuid.UUID) -> None:
         with self._lock:
-            old = self._class_objects.get(clsid)
-            self._class_objects[clsid] = (oxid, factory)
+            self._classes[clsid] = oxid
             launch = self._launches.get(clsid)
-        if old is not None:
-            old[1].release()
         if launch is not None:
             launch.registered.set()
         log.info("class %s registered by exporter %#x", clsid, oxid)
 
     def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
         with self._lock:
-            current = self._class_objects.get(clsid)
-            if current is None or current[0] != oxid:
-                return
-            del self._class_objects[clsid]
-        current[1].release()
+            if self._classes.get(clsid) == oxid:
+                del self._classes[clsid]
 
     def unregister_server(self, oxid: int) -> None:
         self.resolver.unregister(oxid)
         with self._lock:
-            self._pids.pop(oxid, None)
-            gone = [clsid for clsid, (owner, _) in self._class_objects.items() if owner == oxid]
-            factories = [self._class_objects.pop(clsid)[1] for clsid in gone]
-        for factory in factories:
-            factory.release()
-
-    def launched_token(self, token: str) -> bool:
-        with self._lock:
-            return token in self._tokens
+            for clsid in [c for c, owner in self._classes.items() if owner == oxid]:
+                del self._classes[clsid]
 
     # -- activation ------------------------------------------------------------------------------
-    def class_object(self, entry: ClassEntry) -> tuple[ExporterRecord, Proxy]:
-        """The registered class object of ``entry``, starting its server if none runs."""
+    def server_for(self, entry: ClassEntry) -> ExporterRecord:
+        """The exporter serving ``entry``'s class, starting its server if none runs."""
         deadline = time.monotonic() + self.start_timeout
         while True:
             with self._lock:
-                found = self._class_objects.get(entry.clsid)
-                record = self.resolver.exporter(found[0]) if found else None
-                if found is not None and record is not None:
-                    return record, found[1]
+                oxid = self._classes.get(entry.clsid)
+                record = self.resolver.exporter(oxid) if oxid is not None else None
+                if record is not None:
+                    return record
                 launch = self._launches.get(entry.clsid)
                 if launch is None or launch.process.poll() is not None or launch.registered.is_set():
                     launch = self._start(entry)
@@ -125,12 +98,12 @@ class Hosting:
                                f"the server of {entry.clsid} did not register its class object "
                                f"within {self.start_timeout:.0f}s")
 
-    def forget(self, clsid: uuid.UUID, factory: Proxy) -> None:
-        """Drop a class object that failed to answer, so the next activation starts anew."""
+    def forget(self, clsid: uuid.UUID, oxid: int) -> None:
+        """Drop a server that failed to answer, so the next activation starts anew."""
         with self._lock:
-            current = self._class_objects.get(clsid)
-            if current is not None and current[1] is factory:
-                del self._class_objects[clsid]
+            if self._classes.get(clsid) == oxid:
+                del self._classes[clsid]
+        self.resolver.unregister(oxid)
 
     def _wait(self, launch: _Launch, timeout: float) -> bool:
         end = time.monotonic() + timeout
@@ -179,10 +152,7 @@ class Hosting:
         """Stop every server process this service started (by its pid)."""
         with self._lock:
             launches = list(self._launches.values())
-            factories = [factory for _, factory in self._class_objects.values()]
-            self._class_objects.clear()
-        for factory in factories:
-            factory.release()
+            self._classes.clear()
         for launch in launches:
             if launch.process.poll() is None:
                 launch.process.terminate()

@@ -10,11 +10,10 @@ import logging
 import threading
 import uuid
 
-from pydcom.hresult import ComError
 from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.server_connection import CallReceived
-from pydcom.runtime.client import ClientRuntime, resolver_endpoint
+from pydcom.runtime.client import ClientRuntime
 from pydcom.service.activator import Activator
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
@@ -72,10 +71,9 @@ class Service:
             self.close()
             raise
         self.port = port
-        self.hosting = Hosting(self.endpoint, self.hosts, self.resolver, self.runtime,
-                               resolver_endpoint(self.bindings()),
+        self.hosting = Hosting(self.endpoint, self.hosts, self.resolver,
                                start_timeout=self._start_timeout, grace=self._grace)
-        self.activator = Activator(self.classes, self.hosting)
+        self.activator = Activator(self.classes, self.hosting, self.runtime)
         interfaces = [self.resolver.interface(), self._local_interface(), *self.activator.interfaces()]
         for server in self._servers:
             for interface in interfaces:
@@ -121,7 +119,7 @@ class Service:
         record = ExporterRecord(request.oxid, dualstringarray_of(request.bindings),
                                 request.ipidRemUnknown)
         assert self.hosting is not None
-        self.hosting.register_server(record, request.processId, request.token)
+        self.hosting.register_server(record)
         return local.RegisterServerResponse(int(self.ping_period * 1000), 0).encode()
 
     def _unregister_server(self, call: CallReceived) -> bytes:
@@ -133,10 +131,7 @@ class Service:
     def _register_class(self, call: CallReceived) -> bytes:
         request = local.RegisterClassRequest.decode(call.stub)
         assert self.hosting is not None
-        try:
-            self.hosting.register_class(request.oxid, request.clsid, request.pClassObject)
-        except ComError as exc:
-            return local.StatusResponse(exc.hresult).encode()
+        self.hosting.register_class(request.oxid, request.clsid)
         return local.StatusResponse(0).encode()
 
     def _revoke_class(self, call: CallReceived) -> bytes:

@@ -18,6 +18,9 @@ from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID, PMInterfacePointe
 SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d84"), 1, 0)
 OP_REGISTER_SERVER, OP_UNREGISTER_SERVER, OP_REGISTER_CLASS, OP_REVOKE_CLASS = 0, 1, 2, 3
 OP_LIVE_OIDS = 4
+# The other direction: what the service asks of a server process, on the server's own endpoint.
+SERVER_SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d85"), 1, 0)
+OP_ACTIVATE = 0
 
 
 class RegisterServerRequest(ndr.Params):
@@ -39,10 +42,9 @@ class UnregisterServerRequest(ndr.Params):
 
 
 class RegisterClassRequest(ndr.Params):
-    """A class object (IClassFactory, marshaled) for a CLSID, from the exporter ``oxid``."""
+    """The exporter ``oxid`` serves the class ``clsid`` from now on (CoRegisterClassObject)."""
     oxid = OXID
     clsid = ndr.GUID
-    pClassObject = PMInterfacePointer
 
 
 class RevokeClassRequest(ndr.Params):
@@ -64,3 +66,21 @@ class LiveOidsResponse(ndr.Params):
 
 class StatusResponse(ndr.Params):
     status = ndr.error_status_t
+
+
+class ActivateRequest(ndr.Params):
+    """Create an object of ``clsid`` (or take the class object) and marshal it as each IID:
+    the one call rpcss makes of a COM server per activation."""
+    clsid = ndr.GUID
+    classObject = ndr.i32
+    count = ndr.u32
+    iids = ndr.ref(ndr.conformant(ndr.GUID, size_is="count"))
+
+
+class ActivateResponse(ndr.Params):
+    """One HRESULT and one marshaled interface pointer (or NULL) per IID, and the HRESULT of
+    the creation itself."""
+    count = ndr.u32
+    results = ndr.ref(ndr.conformant(ndr.HRESULT, size_is="count"))
+    pointers = ndr.ref(ndr.conformant(PMInterfacePointer, size_is="count"))
+    hr = ndr.HRESULT
