@@ -2,7 +2,7 @@
 ``ServerConnection``.
 
 One thread accepts; each connection has a thread of its own that reads, dispatches and answers,
-one call at a time (PFC_CONC_MPX is not offered, so a client never has two calls in flight on a
+one call at a time (threads are reused from one connection to the next) (PFC_CONC_MPX is not offered, so a client never has two calls in flight on a
 connection, MS-RPCE 3.3.1.5.8). Blocking threads were chosen over asyncio because a call then
 costs one recv and one send with no event-loop hop in between: bench/bench_server_model.py
 measures both on this machine.
@@ -11,6 +11,7 @@ measures both on this machine.
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import struct
 import threading
@@ -37,6 +38,7 @@ from pydcom.rpc.server_connection import (
 log = logging.getLogger("pydcom.rpc")
 
 _RECV_SIZE = 65536
+MAX_IDLE_WORKERS = 8
 
 
 def _set_kernel_timeouts(sock: socket.socket, seconds: float) -> None:
@@ -78,6 +80,8 @@ class RpcServer:
         self._accept_thread: threading.Thread | None = None
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._connections_lock = threading.Lock()
+        self._idle_workers = 0
+        self._handoff: queue.SimpleQueue = queue.SimpleQueue()
         self._closing = threading.Event()
         self.address: tuple[str, int] = (host, port)
 
@@ -145,6 +149,9 @@ class RpcServer:
             self._accept_thread.join(timeout)
         with self._connections_lock:
             connections = list(self._connections.items())
+            idle, self._idle_workers = self._idle_workers, 0
+        for _ in range(idle):
+            self._handoff.put(None)
         for sock, _thread in connections:
             try:
                 sock.shutdown(socket.SHUT_RD)  # the reader sees EOF after its current call
@@ -172,16 +179,38 @@ class RpcServer:
                 continue
             with self._connections_lock:
                 full = len(self._connections) >= self.limits.max_connections
-                if not full and not self._closing.is_set():
-                    thread = threading.Thread(target=self._serve, args=(sock, peer), daemon=True,
-                                              name=f"{self.name}-conn-{peer[1]}")
-                    self._connections[sock] = thread
-            if full or self._closing.is_set():
+                refuse = full or self._closing.is_set()
+                reuse = not refuse and self._idle_workers > 0
+                if reuse:
+                    self._idle_workers -= 1
+            if refuse:
                 log.warning("%s: refusing connection from %s (limit %d)", self.name, peer,
                             self.limits.max_connections)
                 sock.close()
-                continue
-            thread.start()
+            elif reuse:
+                self._handoff.put((sock, peer))
+            else:
+                thread = threading.Thread(target=self._worker, args=(sock, peer), daemon=True,
+                                          name=f"{self.name}-worker")
+                with self._connections_lock:
+                    self._connections[sock] = thread
+                thread.start()
+
+    def _worker(self, sock: socket.socket, peer: tuple) -> None:
+        """Serve connections one after another; between them, wait idle for the next one, up
+        to MAX_IDLE_WORKERS of us (starting a thread costs more than a short connection)."""
+        while True:
+            with self._connections_lock:
+                self._connections[sock] = threading.current_thread()
+            self._serve(sock, peer)
+            with self._connections_lock:
+                if self._closing.is_set() or self._idle_workers >= MAX_IDLE_WORKERS:
+                    return
+                self._idle_workers += 1
+            item = self._handoff.get()
+            if item is None:
+                return
+            sock, peer = item
 
     def _serve(self, sock: socket.socket, peer: tuple) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

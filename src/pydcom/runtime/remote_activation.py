@@ -4,7 +4,9 @@ object or a class object, and turn its answer into proxies.
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
 
 from pydcom import hresult
 from pydcom.hresult import ComError
@@ -21,14 +23,12 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     """RemoteCreateInstance, or RemoteGetClassObject with ``class_object``, on the service at
     ``endpoint``: one (HRESULT, proxy or None) per IID. ComError for a failure of the whole
     activation, with the HRESULT the service returned (or the RPC failure's)."""
-    # Like Windows, name the target in SecurityInfo: six properties in all (MS-DCOM <34>-<36>).
-    request = ActivationRequest(clsid, tuple(iids), server_name=server_name or endpoint[0],
-                                client_context=client_context())
+    properties = _request_properties(runtime, clsid, tuple(iids), server_name or endpoint[0])
     if class_object:
-        params = scm.RemoteGetClassObjectRequest(orpcthis(), request.encode())
+        params = scm.RemoteGetClassObjectRequest(orpcthis(), properties)
         opnum = scm.OP_REMOTE_GET_CLASS_OBJECT
     else:
-        params = scm.RemoteCreateInstanceRequest(orpcthis(), None, request.encode())
+        params = scm.RemoteCreateInstanceRequest(orpcthis(), None, properties)
         opnum = scm.OP_REMOTE_CREATE_INSTANCE
     answer = scm.RemoteActivationPropertiesResponse.decode(
         runtime.call(endpoint, scm.SCM_SYNTAX, opnum, params.encode()))
@@ -53,3 +53,28 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
         raise ComError(answer.hr if answer.hr & 0x80000000 else results[0][0],
                        f"activating {clsid} at {endpoint[0]}[{endpoint[1]}]")
     return results
+
+
+_REQUESTS_LIMIT = 1024
+_requests: dict[tuple, object] = {}
+_contexts: "weakref.WeakKeyDictionary[ClientRuntime, bytes]" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _request_properties(runtime: ClientRuntime, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...],
+                        server_name: str):
+    """The activation properties of a request, built once per class, IIDs and target: a
+    process sends one client context, as Windows does, so the rest never changes. Like Windows,
+    the target is named in SecurityInfo: six properties in all (MS-DCOM <34>-<36>)."""
+    with _lock:
+        context = _contexts.get(runtime)
+        if context is None:
+            context = _contexts[runtime] = client_context()
+        key = (clsid, iids, server_name, context)
+        found = _requests.get(key)
+        if found is None:
+            if len(_requests) >= _REQUESTS_LIMIT:
+                _requests.clear()
+            found = _requests[key] = ActivationRequest(
+                clsid, iids, server_name=server_name, client_context=context).encode()
+        return found

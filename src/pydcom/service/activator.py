@@ -48,6 +48,8 @@ class Activator:
         self.classes = classes
         self.hosting = hosting
         self.runtime = runtime  # pooled connections to the server processes
+        # Each exporter's ScmReplyInfo, serialized once: it is the same in every reply.
+        self._scm_replies: dict[tuple, tuple[uuid.UUID, bytes]] = {}
 
     def interfaces(self) -> list[Interface]:
         # IRemoteSCMActivator opnums 0-2 are never used on the wire; calls to them fault
@@ -117,12 +119,20 @@ class Activator:
         code, record, results = self._safely(activation.clsid, activation.iids, class_object)
         if record is None or not results:
             return self._scm_answer(code)
+        bindings = _local_first(record.bindings, call)
+        negotiated = _negotiated(version)
         reply = ActivationReply(
-            record.oxid, dualstringarray_ndr(_local_first(record.bindings, call)),
-            record.ipid_rem_unknown, record.authn_hint, _negotiated(version), activation.iids,
-            tuple(c for c, _ in results) or (code,) * len(activation.iids),
-            tuple(p for _, p in results) or (None,) * len(activation.iids))
-        return scm.RemoteActivationPropertiesResponse(ORPCTHAT(), reply.encode(), code).encode()
+            record.oxid, dualstringarray_ndr(bindings), record.ipid_rem_unknown,
+            record.authn_hint, negotiated, activation.iids,
+            tuple(c for c, _ in results), tuple(p for _, p in results))
+        key = (record.oxid, bindings, negotiated.MinorVersion, record.authn_hint)
+        scm_reply = self._scm_replies.get(key)
+        if scm_reply is None:
+            if len(self._scm_replies) > 256:
+                self._scm_replies.clear()
+            scm_reply = self._scm_replies[key] = reply.scm_reply_property()
+        return scm.RemoteActivationPropertiesResponse(ORPCTHAT(), reply.encode(scm_reply),
+                                                      code).encode()
 
     @staticmethod
     def _scm_answer(code: int) -> bytes:

@@ -180,12 +180,19 @@ CLSID_OF[SpecialPropertiesDataAlternate] = ids.CLSID_SpecialSystemProperties
 
 
 # --- the BLOB ---------------------------------------------------------------------------------
-def encode_properties(properties: list[ndr.Struct]) -> bytes:
-    """The activation properties BLOB (MS-DCOM 2.2.22) holding ``properties`` in order."""
+def serialize_property(prop: ndr.Struct) -> tuple[uuid.UUID, bytes]:
+    """One property as the BLOB carries it: its CLSID and its own TS1 stream."""
+    return CLSID_OF[type(prop)], ndr.ts1.serialize(prop)
+
+
+def encode_properties(properties: list[ndr.Struct | tuple[uuid.UUID, bytes]]) -> bytes:
+    """The activation properties BLOB (MS-DCOM 2.2.22) holding ``properties`` in order, each a
+    structure or an already serialized (CLSID, stream) pair."""
     if not 1 <= len(properties) <= MAX_ACTPROP_LIMIT:
         raise WireError(f"an activation BLOB holds 1 to {MAX_ACTPROP_LIMIT} properties")
-    streams = [ndr.ts1.serialize(p) for p in properties]
-    clsids = [CLSID_OF[type(p)] for p in properties]
+    pairs = [p if isinstance(p, tuple) else serialize_property(p) for p in properties]
+    clsids = [clsid for clsid, _ in pairs]
+    streams = [stream for _, stream in pairs]
     sizes = [len(s) for s in streams]
 
     def header(total: int, header_size: int) -> bytes:
@@ -219,16 +226,33 @@ def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
             raise WireError("activation property runs past the BLOB")
         stream = blob[offset:offset + size]
         offset += size
-        cls = PROPERTY_CLASSES.get(clsid)
-        if cls is None:
-            continue
-        try:
-            if cls is SpecialPropertiesData and _body_length(stream) < 88:
-                cls = SpecialPropertiesDataAlternate
-            (properties[clsid],) = ndr.ts1.deserialize(stream, cls)
-        except ndr.NdrError as exc:
-            raise WireError(f"bad {cls.__name__}: {exc}") from None
+        if clsid in PROPERTY_CLASSES:
+            properties[clsid] = _decode_property(clsid, stream)
     return properties
+
+
+# Requests from one client repeat their properties, and replies from one exporter repeat their
+# ScmReplyInfo: decoded properties are kept by their bytes (read-only, bounded).
+_DECODED_LIMIT = 4096
+_decoded: dict[tuple[uuid.UUID, bytes], ndr.Struct] = {}
+
+
+def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
+    key = (clsid, stream)
+    found = _decoded.get(key)
+    if found is not None:
+        return found
+    cls = PROPERTY_CLASSES[clsid]
+    try:
+        if cls is SpecialPropertiesData and _body_length(stream) < 88:
+            cls = SpecialPropertiesDataAlternate
+        (value,) = ndr.ts1.deserialize(stream, cls)
+    except ndr.NdrError as exc:
+        raise WireError(f"bad {cls.__name__}: {exc}") from None
+    if len(_decoded) >= _DECODED_LIMIT:
+        _decoded.clear()
+    _decoded[key] = value
+    return value
 
 
 def _body_length(stream: bytes) -> int:
@@ -320,16 +344,21 @@ class ActivationReply:
     results: tuple[int, ...]
     interfaces: tuple[MInterfacePointer | None, ...] = field(default=())
 
-    def encode(self) -> MInterfacePointer:
+    def encode(self, scm_reply: tuple[uuid.UUID, bytes] | None = None) -> MInterfacePointer:
+        """The reply BLOB; ``scm_reply`` may be this exporter's ScmReplyInfo serialized before
+        (``scm_reply_property()``), which is the same for every activation it serves."""
         # Windows puts PropsOutInfo first, ScmReplyInfo second.
         props = [
             PropsOutInfo(len(self.iids), list(self.iids), list(self.results),
                          list(self.interfaces)),
-            ScmReplyInfoData(remoteReply=customREMOTE_REPLY_SCM_INFO(
-                self.oxid, self.oxid_bindings, self.ipid_rem_unknown, self.authn_hint,
-                self.server_version)),
+            scm_reply or self.scm_reply_property(),
         ]
         return wrap_blob(encode_properties(props), incoming=False)
+
+    def scm_reply_property(self) -> tuple[uuid.UUID, bytes]:
+        return serialize_property(ScmReplyInfoData(remoteReply=customREMOTE_REPLY_SCM_INFO(
+            self.oxid, self.oxid_bindings, self.ipid_rem_unknown, self.authn_hint,
+            self.server_version)))
 
     @classmethod
     def decode(cls, pointer: MInterfacePointer | None) -> "ActivationReply":
