@@ -174,3 +174,24 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_server_gone_is_rpc_e_disconnected_machine_gone_is_server_unavailable(make_service, runtime):
+    service = make_service("127.0.0.2")
+    [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    pid = calc.Where()[0]
+    os.kill(pid, 9)
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(ComError) as info:
+        calc.Add(1, 1)
+    assert info.value.hresult == hresult.RPC_E_DISCONNECTED
+    [(_, fresh)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    assert fresh.Add(1, 1) == 2  # the service noticed and started a new server
+    service.close()
+    start = time.monotonic()
+    with pytest.raises(ComError) as info:
+        fresh.Add(1, 1)
+    assert info.value.hresult == 0x800706BA
+    assert time.monotonic() - start < runtime.connect_timeout + 1

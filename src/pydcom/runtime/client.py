@@ -207,6 +207,14 @@ class ClientRuntime:
         self.learn_oxid(info)
         return info
 
+    def resolver_alive(self, resolver: Endpoint) -> bool:
+        """ServerAlive (MS-DCOM 3.1.2.5.1.4) answered by the machine's resolver."""
+        try:
+            stub = self.call(resolver, oe.SYNTAX, oe.OP_SERVER_ALIVE, b"")
+            return oe.StatusResponse.decode(stub).status == 0
+        except (RpcError, ComError):
+            return False
+
     # -- proxies -----------------------------------------------------------------------------
     def unmarshal(self, objref: ObjRef, resolver_hint: Endpoint | None = None) -> "Proxy":
         """A proxy for an OBJREF_STANDARD (MS-DCOM 3.2.4.1.2)."""
@@ -403,9 +411,8 @@ class Proxy:
         (HRESULT, proxy or None) per IID (MS-DCOM 3.1.1.5.6.1.1)."""
         request = RemQueryInterfaceRequest(orpcthis(), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
                                            list(iids))
-        answer = RemQueryInterfaceResponse.decode(self._runtime.call(
-            self._info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(),
-            self._info.ipid_rem_unknown))
+        answer = RemQueryInterfaceResponse.decode(self._call(
+            REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(), self._info.ipid_rem_unknown))
         if answer.hr:
             raise ComError(answer.hr, "RemQueryInterface")
         results = list(answer.ppQIResults or ())
@@ -453,14 +460,26 @@ class Proxy:
 
     def _add_remote_refs(self, count: int) -> None:
         request = RemAddRefRequest(orpcthis(), 1, [REMINTERFACEREF(self.ipid, count, 0)])
-        answer = RemAddRefResponse.decode(self._runtime.call(
-            self._info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, request.encode(),
-            self._info.ipid_rem_unknown))
+        answer = RemAddRefResponse.decode(self._call(
+            REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, request.encode(), self._info.ipid_rem_unknown))
         code = answer.hr or (answer.pResults[0] if answer.pResults else hresult.E_UNEXPECTED)
         if code:
             raise ComError(code, "RemAddRef")
         with self._lock:
             self._public_refs += count
+
+    def _call(self, syntax: SyntaxId, opnum: int, stub: bytes, ipid: uuid.UUID) -> bytes:
+        """A call on the object's exporter. When the exporter is gone but its machine answers,
+        the object is disconnected (RPC_E_DISCONNECTED); when the machine does not answer
+        either, the failure stays RPC_S_SERVER_UNAVAILABLE."""
+        try:
+            return self._runtime.call(self._info.endpoint, syntax, opnum, stub, ipid)
+        except ServerUnavailable:
+            if not self._runtime.resolver_alive(self._info.resolver):
+                raise
+            raise ComError(hresult.RPC_E_DISCONNECTED,
+                           f"the exporter of this object at {self._info.endpoint[0]}"
+                           f"[{self._info.endpoint[1]}] is gone") from None
 
     # -- IClassFactory, with the names of pydcom.runtime.unknown.ClassFactory ------------------
     def create_instance(self, iid: uuid.UUID | str = ids.IID_IUnknown, outer: Any = None) -> "Proxy":
@@ -532,8 +551,8 @@ class Proxy:
                 value = interface_pointer(marshal(ids.IID_IUnknown))
             values.append(value)
         stub = method.request(*values).encode()
-        answer = method.response.decode(self._runtime.call(
-            self._info.endpoint, SyntaxId(self.iid, 0, 0), method.opnum, stub, self.ipid))
+        answer = method.response.decode(self._call(SyntaxId(self.iid, 0, 0), method.opnum, stub,
+                                                   self.ipid))
         names = method.response._fields_
         code = getattr(answer, names[-1][0])
         if code & 0x80000000:
