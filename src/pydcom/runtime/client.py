@@ -10,6 +10,7 @@ One ``ClientRuntime`` per process holds, each under its own lock:
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from typing import Any
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, SyntaxId
-from pydcom.rpc.errors import RpcError, ServerUnavailable
+from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime.interfaces import ComInterface, Method, is_interface_pointer, known_interface
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
@@ -206,6 +207,14 @@ class ClientRuntime:
                         resolver)
         self.learn_oxid(info)
         return info
+
+    def endpoint_alive(self, endpoint: Endpoint) -> bool:
+        """Whether anything still takes TCP connections at ``endpoint``."""
+        try:
+            socket.create_connection(endpoint, timeout=self.connect_timeout).close()
+            return True
+        except OSError:
+            return False
 
     def resolver_alive(self, resolver: Endpoint) -> bool:
         """ServerAlive (MS-DCOM 3.1.2.5.1.4) answered by the machine's resolver."""
@@ -474,7 +483,11 @@ class Proxy:
         either, the failure stays RPC_S_SERVER_UNAVAILABLE."""
         try:
             return self._runtime.call(self._info.endpoint, syntax, opnum, stub, ipid)
-        except ServerUnavailable:
+        except (ServerUnavailable, CallFailed) as exc:
+            # A connection that broke under the call is also the exporter's death when the
+            # exporter no longer takes connections.
+            if isinstance(exc, CallFailed) and self._runtime.endpoint_alive(self._info.endpoint):
+                raise
             if not self._runtime.resolver_alive(self._info.resolver):
                 raise
             raise ComError(hresult.RPC_E_DISCONNECTED,

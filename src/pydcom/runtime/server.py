@@ -29,6 +29,17 @@ from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_
 log = logging.getLogger("pydcom.runtime")
 
 
+def _stop_at_eof(stop: threading.Event) -> None:
+    """Set ``stop`` when stdin, the pipe our launching service holds, closes."""
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    log.info("the service that started this server is gone: shutting down")
+    stop.set()
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -175,8 +186,12 @@ class LocalServer:
 
     def serve_until_idle(self, grace: float = 5.0, stop: threading.Event | None = None) -> None:
         """Serve until no object has been exported for ``grace`` seconds and no LockServer holds
-        the server (or ``stop`` is set); then revoke the classes and leave."""
+        the server, or ``stop`` is set, or the service that launched us ends (our stdin, its
+        pipe, reaches EOF); then revoke the classes and leave."""
         stop = stop or threading.Event()
+        if os.environ.get("PYDCOM_TOKEN"):
+            threading.Thread(target=_stop_at_eof, args=(stop,), daemon=True,
+                             name="service-watch").start()
         idle_since = time.monotonic()
         try:
             while not stop.wait(min(grace / 4, 0.5)):

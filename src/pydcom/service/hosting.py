@@ -133,7 +133,9 @@ class Hosting:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.getcwd(),
                                                         env.get("PYTHONPATH", "")) if p)
         try:
-            process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL)
+            # The server's stdin is a pipe the service holds: when the service ends, however
+            # it ends, the server reads EOF and leaves (pydcom.runtime.server).
+            process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE)
         except OSError as exc:
             raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE,
                            f"cannot start the server of {entry.clsid}: {exc}") from None
@@ -146,7 +148,7 @@ class Hosting:
     def _abandon(self, launch: _Launch) -> None:
         if launch.process.poll() is None:
             launch.process.kill()
-            launch.process.wait()
+        _reap(launch.process)
 
     def close(self) -> None:
         """Stop every server process this service started (by its pid)."""
@@ -161,4 +163,10 @@ class Hosting:
                 launch.process.wait(5)
             except subprocess.TimeoutExpired:
                 launch.process.kill()
-                launch.process.wait()
+            _reap(launch.process)
+
+
+def _reap(process: subprocess.Popen) -> None:
+    process.wait()
+    if process.stdin is not None:
+        process.stdin.close()
