@@ -9,7 +9,13 @@
 This layer imports only ``pydcom.hresult`` and ``pydcom.guid``.
 """
 
-from pydcom.registry.default import ENV_REGISTRY, default_path, default_registry, use
+from pydcom.registry.default import (
+    ENV_REGISTRY,
+    default_path,
+    default_registry,
+    open_registry,
+    use,
+)
 from pydcom.registry.model import (
     DEFAULT_PORT,
     AppIdEntry,
@@ -20,12 +26,12 @@ from pydcom.registry.model import (
     parse_machine_name,
 )
 from pydcom.registry.snapshot import Snapshot
-from pydcom.registry.store import Registry, Transaction
+from pydcom.registry.store import DEFAULT_BUSY_TIMEOUT, Registry, Transaction
 from pydcom.registry.toml_io import dumps as to_toml
 from pydcom.registry.toml_io import loads as from_toml
 
 __all__ = [
-    "DEFAULT_PORT", "ENV_REGISTRY", "AppIdEntry", "ClassEntry", "Registry", "Snapshot",
+    "DEFAULT_BUSY_TIMEOUT", "DEFAULT_PORT", "ENV_REGISTRY", "AppIdEntry", "ClassEntry", "Registry", "Snapshot",
     "ThreadingModel", "Transaction", "check_import_path", "check_progid", "default_path",
-    "default_registry", "from_toml", "parse_machine_name", "to_toml", "use",
+    "default_registry", "from_toml", "open_registry", "parse_machine_name", "to_toml", "use",
 ]

@@ -47,6 +47,15 @@ def use(target: str | os.PathLike[str] | Registry | None) -> None:
             _registry, _path = None, None if target is None else os.fspath(target)
 
 
+def open_registry(path: str | os.PathLike[str] | None = None, **options: float) -> Registry:
+    """Open ``path``, or the default path (creating the per-user folder if that is the one)."""
+    if path is None:
+        path = default_path()
+        if not os.environ.get(ENV_REGISTRY):
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    return Registry(path, **options)
+
+
 def default_registry() -> Registry:
     """The process default Registry, opened now if this is its first use."""
     global _registry
@@ -55,8 +64,5 @@ def default_registry() -> Registry:
         return registry
     with _lock:
         if _registry is None:
-            path = _path or default_path()
-            if _path is None and not os.environ.get(ENV_REGISTRY):
-                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            _registry = Registry(path)
+            _registry = open_registry(_path)
         return _registry
