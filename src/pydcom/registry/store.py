@@ -161,8 +161,8 @@ class Registry:
                 with sqlite_errors(self.path, writing=False):
                     version = self._read_data_version()
                     if version != self._data_version:
-                        self._data_version = version
                         self._install(self._load(self._read_conn, self._snapshot))
+                        self._data_version = version  # only once loaded: a failure retries
             except ComError as exc:  # keep serving the last good state; readers never fail here
                 log.warning("registry check failed, keeping generation %d: %s",
                             self._snapshot.generation, exc)
