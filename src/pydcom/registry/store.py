@@ -121,6 +121,7 @@ class Registry:
                            f"registry {self.path}: no folder {folder}")
         self._write_lock = threading.Lock()   # one writer transaction of this process at a time
         self._refresh_lock = threading.Lock()  # owns _read_conn and the refresh bookkeeping
+        self._install_lock = threading.Lock()  # held only to compare and swap _snapshot
         self._write_conn: sqlite3.Connection | None = None
         self._read_conn: sqlite3.Connection | None = None
         try:
@@ -187,10 +188,10 @@ class Registry:
         return Snapshot.build(generation, classes, appids)
 
     def _install(self, snapshot: Snapshot) -> None:
-        """Replace the current snapshot if ``snapshot`` is newer. Caller holds _refresh_lock."""
-        if snapshot.generation > self._snapshot.generation:
-            self._snapshot = snapshot
-            log.debug("registry %s now at generation %d", self.path, snapshot.generation)
+        """Replace the current snapshot if ``snapshot`` is newer (from a check or a commit)."""
+        with self._install_lock:
+            if snapshot.generation > self._snapshot.generation:
+                self._snapshot = snapshot
 
     # --- writing -------------------------------------------------------------------------
 
@@ -212,8 +213,7 @@ class Registry:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        with self._refresh_lock:
-            self._install(snapshot)
+        self._install(snapshot)  # never waits for a reader's check of the database
 
     def _load_for_write(self, conn: sqlite3.Connection) -> Snapshot:
         current = self._snapshot
