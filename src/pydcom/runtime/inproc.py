@@ -148,9 +148,9 @@ class _ServerLocks:
 
 server_locks = _ServerLocks()
 
-# ClassEntry (frozen, hashable) -> (class, IIDs its objects answer to). Entries change rarely;
-# the cache is cleared if it ever grows large, never mutated under a reader's feet.
-_loaded: dict[ClassEntry, tuple[type, frozenset[uuid.UUID]]] = {}
+# CLSID -> (the entry it was loaded for, the class, the IIDs its objects answer to). A new
+# snapshot's entry is usually the same object, else compared by value; a changed entry reloads.
+_loaded: dict[uuid.UUID, tuple[ClassEntry, type, frozenset[uuid.UUID]]] = {}
 
 
 def class_object(entry: ClassEntry, iid: uuid.UUID = IID_IClassFactory) -> InprocClassFactory:
@@ -159,16 +159,13 @@ def class_object(entry: ClassEntry, iid: uuid.UUID = IID_IClassFactory) -> Inpro
         raise ComError(hresult.E_NOINTERFACE,
                        f"the class object of {format_guid(entry.clsid)} does not implement "
                        f"{format_guid(iid)}")
-    loaded = _loaded.get(entry)
-    if loaded is None:
+    loaded = _loaded.get(entry.clsid)
+    if loaded is None or (loaded[0] is not entry and loaded[0] != entry):
         cls = load_class(entry.inproc_server or "")
         declared = coclass_entry(cls)
         iids = {IID_IUnknown, *entry.interfaces, *(declared.interfaces if declared else ())}
-        loaded = (cls, frozenset(iids))
-        if len(_loaded) > 1024:
-            _loaded.clear()
-        _loaded[entry] = loaded
-    return InprocClassFactory(*loaded)
+        loaded = _loaded[entry.clsid] = (entry, cls, frozenset(iids))
+    return InprocClassFactory(loaded[1], loaded[2])
 
 
 def load_class(path: str) -> type:

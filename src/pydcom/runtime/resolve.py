@@ -59,9 +59,11 @@ def resolve(snapshot: Snapshot, clsid_or_progid: str | uuid.UUID, clsctx: int,
             server_info: ServerInfo | None, this_machine: str) -> ActivationPlan:
     """The plan for activating ``clsid_or_progid`` in ``clsctx``; see the module docstring."""
     contexts = context_bits(clsctx)
-    requested = snapshot.clsid_of(clsid_or_progid)
-    clsid = snapshot.treat_as(requested)
+    clsid = requested = snapshot.clsid_of(clsid_or_progid)
     entry = snapshot.classes.get(clsid)
+    if entry is not None and entry.treat_as is not None:
+        clsid = snapshot.treat_as(requested)
+        entry = snapshot.classes.get(clsid)
     appid = snapshot.appid_of(entry)
 
     server = server_info
