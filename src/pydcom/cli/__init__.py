@@ -27,6 +27,7 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         if args.group is None:
@@ -34,13 +35,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return args.run(args) or 0
     except (CliError, ComError) as exc:
-        prog = " ".join(["pydcom", *_command_words(locals().get("args"))])
-        text = exc.text if isinstance(exc, CliError) else f"{prog}: {exc}"
-        print(" ".join(text.split()), file=sys.stderr)
+        if isinstance(exc, CliError):
+            text = exc.text
+        else:
+            words = [getattr(args, "group", None), getattr(args, "verb", None)]
+            text = f"{' '.join(['pydcom', *filter(None, words)])}: {exc}"
+        print(" ".join(text.split()), file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def _command_words(args) -> list[str]:
-    return [w for w in (getattr(args, "group", None), getattr(args, "verb", None)) if w]

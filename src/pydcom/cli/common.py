@@ -37,9 +37,10 @@ def common_options(parser: argparse.ArgumentParser, top_level: bool = False) -> 
                         help="how long to wait for another writer (default %(default)s)")
 
 
-def add_command(commands: argparse._SubParsersAction, name: str, run, help: str,
-                **kwargs) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help, description=help, **kwargs)
+def add_command(commands: argparse._SubParsersAction, name: str, run,
+                summary: str) -> argparse.ArgumentParser:
+    """A subcommand that runs ``run(args)`` and takes the common options."""
+    parser = commands.add_parser(name, help=summary, description=summary)
     common_options(parser)
     parser.set_defaults(run=run)
     return parser

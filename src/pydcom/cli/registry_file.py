@@ -8,6 +8,7 @@ import sys
 import tempfile
 
 from pydcom.cli.common import CliError, add_command, open_from
+from pydcom.hresult import ComError
 from pydcom.registry import from_toml, to_toml
 
 
@@ -57,7 +58,7 @@ def run_import(args: argparse.Namespace) -> int:
         raise CliError(f"pydcom registry import: {args.file} is not UTF-8 text") from None
     try:
         classes, appids = from_toml(text)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file's name
+    except ComError as exc:  # said again with the file's name
         raise CliError(f"pydcom registry import: {args.file}: {exc}") from None
     open_from(args).load_entries(classes, appids, replace_all=args.replace)
     print(f"imported {len(classes)} classes and {len(appids)} AppIDs from {args.file}",

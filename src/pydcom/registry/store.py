@@ -107,8 +107,21 @@ class Transaction:
         return snapshot
 
 
+def _state(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
+    """The database's state as a snapshot (in the caller's transaction): ``current`` itself if
+    its generation is the committed one, else loaded and built anew."""
+    generation = schema.generation(conn)
+    if current is not None and current.generation == generation:
+        return current
+    classes, appids = schema.load(conn)
+    return Snapshot.build(generation, classes, appids)
+
+
 class Registry:
-    """The class registry stored in the SQLite file at ``path`` (created if missing)."""
+    """The class registry stored in the SQLite file at ``path`` (created if missing).
+
+    Safe to share between threads. Not across ``fork()``: a child process opens its own.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *,
                  busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
@@ -176,16 +189,12 @@ class Registry:
 
     @staticmethod
     def _load(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
-        """The committed state as a snapshot; ``current`` itself if its generation is current."""
+        """The committed state, read in one read transaction."""
         conn.execute("BEGIN")
         try:
-            generation = schema.generation(conn)
-            if current is not None and current.generation == generation:
-                return current
-            classes, appids = schema.load(conn)
+            return _state(conn, current)
         finally:
             conn.execute("COMMIT")
-        return Snapshot.build(generation, classes, appids)
 
     def _install(self, snapshot: Snapshot) -> None:
         """Replace the current snapshot if ``snapshot`` is newer (from a check or a commit)."""
@@ -199,12 +208,12 @@ class Registry:
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         with self._write_lock:
-            conn = self._conn(self._write_conn)
+            conn = self._require_open(self._write_conn)
             with sqlite_errors(self.path, writing=True):
                 conn.execute("BEGIN IMMEDIATE")
             try:
                 with sqlite_errors(self.path, writing=True):
-                    txn = Transaction(self._load_for_write(conn))
+                    txn = Transaction(_state(conn, self._snapshot))
                 yield txn
                 with sqlite_errors(self.path, writing=True):
                     snapshot = txn._commit(conn)
@@ -214,13 +223,6 @@ class Registry:
                     conn.execute("ROLLBACK")
                 raise
         self._install(snapshot)  # never waits for a reader's check of the database
-
-    def _load_for_write(self, conn: sqlite3.Connection) -> Snapshot:
-        current = self._snapshot
-        if schema.generation(conn) == current.generation:
-            return current
-        classes, appids = schema.load(conn)
-        return Snapshot.build(schema.generation(conn), classes, appids)
 
     def register(self, entry: ClassEntry) -> None:
         """Add the class, or replace the registration with the same CLSID."""
@@ -262,7 +264,7 @@ class Registry:
 
     # --- lifetime ------------------------------------------------------------------------
 
-    def _conn(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
+    def _require_open(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
         if conn is None:
             raise ComError(hresult.E_UNEXPECTED, f"registry {self.path} is closed")
         return conn

@@ -76,6 +76,8 @@ def create_instance(clsid_or_progid: str | uuid.UUID, clsctx: int = CLSCTX.SERVE
         finally:
             factory.release()
     [result] = _create_elsewhere(plan, [iid], outer)
+    if not result.ok:
+        raise ComError(result.hresult, f"{plan.clsid} as {iid}")
     return result.object
 
 
@@ -131,6 +133,4 @@ def _create_elsewhere(plan: ActivationPlan, iids: list[uuid.UUID],
     results = list(get_activator(plan).create_instance(plan, iids))
     if len(results) != len(iids):
         raise ComError(hresult.RPC_E_UNEXPECTED, f"{len(results)} results for {len(iids)} IIDs")
-    if len(iids) == 1 and not results[0].ok:
-        raise ComError(results[0].hresult, f"{plan.clsid}: {iids[0]}")
     return results
