@@ -34,7 +34,8 @@ def common_options(parser: argparse.ArgumentParser, top_level: bool = False) -> 
                         help="registry file (default: $PYDCOM_REGISTRY, else the per-user file)")
     parser.add_argument("--busy-timeout", metavar="SECONDS", type=float,
                         default=DEFAULT_BUSY_TIMEOUT if top_level else argparse.SUPPRESS,
-                        help="how long to wait for another writer (default %(default)s)")
+                        help=f"how long to wait for another writer (default "
+                             f"{DEFAULT_BUSY_TIMEOUT:g} s)")
 
 
 def add_command(commands: argparse._SubParsersAction, name: str, run,

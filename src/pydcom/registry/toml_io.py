@@ -31,8 +31,11 @@ from pydcom.registry.model import AppIdEntry, ClassEntry, ThreadingModel
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+else:  # pragma: no cover - Python 3.10: the tomli dependency, needed only to read TOML
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
 
 FORMAT = 1
 _TABLES = {"class": ClassEntry, "appid": AppIdEntry}
@@ -55,6 +58,8 @@ def dumps(classes: Iterable[ClassEntry], appids: Iterable[AppIdEntry], *,
 
 def loads(text: str) -> tuple[list[ClassEntry], list[AppIdEntry]]:
     """Parse and validate; ComError(E_INVALIDARG) naming the entry at fault."""
+    if tomllib is None:
+        raise ComError(hresult.E_NOTIMPL, "reading TOML on Python 3.10 needs the tomli package")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
