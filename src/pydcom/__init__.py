@@ -1,9 +1,27 @@
 """pydcom: COM activation and DCOM in pure Python, wire-compatible with Windows.
 
-See DESIGN notes in the repository for the layers. The public surface is re-exported here.
+See DESIGN notes in the repository for the layers. The public surface is re-exported here:
+
+    import pydcom
+    obj = pydcom.create_instance("Demo.Calculator", pydcom.CLSCTX.SERVER)
+    factory = pydcom.get_class_object(clsid, pydcom.CLSCTX.REMOTE_SERVER, pydcom.ServerInfo("hostb"))
+
+The activation API uses the process's default registry (``PYDCOM_REGISTRY``, or the per-user
+file) unless told otherwise: ``pydcom.registry.use(path)`` or the ``registry=`` keyword.
 """
 
+from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.runtime.activation import create_instance, create_instance_ex, get_class_object
+from pydcom.runtime.clsctx import CLSCTX
+from pydcom.runtime.coclass import coclass
+from pydcom.runtime.iids import IID_IClassFactory, IID_IDispatch, IID_IUnknown
+from pydcom.runtime.multiqi import MultiQI, MultiQIResults
+from pydcom.runtime.serverinfo import ServerInfo
 
-__all__ = ["ComError"]
+__all__ = [
+    "CLSCTX", "ComError", "IID_IClassFactory", "IID_IDispatch", "IID_IUnknown", "MultiQI",
+    "MultiQIResults", "ServerInfo", "coclass", "create_instance", "create_instance_ex",
+    "get_class_object", "hresult",
+]
 __version__ = "0.1.0"

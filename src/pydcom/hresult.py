@@ -23,6 +23,9 @@ E_OUTOFMEMORY = 0x8007000E
 E_INVALIDARG = 0x80070057
 
 # --- registry and activation -----------------------------------------------------------------
+REGDB_E_READREGDB = 0x80040150
+REGDB_E_WRITEREGDB = 0x80040151
+REGDB_E_KEYMISSING = 0x80040152
 REGDB_E_INVALIDVALUE = 0x80040153
 REGDB_E_CLASSNOTREG = 0x80040154
 REGDB_E_IIDNOTREG = 0x80040155
@@ -59,8 +62,14 @@ MK_E_UNAVAILABLE = 0x800401E3
 DISP_E_EXCEPTION = 0x80020009
 
 # --- Win32 codes (MS-ERREF 2.2); use hresult_from_win32() to carry them as HRESULTs -----------
+ERROR_FILE_NOT_FOUND = 0x002
+ERROR_PATH_NOT_FOUND = 0x003
 ERROR_ACCESS_DENIED = 0x005
 ERROR_OUTOFMEMORY = 0x00E
+ERROR_LOCK_VIOLATION = 0x021
+ERROR_NOT_SUPPORTED = 0x032
+ERROR_MOD_NOT_FOUND = 0x07E
+ERROR_BADDB = 0x3F1
 ERROR_LOGON_FAILURE = 0x52E
 RPC_S_INVALID_BINDING = 0x6A6
 RPC_S_PROTSEQ_NOT_SUPPORTED = 0x6A7
@@ -124,6 +133,9 @@ _MESSAGES = {
     E_ACCESSDENIED: "Access is denied",
     E_OUTOFMEMORY: "Not enough memory resources are available",
     E_INVALIDARG: "The parameter is incorrect",
+    REGDB_E_READREGDB: "Could not read key from registry",
+    REGDB_E_WRITEREGDB: "Could not write key to registry",
+    REGDB_E_KEYMISSING: "Could not find the key in the registry",
     REGDB_E_INVALIDVALUE: "Invalid value for registry",
     REGDB_E_CLASSNOTREG: "Class not registered",
     REGDB_E_IIDNOTREG: "Interface not registered",
@@ -151,8 +163,14 @@ _MESSAGES = {
 }
 
 _WIN32_MESSAGES = {
+    ERROR_FILE_NOT_FOUND: "The system cannot find the file specified",
+    ERROR_PATH_NOT_FOUND: "The system cannot find the path specified",
     ERROR_ACCESS_DENIED: "Access is denied",
     ERROR_OUTOFMEMORY: "Not enough storage is available to complete this operation",
+    ERROR_LOCK_VIOLATION: "The process cannot access the file because another process has locked a portion of the file",
+    ERROR_NOT_SUPPORTED: "The request is not supported",
+    ERROR_MOD_NOT_FOUND: "The specified module could not be found",
+    ERROR_BADDB: "The configuration registry database is corrupt",
     ERROR_LOGON_FAILURE: "The user name or password is incorrect",
     RPC_S_INVALID_BINDING: "The binding handle is invalid",
     RPC_S_UNKNOWN_IF: "The interface is unknown",

@@ -1,0 +1,1 @@
+from tests.runtime.support import isolated, reg  # noqa: F401 - fixtures

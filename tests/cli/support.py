@@ -1,0 +1,42 @@
+"""Run ``python -m pydcom`` from this worktree's src, against a registry in a temp folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydcom.registry import Registry, Snapshot
+from tests.runtime.support import subprocess_env
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def pydcom_cli(*args: str, registry: Path | None = None, stdin: str | None = None,
+               **env: str) -> Result:
+    argv = [sys.executable, "-m", "pydcom"]
+    if registry is not None:
+        argv += ["--registry", str(registry)]
+    done = subprocess.run([*argv, *args], input=stdin, capture_output=True, text=True,
+                          env=subprocess_env(**env), timeout=60)
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def state(path: Path) -> Snapshot:
+    with Registry(path) as reg:
+        return reg.snapshot()
+
+
+def assert_refused(result: Result, *needles: str) -> None:
+    """Exit status 2 and exactly one line on stderr, containing each needle."""
+    assert result.code == 2, result
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
