@@ -25,3 +25,15 @@ __all__ = [
     "get_class_object", "hresult",
 ]
 __version__ = "0.1.0"
+
+
+def _install_dcom_activator() -> None:
+    """Out-of-process activation goes over MS-DCOM unless a program installs its own activator."""
+    from pydcom.runtime import activator
+    from pydcom.runtime.dcom_activator import DcomActivator
+
+    if activator.installed_activator() is None:
+        activator.set_activator(DcomActivator())
+
+
+_install_dcom_activator()

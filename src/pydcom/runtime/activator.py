@@ -44,6 +44,10 @@ def set_activator(activator: RemoteActivator | None) -> RemoteActivator | None:
     return previous
 
 
+def installed_activator() -> RemoteActivator | None:
+    return _activator
+
+
 def get_activator(plan: ActivationPlan) -> RemoteActivator:
     activator = _activator
     if activator is None:

@@ -15,7 +15,8 @@ CONCURRENT_MODELS = {"free", "both", "neutral"}
 
 
 def threading_model(obj: Any) -> str:
-    """The model an object declares with ``_reg_threading_`` (pywin32's name); "both" if none."""
+    """The model an object (or class) declares with ``_reg_threading_`` (pywin32's name);
+    "both" if none."""
     return str(getattr(obj, "_reg_threading_", "both") or "both").lower()
 
 

@@ -22,6 +22,7 @@ from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
+from pydcom.runtime.coclass import coclass_entry
 from pydcom.runtime.interfaces import ComInterface, is_interface_pointer, known_interface
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
@@ -114,13 +115,18 @@ class ClassObject:
             self.locks += 1 if lock else -1 if self.locks else 0
 
 
-def supported_iids(obj: Any) -> set[uuid.UUID]:
-    """The IIDs an exported Python object answers QueryInterface for."""
-    iids = {ids.IID_IUnknown}
+def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> set[uuid.UUID]:
+    """The IIDs an exported Python object answers QueryInterface for: IUnknown, IClassFactory
+    for a class object, those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
+    ``@coclass`` metadata, and ``declared`` (the registry's Interface list)."""
+    iids = {ids.IID_IUnknown, *declared}
     if isinstance(obj, ClassObject):
         iids.add(ids.IID_IClassFactory)
     for item in getattr(obj, "_com_interfaces_", ()):
         iids.add(item.iid if isinstance(item, ComInterface) else uuid.UUID(str(item)))
+    entry = coclass_entry(type(obj))
+    if entry is not None:
+        iids.update(entry.interfaces)
     return iids
 
 
@@ -144,6 +150,8 @@ class ObjectExporter:
         self._by_object: dict[int, int] = {}  # id(target) -> oid
         self._apartment: Apartment | None = None
         self._served: set[uuid.UUID] = set()
+        # What the registry says of a class beyond what the class says of itself.
+        self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
         self._servers = [RpcServer(host, 0, name="exporter").start() for host in hosts]
         self._serve(REMUNKNOWN_SYNTAX.uuid, {
             OP_REM_QUERY_INTERFACE: self._rem_query_interface,
@@ -180,6 +188,27 @@ class ObjectExporter:
             server.close()
         if self._apartment is not None:
             self._apartment.close()
+
+    def declare_class(self, cls: type, interfaces: tuple[uuid.UUID, ...] = (),
+                      threading: str | None = None) -> None:
+        """Registry facts about a class: more IIDs its objects answer, its threading model."""
+        with self._lock:
+            self._declared = {**self._declared, cls: (tuple(interfaces), threading)}
+
+    def supported_iids(self, target: Any) -> set[uuid.UUID]:
+        declared = self._declared.get(type(target))
+        return supported_iids(target, declared[0] if declared else ())
+
+    def threading_model(self, target: Any) -> str:
+        """"apartment" or a concurrent model: the registry's word first, then the class's."""
+        cls = target if isinstance(target, type) else type(target)
+        declared = self._declared.get(cls)
+        if declared and declared[1]:
+            return declared[1].lower()
+        entry = coclass_entry(cls)
+        if entry is not None and not hasattr(cls, "_reg_threading_"):
+            return entry.threading_model.value.lower()
+        return threading_model(target)
 
     def serve_interface(self, interface: Interface) -> None:
         """Serve a native RPC interface beside the ORPC ones, on the exporter's endpoints."""
@@ -236,7 +265,7 @@ class ObjectExporter:
         does: they are marshaled SORF_NOPING, so nobody pings them. E_NOINTERFACE if the object
         does not answer to ``iid``.
         """
-        if iid not in supported_iids(target):
+        if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
         with self._lock:
             entry = self._entry_for(target, iid, refs)
@@ -327,13 +356,13 @@ class ObjectExporter:
             raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
         request = method.request.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=True)
-        if threading_model(target) == APARTMENT:
+        if self.threading_model(target) == APARTMENT:
             return self._apartment_for().call(self._run_method, target, method, request)
         return self._run_method(target, method, request)
 
     def run_in_apartment_of(self, cls: Any, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` where objects of ``cls`` live: the apartment thread for "Apartment"."""
-        if threading_model(cls) == APARTMENT:
+        if self.threading_model(cls) == APARTMENT:
             return self._apartment_for().call(fn)
         return fn()
 
@@ -388,7 +417,7 @@ class ObjectExporter:
                 raise ComError(hresult.RPC_E_INVALID_OBJECT, f"no IPID {ripid}")
             oid_entry = self._oids[entry.oid]
             oid_entry.last_used = time.monotonic()
-            supported = supported_iids(oid_entry.target)
+            supported = self.supported_iids(oid_entry.target)
             results = []
             for iid in iids:
                 if iid not in supported:

@@ -8,9 +8,7 @@ from pydcom import hresult
 from pydcom.guid import parse_guid
 from pydcom.hresult import ComError
 
-IID_IUnknown = uuid.UUID("00000000-0000-0000-c000-000000000046")
-IID_IClassFactory = uuid.UUID("00000001-0000-0000-c000-000000000046")
-IID_IDispatch = uuid.UUID("00020400-0000-0000-c000-000000000046")
+from pydcom.wire.ids import IID_IClassFactory, IID_IDispatch, IID_IUnknown  # noqa: F401 - re-exported
 
 
 def as_iid(iid: uuid.UUID | str) -> uuid.UUID:

@@ -22,7 +22,7 @@ from pydcom.rpc import Interface, RpcClient, RpcFault
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.exporter import ClassObject, ObjectExporter, supported_iids
+from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.wire import ids, local, object_exporter as oe
 from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_pointer
 
@@ -144,9 +144,14 @@ class LocalServer:
         global _current
         _current = self
 
-    def register_class_object(self, clsid: uuid.UUID | str, factory: Callable[[], Any]) -> None:
-        """Serve ``clsid``, creating its objects with ``factory`` (CoRegisterClassObject)."""
+    def register_class_object(self, clsid: uuid.UUID | str, factory: Callable[[], Any], *,
+                              interfaces: tuple[uuid.UUID, ...] = (),
+                              threading: str | None = None) -> None:
+        """Serve ``clsid``, creating its objects with ``factory`` (CoRegisterClassObject).
+        ``interfaces`` and ``threading`` are what the registry adds to a class's own word."""
         clsid = uuid.UUID(str(clsid))
+        if isinstance(factory, type):
+            self.exporter.declare_class(factory, interfaces, threading)
         self._classes[clsid] = ClassObject(clsid, factory)
         self.link.register_class(self.exporter.oxid, clsid)
 
@@ -171,7 +176,7 @@ class LocalServer:
             except Exception:  # noqa: BLE001 - a constructor that raises: the server failed
                 log.exception("creating %s failed", request.clsid)
                 return _activate_answer(request.iids, hresult.CO_E_SERVER_EXEC_FAILURE)
-        supported = supported_iids(target)
+        supported = self.exporter.supported_iids(target)
         results, pointers = [], []
         for iid in request.iids:
             if iid in supported:

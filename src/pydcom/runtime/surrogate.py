@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import uuid
 
 from pydcom.runtime.server import LocalServer
 
@@ -31,11 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clsid", required=True)
     parser.add_argument("--python", required=True)
     parser.add_argument("--grace", type=float, default=5.0)
+    parser.add_argument("--interface", action="append", default=[], type=uuid.UUID,
+                        help="an IID the registry says the class's objects answer")
+    parser.add_argument("--threading", help="the registry's threading model for the class")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="surrogate: %(message)s")
     cls = load(args.python)
     server = LocalServer()
-    server.register_class_object(args.clsid, cls)
+    server.register_class_object(args.clsid, cls, interfaces=tuple(args.interface),
+                                 threading=args.threading)
     server.serve_until_idle(args.grace)
     return 0
 

@@ -16,6 +16,8 @@ class ClassEntry:
     python: str | None = None  # package.module:Class
     command: str | None = None  # a local server's command line
     name: str = ""
+    interfaces: tuple[uuid.UUID, ...] = ()  # IIDs the objects answer besides their own word
+    threading: str | None = None  # the registry's threading model
 
 
 class ClassStore(Protocol):

@@ -122,6 +122,10 @@ class Hosting:
         if entry.python:
             argv = [sys.executable, "-m", "pydcom.runtime.surrogate", "--clsid", str(entry.clsid),
                     "--python", entry.python, "--grace", str(self.grace)]
+            for iid in entry.interfaces:
+                argv += ["--interface", str(iid)]
+            if entry.threading:
+                argv += ["--threading", entry.threading]
         elif entry.command:
             argv = shlex.split(entry.command)
         else:

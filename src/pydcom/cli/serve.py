@@ -1,0 +1,57 @@
+"""pydcom serve: the machine's activation service (IObjectExporter, IRemoteSCMActivator,
+IActivation) on the addresses given, until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from pydcom.cli.common import CliError, add_command, open_from
+from pydcom.service.registry_store import RegistryClassStore
+from pydcom.service.service import RESOLVER_PORT, Service
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    p = add_command(commands, "serve", run, "run the activation service")
+    p.add_argument("--bind", action="append", metavar="ADDR",
+                   help="an address to listen on (repeatable; default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=RESOLVER_PORT,
+                   help="TCP port (default 135; 0 picks a free one; clients name a machine on "
+                        "another port host[port])")
+    p.add_argument("--ping-period", type=float, default=120.0, metavar="SECONDS",
+                   help="the ping period clients keep (MS-DCOM: 120 s)")
+    p.add_argument("--start-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long a starting server may take to register its classes")
+    p.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
+                   help="how long a server with no objects left lives on")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port < 65536:
+        raise CliError(f"pydcom serve: port {args.port} is not 0-65535")
+    if args.ping_period <= 0 or args.start_timeout <= 0 or args.grace < 0:
+        raise CliError("pydcom serve: --ping-period and --start-timeout must be positive")
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
+                        format="pydcom serve: %(message)s")
+    classes = RegistryClassStore(open_from(args))
+    service = Service(classes, args.bind or ["127.0.0.1"], args.port,
+                      ping_period=args.ping_period, start_timeout=args.start_timeout,
+                      grace=args.grace)
+    try:
+        service.start()
+    except OSError as exc:
+        raise CliError(f"pydcom serve: cannot listen on {', '.join(service.hosts)} "
+                       f"port {args.port}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"pydcom serve: listening on {', '.join(f'{h}[{service.port}]' for h in service.hosts)}",
+          flush=True)
+    try:
+        stop.wait()
+    finally:
+        service.close()
+    return 0
