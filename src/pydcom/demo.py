@@ -1,108 +1,155 @@
-"""The demo behind ``make demo``: a DCE/RPC server on loopback and calls from many threads.
+"""The demo behind ``make demo``: an activation service standing for machine B, a client for
+machine A that knows the class only by its registry entry, remote activation, and calls from
+many threads.
 
-    python -m pydcom.demo [--host 127.0.0.1] [--threads 16] [--calls 200]
+    python -m pydcom.demo [--host 127.0.0.2] [--threads 16] [--calls 200]
 """
 
 from __future__ import annotations
 
 import argparse
-import struct
+import os
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from pydcom.rpc import Interface, RpcClient, RpcFault, RpcServer, SyntaxId
+from pydcom import ndr
 
-CALCULATOR = SyntaxId(uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e51"), 1, 0)
-ECHO = SyntaxId(uuid.UUID("8e2b4d6f-1a3c-4e5d-9f70-6b5a4c3d2e1f"), 1, 0)
-_PAIR = struct.Struct("<ii")
-_INT = struct.Struct("<i")
+CALC_CLSID = uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e51")
+DEMO_APPID = uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e52")
 
 
-def _add(call) -> bytes:
-    a, b = _PAIR.unpack(call.stub)
-    return _INT.pack(a + b)
+# -- ICalculator, an ORPC interface declared in NDR ----------------------------------------------
+def _interface():
+    from pydcom.runtime.interfaces import ComInterface, Method, register_interface
+    from pydcom.wire.orpc import ORPCTHAT, ORPCTHIS
+
+    class PairRequest(ndr.Params):
+        orpcthis = ndr.ref(ORPCTHIS)
+        a = ndr.i32
+        b = ndr.i32
+
+    class IntResponse(ndr.Params):
+        orpcthat = ndr.ref(ORPCTHAT)
+        result = ndr.ref(ndr.i32)
+        hr = ndr.HRESULT
+
+    class EmptyRequest(ndr.Params):
+        orpcthis = ndr.ref(ORPCTHIS)
+
+    return register_interface(ComInterface(
+        "ICalculator", uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e53"), (
+            Method("Add", 3, PairRequest, IntResponse),
+            Method("Divide", 4, PairRequest, IntResponse),
+            Method("ProcessId", 5, EmptyRequest, IntResponse),
+        )))
 
 
-def _divide(call) -> bytes:
-    a, b = _PAIR.unpack(call.stub)
-    if b == 0:
-        raise RpcFault(0x1C000001, "integer divide by zero")  # nca_s_fault_int_div_by_zero
-    return _INT.pack(a // b)
+ICalculator = _interface()
 
 
-def serve(host: str) -> RpcServer:
-    return RpcServer(host, 0, name="demo", interfaces=[
-        Interface(CALCULATOR, {0: _add, 1: _divide}, "calculator"),
-        Interface(ECHO, {0: lambda call: call.stub}, "echo"),
-    ]).start()
+class Calculator:
+    """The class machine B serves; a surrogate process hosts it."""
+
+    _com_interfaces_ = [ICalculator]
+    _reg_threading_ = "Both"
+
+    def Add(self, a: int, b: int) -> int:
+        return a + b
+
+    def Divide(self, a: int, b: int) -> int:
+        if b == 0:
+            from pydcom import hresult
+            raise hresult.ComError(hresult.DISP_E_DIVBYZERO, f"{a} / 0")
+        return a // b
+
+    def ProcessId(self) -> int:
+        return os.getpid()
 
 
 def main(argv: list[str] | None = None) -> int:
+    import pydcom
+    from pydcom import registry
+    from pydcom.hresult import ComError
+    from pydcom.service.registry_store import RegistryClassStore
+    from pydcom.service.service import Service
+
     parser = argparse.ArgumentParser(prog="python -m pydcom.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.2", help="the address standing for machine B")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args(argv)
 
-    server = serve(args.host)
-    host, port = server.address
-    print(f"server: DCE/RPC on {host}[{port}] serving calculator {CALCULATOR} and echo {ECHO}")
-    try:
-        with RpcClient(host, port) as client:
-            outcome = client.bind(CALCULATOR)
-            print(f"bind: context {outcome.accepted[CALCULATOR]} accepted over NDR 2.0, "
-                  f"association group 0x{client.assoc_group_id:x}, "
-                  f"fragments up to {client.max_xmit_frag} bytes, features 0x{client.features:x}")
-            total = _INT.unpack(client.call(CALCULATOR, 0, _PAIR.pack(2, 3)))[0]
-            print(f"call: Add(2, 3) = {total}")
-            try:
-                client.call(CALCULATOR, 1, _PAIR.pack(1, 0))
-            except RpcFault as fault:
-                print(f"call: Divide(1, 0) -> fault 0x{fault.status:08X}, "
-                      f"reported as {fault.name} 0x{fault.hresult:08X}")
-            try:
-                client.call(CALCULATOR, 9)
-            except RpcFault as fault:
-                print(f"call: opnum 9 -> fault 0x{fault.status:08X} ({fault.name})")
-            payload = bytes(range(256)) * 4096
+    with tempfile.TemporaryDirectory(prefix="pydcom-demo-") as folder:
+        machine_b = registry.Registry(os.path.join(folder, "machine-b.sqlite3"))
+        machine_b.register(registry.ClassEntry(CALC_CLSID, name="Demo Calculator",
+                                               inproc_server="pydcom.demo:Calculator"))
+        service = Service(RegistryClassStore(machine_b), [args.host], 0, grace=2).start()
+        where = f"{args.host}[{service.port}]"
+        print(f"machine B: activation service on {where}; Demo Calculator registered there "
+              f"to run in a surrogate process")
+
+        machine_a = registry.Registry(os.path.join(folder, "machine-a.sqlite3"))
+        machine_a.register(registry.ClassEntry(CALC_CLSID, progid="Demo.Calculator", appid=DEMO_APPID))
+        machine_a.set_appid(registry.AppIdEntry(DEMO_APPID, remote_server_name=where))
+        registry.use(machine_a)
+        print(f"machine A: Demo.Calculator -> {CALC_CLSID} -> AppID RemoteServerName {where}")
+        try:
             start = time.perf_counter()
-            assert client.call(ECHO, 0, payload) == payload
-            print(f"alter_context + call: echo of {len(payload) >> 10} KiB in "
-                  f"{-(-len(payload) // client.max_xmit_frag)} fragments each way, "
-                  f"{(time.perf_counter() - start) * 1000:.1f} ms")
+            calc = pydcom.create_instance("Demo.Calculator", pydcom.CLSCTX.REMOTE_SERVER,
+                                          iid=ICalculator.iid)
+            print(f"activation: RemoteCreateInstance on {where} -> {calc} "
+                  f"({(time.perf_counter() - start) * 1000:.1f} ms, server process started)")
+            print(f"call: Add(2, 3) = {calc.Add(2, 3)}, served by process {calc.ProcessId()} "
+                  f"(this is process {os.getpid()})")
+            try:
+                calc.Divide(1, 0)
+            except ComError as exc:
+                print(f"call: Divide(1, 0) -> {exc}")
+            unknown = calc.query_interface(pydcom.IID_IUnknown)
+            print(f"QueryInterface(IUnknown) -> {unknown}")
+            unknown.release()
 
-        errors: list[BaseException] = []
-        clients = [RpcClient(host, port) for _ in range(4)]
+            errors: list[BaseException] = []
+            lock = threading.Lock()
 
-        def worker(index: int) -> int:
-            client = clients[index % len(clients)]
-            done = 0
-            for i in range(args.calls):
-                try:
-                    got = _INT.unpack(client.call(CALCULATOR, 0, _PAIR.pack(index, i)))[0]
-                    if got != index + i:
-                        raise AssertionError(f"Add({index}, {i}) = {got}")
-                    done += 1
-                except Exception as exc:  # noqa: BLE001 - counted and reported below
-                    errors.append(exc)
-            return done
+            def worker(index: int) -> int:
+                done = 0
+                for i in range(args.calls):
+                    try:
+                        if i % 50 == 0:  # now and then a fresh activation, from this thread
+                            fresh = pydcom.create_instance("Demo.Calculator",
+                                                           pydcom.CLSCTX.REMOTE_SERVER,
+                                                           iid=ICalculator.iid)
+                            fresh.release()
+                        if calc.Add(index, i) != index + i:
+                            raise AssertionError(f"Add({index}, {i}) is wrong")
+                        done += 1
+                    except Exception as exc:  # noqa: BLE001 - counted and shown below
+                        with lock:
+                            errors.append(exc)
+                return done
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.threads) as pool:
-            done = sum(pool.map(worker, range(args.threads)))
-        elapsed = time.perf_counter() - start
-        for client in clients:
-            client.close()
-        print(f"threads: {args.threads} threads on {len(clients)} connections made {done} calls "
-              f"in {elapsed:.2f} s ({done / elapsed:,.0f} calls/s), {len(errors)} errors")
-        for exc in errors[:5]:
-            print(f"  error: {exc!r}")
-        return 0 if not errors else 1
-    finally:
-        server.close()
-        print("server: closed")
+            start = time.perf_counter()
+            with ThreadPoolExecutor(args.threads) as pool:
+                done = sum(pool.map(worker, range(args.threads)))
+            elapsed = time.perf_counter() - start
+            print(f"threads: {args.threads} threads made {done} calls and "
+                  f"{args.threads * -(-args.calls // 50)} activations in {elapsed:.2f} s "
+                  f"({done / elapsed:,.0f} calls/s), {len(errors)} errors")
+            for exc in errors[:5]:
+                print(f"  error: {exc!r}")
+            calc.release()
+            return 0 if not errors else 1
+        finally:
+            registry.use(None)
+            service.close()
+            machine_a.close()
+            machine_b.close()
+            print("service stopped; its server process follows it")
 
 
 if __name__ == "__main__":

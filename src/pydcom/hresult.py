@@ -59,7 +59,14 @@ RPC_E_INVALID_OBJREF = 0x8001011D
 RPC_E_TIMEOUT = 0x8001011F
 RPC_E_UNEXPECTED = 0x8001FFFF
 MK_E_UNAVAILABLE = 0x800401E3
+DISP_E_UNKNOWNINTERFACE = 0x80020001
+DISP_E_MEMBERNOTFOUND = 0x80020003
+DISP_E_PARAMNOTFOUND = 0x80020004
+DISP_E_TYPEMISMATCH = 0x80020005
+DISP_E_UNKNOWNNAME = 0x80020006
 DISP_E_EXCEPTION = 0x80020009
+DISP_E_BADPARAMCOUNT = 0x8002000E
+DISP_E_DIVBYZERO = 0x80020012
 
 # --- Win32 codes (MS-ERREF 2.2); use hresult_from_win32() to carry them as HRESULTs -----------
 ERROR_FILE_NOT_FOUND = 0x002
@@ -159,7 +166,14 @@ _MESSAGES = {
     RPC_E_INVALID_OBJREF: "The marshaled interface data packet (OBJREF) has an invalid format",
     RPC_E_TIMEOUT: "This operation returned because the timeout period expired",
     RPC_E_UNEXPECTED: "An internal error occurred",
+    DISP_E_UNKNOWNINTERFACE: "Unknown interface",
+    DISP_E_MEMBERNOTFOUND: "Member not found",
+    DISP_E_PARAMNOTFOUND: "Parameter not found",
+    DISP_E_TYPEMISMATCH: "Type mismatch",
+    DISP_E_UNKNOWNNAME: "Unknown name",
     DISP_E_EXCEPTION: "Exception occurred",
+    DISP_E_BADPARAMCOUNT: "Invalid number of parameters",
+    DISP_E_DIVBYZERO: "Division by zero",
 }
 
 _WIN32_MESSAGES = {

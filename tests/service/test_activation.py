@@ -196,3 +196,13 @@ def test_server_gone_is_rpc_e_disconnected_machine_gone_is_server_unavailable(ma
         fresh.Add(1, 1)
     assert info.value.hresult == 0x800706BA
     assert time.monotonic() - start < runtime.connect_timeout + 1
+
+
+def test_a_method_that_fails_returns_its_hresult(make_service, runtime):
+    service = make_service("127.0.0.2")
+    [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    with pytest.raises(ComError) as info:
+        calc.Fetch("no-such-host[1]")  # the method itself fails: its HRESULT comes back
+    assert info.value.hresult & 0x80000000
+    assert info.value.hresult != 0x800706F7  # not a marshaling failure
+    assert calc.Add(1, 2) == 3

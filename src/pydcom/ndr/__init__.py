@@ -43,7 +43,7 @@ None for NULL pointers, ``(tag, value)`` for encapsulated unions.
 ``ndr.ts1`` frames values as type serialization version 1 streams (MS-RPCE 2.2.6).
 """
 
-from pydcom.ndr import ts1
+from pydcom.ndr import core, structs, ts1
 from pydcom.ndr.core import (
     GUID,
     HRESULT,

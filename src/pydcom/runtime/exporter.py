@@ -23,7 +23,12 @@ from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
-from pydcom.runtime.interfaces import ComInterface, is_interface_pointer, known_interface
+from pydcom.runtime.interfaces import (
+    ComInterface,
+    is_interface_pointer,
+    known_interface,
+    zero_value,
+)
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.errors import WireError
@@ -397,6 +402,9 @@ class ObjectExporter:
         except Exception as exc:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
             log.exception("%s.%s raised", type(target).__name__, method.name)
             outs, hr = {}, hresult.RPC_E_SERVERFAULT
+        for name, kind in response_fields[1:-1]:
+            if name not in outs:
+                outs[name] = zero_value(kind)
         response = method.response(ORPCTHAT(), **outs)
         setattr(response, response_fields[-1][0], hr)
         return response.encode()

@@ -35,6 +35,17 @@ def is_interface_pointer(kind: ndr.NdrType) -> bool:
     return False
 
 
+def zero_value(kind: ndr.NdrType):
+    """The value an [out] parameter carries when its method failed: zeros and NULLs
+    (a [ref] pointer cannot be NULL, so it points at its target's zero)."""
+    kind = ndr.core.as_type(kind)
+    if isinstance(kind, ndr.Pointer):
+        return zero_value(kind.target) if kind.kind == "ref" else None
+    if isinstance(kind, ndr.structs.StructType):
+        return kind.cls()
+    return kind.default
+
+
 @dataclass(frozen=True)
 class Method:
     """One ORPC method: its name on the Python object, and its two parameter lists."""
