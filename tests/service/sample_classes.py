@@ -54,12 +54,18 @@ class CountResponse(ndr.Params):
     hr = ndr.HRESULT
 
 
-ICalc = register_interface(ComInterface("ICalc", uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20"), (
+class RelayRequest(ndr.Params):
+    orpcthis = ndr.ref(ORPCTHIS)
+    other = PMInterfacePointer
+
+
+ICALC_IID = uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20")
+ICalc = register_interface(ComInterface("ICalc", ICALC_IID, (
     Method("Add", 3, AddRequest, AddResponse),
     Method("Where", 4, PidRequest, PidResponse),
     Method("Live", 6, PidRequest, CountResponse),
-    Method("Fetch", 5, ObjectRequest, ObjectResponse,
-           {"ppObject": uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20")}),
+    Method("Fetch", 5, ObjectRequest, ObjectResponse, {"ppObject": ICALC_IID}),
+    Method("Relay", 7, RelayRequest, AddResponse, in_iids={"other": ICALC_IID}),
 )))
 
 
@@ -79,6 +85,13 @@ class Calculator:
         """How many objects this server process exports now."""
         from pydcom.runtime.server import current_server
         return current_server().exporter.object_count
+
+    def Relay(self, other) -> int:
+        """Call back an object the caller passed in: other.Add(20, 22)."""
+        try:
+            return other.Add(20, 22)
+        finally:
+            other.release()
 
     def Fetch(self, machine: str):
         """Activate a Calculator on another machine and hand its reference back."""

@@ -206,3 +206,47 @@ def test_a_method_that_fails_returns_its_hresult(make_service, runtime):
     assert info.value.hresult & 0x80000000
     assert info.value.hresult != 0x800706F7  # not a marshaling failure
     assert calc.Add(1, 2) == 3
+
+
+def test_a_client_passes_its_own_object_out_and_is_called_back(make_service, tmp_path):
+    """The client's machine (127.0.0.4) runs a service too, as Windows runs rpcss: the server
+    pings it and resolves the client's OXID there."""
+    from pydcom.runtime.client import ClientRuntime
+
+    from .sample_classes import Calculator
+
+    own_machine = make_service("127.0.0.4")
+    remote = make_service("127.0.0.2")
+    runtime = ClientRuntime(local_service=f"127.0.0.4[{own_machine.port}]")
+    try:
+        [(_, calc)] = remote_activate(runtime, endpoint(remote), CALC_CLSID, [ICalc.iid])
+        mine = Calculator()
+        assert calc.Relay(mine) == 42  # the server called mine.Add(20, 22) back, in this process
+        exporter = runtime.exporter()
+        assert exporter.bindings.string_bindings[0].host == "127.0.0.4"
+        assert own_machine.resolver.exporter(exporter.oxid) is not None
+    finally:
+        runtime.close()
+
+
+def test_remquery_interface2_answers_objrefs(make_service, runtime):
+    from pydcom.wire.objref import ObjRefStandard
+    from pydcom.wire.orpc import objref_of, orpcthis
+    from pydcom.wire.remunknown import (
+        OP_REM_QUERY_INTERFACE2,
+        REMUNKNOWN2_SYNTAX,
+        RemQueryInterface2Request,
+        RemQueryInterface2Response,
+    )
+
+    service = make_service("127.0.0.2")
+    [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
+    missing = uuid.UUID("0badf00d-0000-4000-8000-000000000002")
+    request = RemQueryInterface2Request(orpcthis(), calc.ipid, 2, [ids.IID_IUnknown, missing])
+    answer = RemQueryInterface2Response.decode(runtime.call(
+        calc._info.endpoint, REMUNKNOWN2_SYNTAX, OP_REM_QUERY_INTERFACE2, request.encode(),
+        calc._info.ipid_rem_unknown))
+    assert answer.hr == 0 and answer.phr == [0, hresult.E_NOINTERFACE]
+    objref = objref_of(answer.ppMIF[0])
+    assert isinstance(objref, ObjRefStandard) and objref.iid == ids.IID_IUnknown
+    assert objref.std.oid == calc.oid and answer.ppMIF[1] is None

@@ -10,6 +10,7 @@ One ``ClientRuntime`` per process holds, each under its own lock:
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
+from pydcom.runtime import causality
 from pydcom.runtime.interfaces import ComInterface, Method, is_interface_pointer, known_interface
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
@@ -127,8 +129,11 @@ class ClientRuntime:
     """Process-wide DCOM client state. Thread-safe; see the module docstring."""
 
     def __init__(self, *, connect_timeout: float = 5.0, ping_period: float = 120.0,
-                 release_delay: float = 0.05) -> None:
+                 release_delay: float = 0.05, local_service: str | None = None) -> None:
         self.connect_timeout = connect_timeout
+        self.local_service = local_service
+        self._exporter = None
+        self._exporter_lock = threading.Lock()
         self.ping_period = ping_period
         self.release_delay = release_delay
         self._pools: dict[Endpoint, _Pool] = {}
@@ -174,6 +179,30 @@ class ClientRuntime:
             return result
         raise AssertionError("unreachable")
 
+    def exporter(self):
+        """This process's object exporter, for objects it passes to other machines; made on
+        first use and joined to this machine's service (PYDCOM_SERVICE, "host[port]";
+        127.0.0.1 by default), which its clients ping, as Windows needs rpcss."""
+        with self._exporter_lock:
+            if self._exporter is None:
+                from pydcom.runtime.server import ServiceLink, parse_endpoint
+                endpoint = parse_endpoint(self.local_service or
+                                          os.environ.get("PYDCOM_SERVICE", "127.0.0.1"))
+                link = ServiceLink(endpoint)
+                from pydcom.runtime.exporter import ObjectExporter
+                self._exporter = ObjectExporter([endpoint[0]],
+                                                resolver_bindings=link.resolver_bindings(),
+                                                resolver=link, unmarshal_remote=self.unmarshal)
+            return self._exporter
+
+    def marshal(self, value: Any, iid: uuid.UUID) -> MInterfacePointer:
+        """An interface pointer parameter for ``value``: a proxy passes its own reference on,
+        a local object is exported."""
+        to_objref = getattr(value, "_marshal_objref_", None)
+        if to_objref is not None:
+            return interface_pointer(to_objref(iid))
+        return interface_pointer(self.exporter().marshal(value, iid))
+
     def close(self) -> None:
         self._closing.set()
         self._wake.set()
@@ -183,6 +212,8 @@ class ClientRuntime:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
+        if self._exporter is not None:
+            self._exporter.close()
 
     # -- OXIDs -------------------------------------------------------------------------------
     def learn_oxid(self, info: OxidInfo) -> None:
@@ -253,7 +284,7 @@ class ClientRuntime:
         with self._releases_lock:
             batches, self._releases = self._releases, defaultdict(list)
         for info, refs in batches.items():
-            request = RemReleaseRequest(orpcthis(), len(refs), refs).encode()
+            request = RemReleaseRequest(orpcthis(causality.current()), len(refs), refs).encode()
             try:
                 self.call(info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_RELEASE, request,
                           info.ipid_rem_unknown)
@@ -418,7 +449,7 @@ class Proxy:
     def remote_query(self, iids: list[uuid.UUID]) -> list[tuple[int, "Proxy | None"]]:
         """One RemQueryInterface for several IIDs, each answered with a new reference:
         (HRESULT, proxy or None) per IID (MS-DCOM 3.1.1.5.6.1.1)."""
-        request = RemQueryInterfaceRequest(orpcthis(), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
+        request = RemQueryInterfaceRequest(orpcthis(causality.current()), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
                                            list(iids))
         answer = RemQueryInterfaceResponse.decode(self._call(
             REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(), self._info.ipid_rem_unknown))
@@ -468,7 +499,7 @@ class Proxy:
             pass
 
     def _add_remote_refs(self, count: int) -> None:
-        request = RemAddRefRequest(orpcthis(), 1, [REMINTERFACEREF(self.ipid, count, 0)])
+        request = RemAddRefRequest(orpcthis(causality.current()), 1, [REMINTERFACEREF(self.ipid, count, 0)])
         answer = RemAddRefResponse.decode(self._call(
             REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, request.encode(), self._info.ipid_rem_unknown))
         code = answer.hr or (answer.pResults[0] if answer.pResults else hresult.E_UNEXPECTED)
@@ -554,14 +585,10 @@ class Proxy:
         fields = method.request._fields_[1:]
         if len(args) != len(fields):
             raise ComError(hresult.E_INVALIDARG, f"{method.name} takes {len(fields)} arguments")
-        values = [orpcthis()]
+        values = [orpcthis(causality.current())]
         for (name, kind), value in zip(fields, args):
             if is_interface_pointer(kind) and value is not None and not isinstance(value, MInterfacePointer):
-                marshal = getattr(value, "_marshal_objref_", None)
-                if marshal is None:
-                    raise ComError(hresult.E_NOTIMPL, "passing a local object needs an exporter "
-                                                      "in this process")
-                value = interface_pointer(marshal(ids.IID_IUnknown))
+                value = self._runtime.marshal(value, method.in_iids.get(name, ids.IID_IUnknown))
             values.append(value)
         stub = method.request(*values).encode()
         answer = method.response.decode(self._call(SyntaxId(self.iid, 0, 0), method.opnum, stub,

@@ -21,6 +21,7 @@ from pydcom.hresult import ComError
 from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
 from pydcom.rpc.server_connection import CallReceived
+from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
 from pydcom.runtime.interfaces import (
@@ -386,7 +387,8 @@ class ObjectExporter:
             args.append(self.unmarshal_pointer(value) if is_interface_pointer(kind) else value)
         outs: dict[str, Any] = {}
         try:
-            result = getattr(target, method.name)(*args)
+            with causality.serving(request.orpcthis.cid):
+                result = getattr(target, method.name)(*args)
             names = method.out_names
             values = result if len(names) > 1 else (result,)
             if len(names) == 0:

@@ -57,6 +57,8 @@ class Method:
     # For [out] interface pointers: the IID to marshal them with, by parameter name (iid_is);
     # None means "the IID named by the [in] parameter riid", the IClassFactory convention.
     out_iids: dict[str, uuid.UUID | None] = field(default_factory=dict)
+    # For [in] interface pointers: the IID a caller's object is passed as (IUnknown if unsaid).
+    in_iids: dict[str, uuid.UUID] = field(default_factory=dict)
 
     @property
     def in_names(self) -> list[str]:
