@@ -11,6 +11,7 @@ connection broke after the request went out, so the call may have run → ``Call
 
 from __future__ import annotations
 
+import ipaddress
 import select
 import socket
 import threading
@@ -30,6 +31,22 @@ from pydcom.rpc.errors import BindRejected, CallFailed, ProtocolError, RpcFault,
 _RECV_SIZE = 65536
 
 
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection; an address literal skips the name lookup create_connection makes."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return socket.create_connection((host, port), timeout=timeout)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class RpcClient:
     """One connection to a DCE/RPC server. ``call`` binds each interface on first use."""
 
@@ -46,7 +63,7 @@ class RpcClient:
         self._last_syntax: SyntaxId | None = None
         self._last_context = 0
         try:
-            sock = socket.create_connection((host, port), timeout=connect_timeout)
+            sock = _connect(host, port, connect_timeout)
         except OSError as exc:
             raise ServerUnavailable(f"cannot connect to {host}[{port}]: {exc}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,8 +1,8 @@
 """A DCE/RPC server over TCP (ncacn_ip_tcp, MS-RPCE 2.1.1.1): the thin socket code around
 ``ServerConnection``.
 
-One thread accepts; each connection has a thread of its own that reads, dispatches and answers,
-one call at a time (threads are reused from one connection to the next) (PFC_CONC_MPX is not offered, so a client never has two calls in flight on a
+Worker threads wait in accept() themselves; each connection has the thread that accepted it,
+which reads, dispatches and answers one call at a time, then waits for the next connection (PFC_CONC_MPX is not offered, so a client never has two calls in flight on a
 connection, MS-RPCE 3.3.1.5.8). Blocking threads were chosen over asyncio because a call then
 costs one recv and one send with no event-loop hop in between: bench/bench_server_model.py
 measures both on this machine.
@@ -11,7 +11,6 @@ measures both on this machine.
 from __future__ import annotations
 
 import logging
-import queue
 import socket
 import struct
 import threading
@@ -38,6 +37,7 @@ from pydcom.rpc.server_connection import (
 log = logging.getLogger("pydcom.rpc")
 
 _RECV_SIZE = 65536
+MIN_ACCEPTORS = 2  # workers waiting in accept() from the start
 MAX_IDLE_WORKERS = 8
 
 
@@ -77,11 +77,10 @@ class RpcServer:
         self._table_lock = threading.Lock()
         self._groups = AssociationGroups()
         self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._connections_lock = threading.Lock()
-        self._idle_workers = 0
-        self._handoff: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers: set[threading.Thread] = set()
+        self._accepting = 0  # workers waiting in accept()
         self._closing = threading.Event()
         self.address: tuple[str, int] = (host, port)
 
@@ -116,9 +115,8 @@ class RpcServer:
             raise
         self._listener = listener
         self.address = listener.getsockname()[:2]
-        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                               name=f"{self.name}-accept-{self.address[1]}")
-        self._accept_thread.start()
+        for _ in range(MIN_ACCEPTORS):
+            self._spawn_worker()
         log.info("%s serving on %s[%d]", self.name, *self.address)
         return self
 
@@ -145,13 +143,8 @@ class RpcServer:
             except OSError:
                 pass
             listener.close()
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout)
         with self._connections_lock:
             connections = list(self._connections.items())
-            idle, self._idle_workers = self._idle_workers, 0
-        for _ in range(idle):
-            self._handoff.put(None)
         for sock, _thread in connections:
             try:
                 sock.shutdown(socket.SHUT_RD)  # the reader sees EOF after its current call
@@ -167,50 +160,49 @@ class RpcServer:
                     pass
 
     # -- threads -----------------------------------------------------------------------------
-    def _accept_loop(self) -> None:
+    def _spawn_worker(self) -> None:
+        thread = threading.Thread(target=self._worker, daemon=True, name=f"{self.name}-worker")
+        with self._connections_lock:
+            self._workers.add(thread)
+            self._accepting += 1  # counted now, so no second one is started for the same need
+        thread.start()
+
+    def _worker(self) -> None:
+        """Leader/follower: a worker waits in accept() itself and serves the connection it gets,
+        so a new connection wakes one thread, not an acceptor and then a worker. Another worker
+        is started only when none is left waiting; at most MAX_IDLE_WORKERS stay idle."""
         listener = self._listener
         assert listener is not None
-        while not self._closing.is_set():
-            try:
-                sock, peer = listener.accept()
-            except OSError:
-                if self._closing.is_set():
-                    return
-                continue
-            with self._connections_lock:
-                full = len(self._connections) >= self.limits.max_connections
-                refuse = full or self._closing.is_set()
-                reuse = not refuse and self._idle_workers > 0
-                if reuse:
-                    self._idle_workers -= 1
-            if refuse:
-                log.warning("%s: refusing connection from %s (limit %d)", self.name, peer,
-                            self.limits.max_connections)
-                sock.close()
-            elif reuse:
-                self._handoff.put((sock, peer))
-            else:
-                thread = threading.Thread(target=self._worker, args=(sock, peer), daemon=True,
-                                          name=f"{self.name}-worker")
+        try:
+            while True:
+                try:
+                    sock, peer = listener.accept()
+                except OSError:
+                    if self._closing.is_set():
+                        return
+                    continue
                 with self._connections_lock:
-                    self._connections[sock] = thread
-                thread.start()
-
-    def _worker(self, sock: socket.socket, peer: tuple) -> None:
-        """Serve connections one after another; between them, wait idle for the next one, up
-        to MAX_IDLE_WORKERS of us (starting a thread costs more than a short connection)."""
-        while True:
+                    self._accepting -= 1
+                    refuse = (len(self._connections) >= self.limits.max_connections
+                              or self._closing.is_set())
+                    if not refuse:
+                        self._connections[sock] = threading.current_thread()
+                    short = self._accepting < 1 and not self._closing.is_set()
+                if short:
+                    self._spawn_worker()
+                if refuse:
+                    log.warning("%s: refusing connection from %s (limit %d)", self.name, peer,
+                                self.limits.max_connections)
+                    sock.close()
+                else:
+                    self._serve(sock, peer)
+                with self._connections_lock:
+                    if self._closing.is_set() or self._accepting >= MAX_IDLE_WORKERS:
+                        return
+                    self._accepting += 1
+        finally:
             with self._connections_lock:
-                self._connections[sock] = threading.current_thread()
-            self._serve(sock, peer)
-            with self._connections_lock:
-                if self._closing.is_set() or self._idle_workers >= MAX_IDLE_WORKERS:
-                    return
-                self._idle_workers += 1
-            item = self._handoff.get()
-            if item is None:
-                return
-            sock, peer = item
+                self._workers.discard(threading.current_thread())
 
     def _serve(self, sock: socket.socket, peer: tuple) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -195,14 +195,16 @@ def encode_properties(properties: list[ndr.Struct | tuple[uuid.UUID, bytes]]) ->
     streams = [stream for _, stream in pairs]
     sizes = [len(s) for s in streams]
 
-    def header(total: int, header_size: int) -> bytes:
-        return ndr.ts1.serialize(CustomHeader(
-            totalSize=total, headerSize=header_size, destCtx=ids.MSHCTX_DIFFERENTMACHINE,
-            cIfs=len(properties), classInfoClsid=GUID_NULL, pclsid=clsids, pSizes=sizes))
-
-    header_size = len(header(0, 0))  # the header's size does not depend on the two numbers
+    # The serialized CustomHeader: 16 bytes of TS1 headers, then 48 fixed bytes and the two
+    # counted arrays (4 + 16n and 4 + 4n bytes), padded to 8.
+    count = len(properties)
+    header_size = 16 + ((56 + 20 * count + 7) & ~7)
     total = header_size + sum(sizes)
-    return struct.pack("<II", total, 0) + header(total, header_size) + b"".join(streams)
+    header = ndr.ts1.serialize(CustomHeader(
+        totalSize=total, headerSize=header_size, destCtx=ids.MSHCTX_DIFFERENTMACHINE,
+        cIfs=count, classInfoClsid=GUID_NULL, pclsid=clsids, pSizes=sizes))
+    assert len(header) == header_size
+    return struct.pack("<II", total, 0) + header + b"".join(streams)
 
 
 def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
@@ -212,10 +214,12 @@ def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
     total, _reserved = struct.unpack_from("<II", blob)
     if total > len(blob) - 8:
         raise WireError(f"activation BLOB says {total} bytes, has {len(blob) - 8}")
-    try:
-        (header,) = ndr.ts1.deserialize(blob[8:8 + total], CustomHeader)
-    except ndr.NdrError as exc:
-        raise WireError(f"bad CustomHeader: {exc}") from None
+    if total < 16:
+        raise WireError("activation BLOB too short for its CustomHeader")
+    header_end = 8 + 16 + struct.unpack_from("<I", blob, 16)[0]
+    if header_end > 8 + total:
+        raise WireError("CustomHeader runs past the activation BLOB")
+    header = _decode_property(GUID_NULL, blob[8:header_end])
     count = header.cIfs
     if not 1 <= count <= MAX_ACTPROP_LIMIT or header.pclsid is None or header.pSizes is None:
         raise WireError(f"CustomHeader with {count} properties")
@@ -235,6 +239,8 @@ def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
 # ScmReplyInfo: decoded properties are kept by their bytes (read-only, bounded).
 _DECODED_LIMIT = 4096
 _decoded: dict[tuple[uuid.UUID, bytes], ndr.Struct] = {}
+_requests: dict[bytes, "ActivationRequest"] = {}
+_good_contexts: set[bytes] = set()
 
 
 def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
@@ -242,7 +248,7 @@ def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
     found = _decoded.get(key)
     if found is not None:
         return found
-    cls = PROPERTY_CLASSES[clsid]
+    cls = PROPERTY_CLASSES.get(clsid, CustomHeader)  # GUID_NULL: the header itself
     try:
         if cls is SpecialPropertiesData and _body_length(stream) < 88:
             cls = SpecialPropertiesDataAlternate
@@ -313,6 +319,19 @@ class ActivationRequest:
 
     @classmethod
     def decode(cls, pointer: MInterfacePointer | None) -> "ActivationRequest":
+        """The request a BLOB holds. A client sends the same BLOB for the same class and
+        interfaces, so parsed requests are kept by their bytes (bounded)."""
+        raw = pointer.abData if pointer is not None else b""
+        found = _requests.get(raw)
+        if found is None:
+            found = cls._decode(pointer)
+            if len(_requests) >= _DECODED_LIMIT:
+                _requests.clear()
+            _requests[raw] = found
+        return found
+
+    @classmethod
+    def _decode(cls, pointer: MInterfacePointer | None) -> "ActivationRequest":
         props = decode_properties(unwrap_blob(pointer, incoming=True))
         inst = props.get(ids.CLSID_InstantiationInfo)
         scm = props.get(ids.CLSID_ScmRequestInfo)
@@ -393,6 +412,15 @@ def client_context(context_id: uuid.UUID | None = None) -> bytes:
 
 def check_client_context(raw: bytes) -> None:
     """MS-DCOM 3.1.2.5.2.3: a client context must be a Context OBJREF_CUSTOM with no extents."""
+    if raw in _good_contexts:
+        return
+    _check_client_context(raw)
+    if len(_good_contexts) >= _DECODED_LIMIT:
+        _good_contexts.clear()
+    _good_contexts.add(raw)
+
+
+def _check_client_context(raw: bytes) -> None:
     objref = decode_objref(raw)
     if not isinstance(objref, ObjRefCustom) or objref.clsid != ids.CLSID_ContextMarshaler:
         raise WireError("client context is not an OBJREF_CUSTOM of CLSID_ContextMarshaler")
