@@ -1,103 +1,26 @@
-"""DCOM-shaped structures declared for the NDR tests (the production declarations live in
-pydcom.wire). Each follows its IDL in MS-DCOM."""
+"""Structures for the NDR tests: the DCOM ones pydcom.wire declares, and a few shapes of their
+own (a VARIANT-like union, strings, full pointers, nesting, every alignment)."""
 
 from __future__ import annotations
 
 from pydcom import ndr
 
-
-class COMVERSION(ndr.Struct):
-    """MS-DCOM 2.2.11"""
-    MajorVersion = ndr.u16
-    MinorVersion = ndr.u16
-
-
-class ORPC_EXTENT(ndr.Struct):
-    """MS-DCOM 2.2.13.1: a conformant structure, data rounded up to 8 bytes."""
-    id = ndr.GUID
-    size = ndr.u32
-    data = ndr.conformant(ndr.u8, size_is=lambda s: (s.size + 7) & ~7)
-
-
-class ORPC_EXTENT_ARRAY(ndr.Struct):
-    """MS-DCOM 2.2.13.2"""
-    size = ndr.u32
-    reserved = ndr.u32
-    extent = ndr.unique(ndr.conformant(ndr.unique(ORPC_EXTENT), size_is=lambda s: (s.size + 1) & ~1))
-
-
-class ORPCTHIS(ndr.Struct):
-    """MS-DCOM 2.2.13.3"""
-    version = COMVERSION
-    flags = ndr.u32
-    reserved1 = ndr.u32
-    cid = ndr.GUID
-    extensions = ndr.unique(ORPC_EXTENT_ARRAY)
-
-
-class ORPCTHAT(ndr.Struct):
-    """MS-DCOM 2.2.13.4"""
-    flags = ndr.u32
-    extensions = ndr.unique(ORPC_EXTENT_ARRAY)
-
-
-class DUALSTRINGARRAY(ndr.Struct):
-    """MS-DCOM 2.2.19.2"""
-    wNumEntries = ndr.u16
-    wSecurityOffset = ndr.u16
-    aStringArray = ndr.conformant(ndr.u16, size_is="wNumEntries")
-
-
-class MInterfacePointer(ndr.Struct):
-    """MS-DCOM 2.2.14"""
-    ulCntData = ndr.u32
-    abData = ndr.conformant(ndr.u8, size_is="ulCntData")
-
-
-class STDOBJREF(ndr.Struct):
-    """MS-DCOM 2.2.18.3"""
-    flags = ndr.u32
-    cPublicRefs = ndr.u32
-    oxid = ndr.u64
-    oid = ndr.u64
-    ipid = ndr.GUID
-
-
-class REMQIRESULT(ndr.Struct):
-    """MS-DCOM 2.2.24"""
-    hResult = ndr.HRESULT
-    std = STDOBJREF
-
-
-class RemQueryInterfaceResponse(ndr.Params):
-    """MS-DCOM 3.1.1.5.6.1.1 [out]: ppQIResults is [size_is(,cIids)] REMQIRESULT**."""
-    ORPCthat = ORPCTHAT
-    ppQIResults = ndr.ref(ndr.unique(ndr.conformant(REMQIRESULT)))
-    ErrorCode = ndr.HRESULT
-
-
-class ComplexPingRequest(ndr.Params):
-    """MS-DCOM 3.1.2.5.1.3 [in]"""
-    pSetId = ndr.u64
-    SequenceNum = ndr.u16
-    cAddToSet = ndr.u16
-    cDelFromSet = ndr.u16
-    AddToSet = ndr.unique(ndr.conformant(ndr.u64, size_is="cAddToSet"))
-    DelFromSet = ndr.unique(ndr.conformant(ndr.u64, size_is="cDelFromSet"))
-
-
-class CustomHeader(ndr.Struct):
-    """MS-DCOM 2.2.22.1 (as carried in a type serialization stream)"""
-    totalSize = ndr.u32
-    headerSize = ndr.u32
-    dwReserved = ndr.u32
-    destCtx = ndr.u32
-    cIfs = ndr.u32
-    classInfoClsid = ndr.GUID
-    pclsid = ndr.unique(ndr.conformant(ndr.GUID, size_is="cIfs"))
-    pSizes = ndr.unique(ndr.conformant(ndr.u32, size_is="cIfs"))
-    pdwReserved = ndr.unique(ndr.u32)
-
+# The DCOM structures as pydcom.wire declares them: the NDR tests check the same declarations
+# production code uses.
+from pydcom.wire.activation import CustomHeader  # noqa: F401
+from pydcom.wire.object_exporter import ComplexPingRequest  # noqa: F401
+from pydcom.wire.orpc import (  # noqa: F401
+    COMVERSION,
+    DUALSTRINGARRAY,
+    ORPC_EXTENT,
+    ORPC_EXTENT_ARRAY,
+    ORPCTHAT,
+    ORPCTHIS,
+    REMQIRESULT,
+    STDOBJREF,
+    MInterfacePointer,
+)
+from pydcom.wire.remunknown import RemQueryInterfaceResponse  # noqa: F401
 
 VT_EMPTY, VT_I4, VT_BSTR_LIKE, VT_R8 = 0, 3, 8, 5
 

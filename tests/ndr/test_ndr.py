@@ -86,7 +86,7 @@ def test_size_is_of_an_array_behind_two_pointers():
     raw = RemQueryInterfaceResponse(ORPCTHAT(), results, 0).encode()
     assert struct.unpack_from("<II", raw, 8) == (0x20000, 2)  # id, then max_count, then elements
     back = RemQueryInterfaceResponse.decode(raw)
-    assert back.ppQIResults == results and back.ErrorCode == 0
+    assert back.ppQIResults == results and back.hr == 0
 
 
 def test_non_encapsulated_union_carries_its_discriminant_again():
