@@ -4,9 +4,9 @@ object or a class object, and turn its answer into proxies.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
-import weakref
 
 from pydcom import hresult
 from pydcom.hresult import ComError
@@ -23,7 +23,7 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     """RemoteCreateInstance, or RemoteGetClassObject with ``class_object``, on the service at
     ``endpoint``: one (HRESULT, proxy or None) per IID. ComError for a failure of the whole
     activation, with the HRESULT the service returned (or the RPC failure's)."""
-    properties = _request_properties(runtime, clsid, tuple(iids), server_name or endpoint[0])
+    properties = _request_properties(clsid, tuple(iids), server_name or endpoint[0])
     if class_object:
         params = scm.RemoteGetClassObjectRequest(orpcthis(), properties)
         opnum = scm.OP_REMOTE_GET_CLASS_OBJECT
@@ -56,25 +56,34 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
 
 
 _REQUESTS_LIMIT = 1024
-_requests: dict[tuple, object] = {}
-_contexts: "weakref.WeakKeyDictionary[ClientRuntime, bytes]" = weakref.WeakKeyDictionary()
+_requests: dict[tuple, bytes] = {}
 _lock = threading.Lock()
+_process_context: bytes | None = None
 
 
-def _request_properties(runtime: ClientRuntime, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...],
-                        server_name: str):
-    """The activation properties of a request, built once per class, IIDs and target: a
-    process sends one client context, as Windows does, so the rest never changes. Like Windows,
-    the target is named in SecurityInfo: six properties in all (MS-DCOM <34>-<36>)."""
+def _forget_process_context() -> None:
+    global _process_context
+    _process_context = None
+    _requests.clear()
+
+
+os.register_at_fork(after_in_child=_forget_process_context)  # a child is a new process
+
+
+def _request_properties(clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], server_name: str) -> bytes:
+    """The activation properties of a request, built once per class, IIDs and target. A process
+    has one client context (its one apartment's default context, as on Windows), so the rest
+    never changes. Like Windows, the target is named in SecurityInfo: six properties in all
+    (MS-DCOM <34>-<36>)."""
+    global _process_context
     with _lock:
-        context = _contexts.get(runtime)
-        if context is None:
-            context = _contexts[runtime] = client_context()
-        key = (clsid, iids, server_name, context)
+        if _process_context is None:
+            _process_context = client_context()
+        key = (clsid, iids, server_name)
         found = _requests.get(key)
         if found is None:
             if len(_requests) >= _REQUESTS_LIMIT:
                 _requests.clear()
             found = _requests[key] = ActivationRequest(
-                clsid, iids, server_name=server_name, client_context=context).encode()
+                clsid, iids, server_name=server_name, client_context=_process_context).encode()
         return found
