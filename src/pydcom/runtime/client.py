@@ -9,6 +9,7 @@ One ``ClientRuntime`` per process holds, each under its own lock:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -385,6 +386,7 @@ class ClientRuntime:
                 log.warning("client background work failed", exc_info=True)
 
 
+@functools.lru_cache(maxsize=1024)  # bindings are immutable and a few repeat all the time
 def resolver_endpoint(bindings: DualStringArray, hint: Endpoint | None = None) -> Endpoint:
     """Where to reach the resolver an OBJREF names: its first TCP binding, on port 135 unless
     the binding names another ("host[port]", which pydcom services on other ports write)."""
@@ -396,6 +398,7 @@ def resolver_endpoint(bindings: DualStringArray, hint: Endpoint | None = None) -
     return endpoint_of(tcp[0], RESOLVER_PORT)
 
 
+@functools.lru_cache(maxsize=1024)
 def pick_endpoint(bindings: DualStringArray, prefer_host: str | None = None) -> Endpoint:
     """The exporter endpoint to use: one on the host we reached the resolver at, else the first."""
     tcp = [b for b in bindings.tcp_bindings() if b.endpoint is not None]

@@ -24,6 +24,7 @@ from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.wire import ids, local, object_exporter as oe
+from pydcom.wire.activation import props_out_stream
 from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_pointer
 
 log = logging.getLogger("pydcom.runtime")
@@ -48,7 +49,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _activate_answer(iids: list, code: int) -> bytes:
-    return local.ActivateResponse(len(iids), [code] * len(iids), [None] * len(iids), code).encode()
+    return local.ActivateResponse(len(iids), [code] * len(iids), 0, b"", code).encode()
 
 
 def parse_endpoint(text: str, default_port: int = 135) -> tuple[str, int]:
@@ -187,7 +188,9 @@ class LocalServer:
                 results.append(hresult.E_NOINTERFACE)
                 pointers.append(None)
         overall = hresult.S_OK if any(p is not None for p in pointers) else hresult.E_NOINTERFACE
-        return local.ActivateResponse(len(results), results, pointers, overall).encode()
+        props_out = props_out_stream(request.iids, results, pointers)
+        return local.ActivateResponse(len(results), results, len(props_out), props_out,
+                                      overall).encode()
 
     def serve_until_idle(self, grace: float = 5.0, stop: threading.Event | None = None) -> None:
         """Serve until no object has been exported for ``grace`` seconds and no LockServer holds

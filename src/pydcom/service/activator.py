@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from pydcom import hresult
 from pydcom.guid import GUID_NULL
@@ -25,20 +26,35 @@ from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord
 from pydcom.wire import ids, local, scm
-from pydcom.wire.activation import ActivationReply, ActivationRequest, check_client_context
+from pydcom.wire.activation import (
+    ActivationReply,
+    ActivationRequest,
+    check_client_context,
+    decode_props_out,
+    reply_blob,
+)
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.errors import WireError
 from pydcom.wire.orpc import (
     COMVERSION,
     CURRENT_VERSION,
     ORPCTHAT,
-    MInterfacePointer,
     dualstringarray_ndr,
 )
 
 log = logging.getLogger("pydcom.service")
 
-Results = list[tuple[int, MInterfacePointer | None]]
+
+
+@dataclass(frozen=True)
+class Activated:
+    """What a server process answered: the HRESULT of the creation, the exporter, one HRESULT
+    per IID and the serialized PropsOutInfo; only ``hr`` when nothing was created."""
+
+    hr: int
+    record: ExporterRecord | None = None
+    results: tuple[int, ...] = ()
+    props_out: bytes = b""
 
 
 class Activator:
@@ -65,11 +81,11 @@ class Activator:
 
     # -- the work ----------------------------------------------------------------------------
     def activate(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
-                 ) -> tuple[int, ExporterRecord | None, Results]:
-        """(HRESULT, exporter, one (HRESULT, interface pointer) per IID)."""
+                 ) -> Activated:
+        """Ask the server process of ``clsid`` (started if need be) for the object."""
         entry = self.classes.lookup(clsid)
         if entry is None or not (entry.python or entry.command):
-            return hresult.REGDB_E_CLASSNOTREG, None, []
+            return Activated(hresult.REGDB_E_CLASSNOTREG)
         request = local.ActivateRequest(clsid, 1 if class_object else 0, len(iids), list(iids))
         stub = request.encode()
         for attempt in (0, 1):
@@ -84,17 +100,19 @@ class Activator:
                 if attempt:
                     raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, str(exc)) from None
                 continue
-            if answer.count != len(iids):
+            if answer.count != len(iids) or len(answer.results) != len(iids):
                 raise ComError(hresult.RPC_E_UNEXPECTED, "the server answered the wrong count")
-            return answer.hr, record, list(zip(answer.results, answer.pointers))
+            if not answer.propsOut:
+                return Activated(answer.hr)
+            return Activated(answer.hr, record, tuple(answer.results), answer.propsOut)
         raise AssertionError("unreachable")
 
     def _safely(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
-                ) -> tuple[int, ExporterRecord | None, Results]:
+                ) -> Activated:
         try:
             return self.activate(clsid, iids, class_object)
         except ComError as exc:
-            return exc.hresult, None, []
+            return Activated(exc.hresult)
 
     # -- IRemoteSCMActivator (MS-DCOM 3.1.2.5.2.3.2-3) ----------------------------------------
     def _scm(self, call: CallReceived, class_object: bool) -> bytes:
@@ -116,23 +134,23 @@ class Activator:
         version = activation.client_version
         if version.MajorVersion != CURRENT_VERSION.MajorVersion:
             return self._scm_answer(hresult.RPC_E_VERSION_MISMATCH)
-        code, record, results = self._safely(activation.clsid, activation.iids, class_object)
-        if record is None or not results:
-            return self._scm_answer(code)
+        done = self._safely(activation.clsid, activation.iids, class_object)
+        record = done.record
+        if record is None:
+            return self._scm_answer(done.hr)
         bindings = _local_first(record.bindings, call)
         negotiated = _negotiated(version)
-        reply = ActivationReply(
-            record.oxid, dualstringarray_ndr(bindings), record.ipid_rem_unknown,
-            record.authn_hint, negotiated, activation.iids,
-            tuple(c for c, _ in results), tuple(p for _, p in results))
         key = (record.oxid, bindings, negotiated.MinorVersion, record.authn_hint)
         scm_reply = self._scm_replies.get(key)
         if scm_reply is None:
             if len(self._scm_replies) > 256:
                 self._scm_replies.clear()
-            scm_reply = self._scm_replies[key] = reply.scm_reply_property()
-        return scm.RemoteActivationPropertiesResponse(ORPCTHAT(), reply.encode(scm_reply),
-                                                      code).encode()
+            scm_reply = self._scm_replies[key] = ActivationReply(
+                record.oxid, dualstringarray_ndr(bindings), record.ipid_rem_unknown,
+                record.authn_hint, negotiated, activation.iids, done.results
+            ).scm_reply_property()
+        return scm.RemoteActivationPropertiesResponse(
+            ORPCTHAT(), reply_blob(done.props_out, scm_reply), done.hr).encode()
 
     @staticmethod
     def _scm_answer(code: int) -> bytes:
@@ -146,13 +164,20 @@ class Activator:
         count = len(iids)
         version = request.orpcthis.version
         if not 1 <= request.Interfaces <= 0x8000 or request.Interfaces != count:
-            code, record, results = hresult.E_INVALIDARG, None, []
+            done = Activated(hresult.E_INVALIDARG)
         elif version.MajorVersion != CURRENT_VERSION.MajorVersion:
-            code, record, results = hresult.RPC_E_VERSION_MISMATCH, None, []
+            done = Activated(hresult.RPC_E_VERSION_MISMATCH)
         else:
-            code, record, results = self._safely(
-                request.Clsid, iids, class_object=request.Mode == ids.MODE_GET_CLASS_OBJECT)
-        if record is None or code & 0x80000000:
+            done = self._safely(request.Clsid, iids,
+                                class_object=request.Mode == ids.MODE_GET_CLASS_OBJECT)
+        code, record, pointers = done.hr, done.record, None
+        if record is not None and not code & 0x80000000:
+            try:
+                pointers = decode_props_out(done.props_out).ppIntfData
+            except WireError as exc:
+                log.warning("server of %s answered a bad PropsOutInfo: %s", request.Clsid, exc)
+                code = hresult.RPC_E_UNEXPECTED
+        if pointers is None:
             # A failed phr: NULL bindings, empty pointers, results all zero.
             return scm.RemoteActivationResponse(
                 ORPCTHAT(), 0, None, GUID_NULL, 0, CURRENT_VERSION, code, [None] * count,
@@ -160,7 +185,7 @@ class Activator:
         return scm.RemoteActivationResponse(
             ORPCTHAT(), record.oxid, dualstringarray_ndr(_local_first(record.bindings, call)),
             record.ipid_rem_unknown, record.authn_hint, _negotiated(version), code,
-            [p for _, p in results], [c for c, _ in results], 0).encode()
+            list(pointers), list(done.results), 0).encode()
 
 
 def _negotiated(client: COMVERSION) -> COMVERSION:

@@ -8,6 +8,7 @@ OBJREF_CUSTOM (MS-DCOM 2.2.18.6) inside an MInterfacePointer. ``encode_blob`` an
 
 from __future__ import annotations
 
+import functools
 import struct
 import uuid
 from dataclasses import dataclass, field
@@ -195,16 +196,21 @@ def encode_properties(properties: list[ndr.Struct | tuple[uuid.UUID, bytes]]) ->
     streams = [stream for _, stream in pairs]
     sizes = [len(s) for s in streams]
 
-    # The serialized CustomHeader: 16 bytes of TS1 headers, then 48 fixed bytes and the two
-    # counted arrays (4 + 16n and 4 + 4n bytes), padded to 8.
-    count = len(properties)
+    return _blob_head(tuple(clsids), tuple(sizes)) + b"".join(streams)
+
+
+@functools.lru_cache(maxsize=256)  # the same classes and sizes come back: replies for one class
+def _blob_head(clsids: tuple[uuid.UUID, ...], sizes: tuple[int, ...]) -> bytes:
+    """dwSize, dwReserved and the serialized CustomHeader: 16 bytes of TS1 headers, then 48
+    fixed bytes and the two counted arrays (4 + 16n and 4 + 4n bytes), padded to 8."""
+    count = len(clsids)
     header_size = 16 + ((56 + 20 * count + 7) & ~7)
     total = header_size + sum(sizes)
     header = ndr.ts1.serialize(CustomHeader(
         totalSize=total, headerSize=header_size, destCtx=ids.MSHCTX_DIFFERENTMACHINE,
-        cIfs=count, classInfoClsid=GUID_NULL, pclsid=clsids, pSizes=sizes))
+        cIfs=count, classInfoClsid=GUID_NULL, pclsid=list(clsids), pSizes=list(sizes)))
     assert len(header) == header_size
-    return struct.pack("<II", total, 0) + header + b"".join(streams)
+    return struct.pack("<II", total, 0) + header
 
 
 def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
@@ -366,13 +372,8 @@ class ActivationReply:
     def encode(self, scm_reply: tuple[uuid.UUID, bytes] | None = None) -> MInterfacePointer:
         """The reply BLOB; ``scm_reply`` may be this exporter's ScmReplyInfo serialized before
         (``scm_reply_property()``), which is the same for every activation it serves."""
-        # Windows puts PropsOutInfo first, ScmReplyInfo second.
-        props = [
-            PropsOutInfo(len(self.iids), list(self.iids), list(self.results),
-                         list(self.interfaces)),
-            scm_reply or self.scm_reply_property(),
-        ]
-        return wrap_blob(encode_properties(props), incoming=False)
+        return reply_blob(props_out_stream(self.iids, self.results, self.interfaces),
+                          scm_reply or self.scm_reply_property())
 
     def scm_reply_property(self) -> tuple[uuid.UUID, bytes]:
         return serialize_property(ScmReplyInfoData(remoteReply=customREMOTE_REPLY_SCM_INFO(
@@ -396,6 +397,34 @@ class ActivationReply:
             raise WireError("PropsOutInfo arrays disagree with cIfs")
         return cls(reply.Oxid, reply.pdsaOxidBindings, reply.ipidRemUnknown, reply.authnHint,
                    reply.serverVersion, iids, results, interfaces)
+
+
+def props_out_stream(iids: tuple[uuid.UUID, ...] | list[uuid.UUID], results: tuple[int, ...] | list[int],
+                     pointers: tuple[MInterfacePointer | None, ...] | list[MInterfacePointer | None]
+                     ) -> bytes:
+    """PropsOutInfo (MS-DCOM 2.2.22.2.9) serialized as the reply BLOB carries it: what a server
+    process answers for the interfaces it was asked for."""
+    return ndr.ts1.serialize(PropsOutInfo(len(iids), list(iids), list(results), list(pointers)))
+
+
+def decode_props_out(stream: bytes) -> PropsOutInfo:
+    """The PropsOutInfo of ``props_out_stream``; WireError if it is malformed or its arrays
+    disagree with its count."""
+    try:
+        (value,) = ndr.ts1.deserialize(stream, PropsOutInfo)
+    except ndr.NdrError as exc:
+        raise WireError(f"bad PropsOutInfo: {exc}") from None
+    if not (len(value.piid or ()) == len(value.phresults or ()) == len(value.ppIntfData or ())
+            == value.cIfs):
+        raise WireError("PropsOutInfo arrays disagree with cIfs")
+    return value
+
+
+def reply_blob(props_out: bytes, scm_reply: tuple[uuid.UUID, bytes]) -> MInterfacePointer:
+    """The reply BLOB from a serialized PropsOutInfo and ScmReplyInfo, in the order Windows
+    sends them: PropsOutInfo first."""
+    return wrap_blob(encode_properties([(ids.CLSID_PropsOutInfo, props_out), scm_reply]),
+                     incoming=False)
 
 
 # --- the client context (MS-DCOM 2.2.20) --------------------------------------------------------

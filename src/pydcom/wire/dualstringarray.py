@@ -19,6 +19,8 @@ RPC_C_AUTHN_WINNT = 0x0A
 RPC_C_AUTHN_GSS_NEGOTIATE = 0x09
 _RESERVED = 0xFFFF
 MAX_ENTRIES = 0xFFFF
+_PARSED_LIMIT = 1024
+_parsed: dict[tuple, "DualStringArray"] = {}
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,20 @@ class DualStringArray:
     @classmethod
     def from_entries(cls, entries: list[int] | tuple[int, ...], security_offset: int
                      ) -> "DualStringArray":
-        """Parse aStringArray, reading strings up to wSecurityOffset and security after it."""
+        """Parse aStringArray, reading strings up to wSecurityOffset and security after it.
+        A machine's few exporters send the same arrays again and again: parsed values (which
+        are immutable) are kept by their entries, a bounded number of them."""
+        key = (tuple(entries), security_offset)
+        found = _parsed.get(key)
+        if found is None:
+            found = cls._parse(key[0], security_offset)
+            if len(_parsed) >= _PARSED_LIMIT:
+                _parsed.clear()
+            _parsed[key] = found
+        return found
+
+    @classmethod
+    def _parse(cls, entries: tuple[int, ...], security_offset: int) -> "DualStringArray":
         count = len(entries)
         if not 0 < security_offset <= count:
             raise WireError(f"wSecurityOffset {security_offset} outside the {count} entries")

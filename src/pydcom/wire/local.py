@@ -13,7 +13,7 @@ import uuid
 
 from pydcom import ndr
 from pydcom.rpc.constants import SyntaxId
-from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID, PMInterfacePointer
+from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID
 
 SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d84"), 1, 0)
 OP_REGISTER_SERVER, OP_UNREGISTER_SERVER, OP_REGISTER_CLASS, OP_REVOKE_CLASS = 0, 1, 2, 3
@@ -78,9 +78,12 @@ class ActivateRequest(ndr.Params):
 
 
 class ActivateResponse(ndr.Params):
-    """One HRESULT and one marshaled interface pointer (or NULL) per IID, and the HRESULT of
-    the creation itself."""
+    """One HRESULT per IID, the HRESULT of the creation itself, and the activation's
+    PropsOutInfo (MS-DCOM 2.2.22.2.9) serialized as the BLOB carries it, built here in the
+    server process as Windows builds it (empty when nothing was created). The service adds
+    its ScmReplyInfo and passes the BLOB on."""
     count = ndr.u32
     results = ndr.ref(ndr.conformant(ndr.HRESULT, size_is="count"))
-    pointers = ndr.ref(ndr.conformant(PMInterfacePointer, size_is="count"))
+    cbPropsOut = ndr.u32
+    propsOut = ndr.ref(ndr.conformant(ndr.u8, size_is="cbPropsOut"))
     hr = ndr.HRESULT

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from pydcom.guid import GUID_NULL
+from pydcom.ndr.core import guid_from_le
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.errors import WireError
 
@@ -149,7 +150,7 @@ def decode_objref(data: bytes) -> ObjRef:
     signature, flags, iid_bytes = _HEADER.unpack_from(data)
     if signature != OBJREF_SIGNATURE:
         raise WireError(f"OBJREF signature 0x{signature:08x} is not MEOW")
-    iid = uuid.UUID(bytes_le=iid_bytes)
+    iid = guid_from_le(iid_bytes)  # interfaces repeat: memoized
     if iid == GUID_NULL:
         raise WireError("OBJREF iid is GUID_NULL")
     if flags == OBJREF_STANDARD:
@@ -167,7 +168,7 @@ def decode_objref(data: bytes) -> ObjRef:
         if len(data) < 48:
             raise WireError("OBJREF_CUSTOM cut short")
         clsid, _extension, reserved = _CUSTOM.unpack_from(data, 24)
-        return ObjRefCustom(iid, uuid.UUID(bytes_le=clsid), data[48:], reserved)
+        return ObjRefCustom(iid, guid_from_le(clsid), data[48:], reserved)
     if flags == OBJREF_EXTENDED:
         std = StdObjRef.decode(data, 24)
         if len(data) < 68 or struct.unpack_from("<I", data, 64)[0] != EXTENDED_SIGNATURE:
