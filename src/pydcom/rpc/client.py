@@ -22,7 +22,6 @@ from pydcom.rpc.client_connection import (
     BindOutcome,
     ClientConnection,
     FaultReceived,
-    ResponseReceived,
     ShutdownReceived,
 )
 from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId

@@ -25,7 +25,7 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime import causality
-from pydcom.runtime.interfaces import ComInterface, Method, is_interface_pointer, known_interface
+from pydcom.runtime.interfaces import ComInterface, Method, known_interface
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.objref import DEFAULT_PUBLIC_REFS, ObjRef, ObjRefStandard, StdObjRef
@@ -411,6 +411,12 @@ def pick_endpoint(bindings: DualStringArray, prefer_host: str | None = None) -> 
     return endpoint_of(tcp[0])
 
 
+@functools.lru_cache(maxsize=4096)
+def _syntax_of(iid: uuid.UUID) -> SyntaxId:
+    """One SyntaxId object per interface: a connection knows the last one it used by identity."""
+    return SyntaxId(iid, 0, 0)
+
+
 class Proxy:
     """A reference to an interface of a remote object (MS-DCOM 3.2.4.4).
 
@@ -585,25 +591,24 @@ class Proxy:
         values between ORPCTHAT and the HRESULT (one value, a tuple, or None)."""
         if self._released:
             raise ComError(hresult.RPC_E_DISCONNECTED, "the proxy was released")
-        fields = method.request._fields_[1:]
-        if len(args) != len(fields):
-            raise ComError(hresult.E_INVALIDARG, f"{method.name} takes {len(fields)} arguments")
+        ins = method.ins
+        if len(args) != len(ins):
+            raise ComError(hresult.E_INVALIDARG, f"{method.name} takes {len(ins)} arguments")
         values = [orpcthis(causality.current())]
-        for (name, kind), value in zip(fields, args):
-            if is_interface_pointer(kind) and value is not None and not isinstance(value, MInterfacePointer):
+        for (name, pointer), value in zip(ins, args):
+            if pointer and value is not None and not isinstance(value, MInterfacePointer):
                 value = self._runtime.marshal(value, method.in_iids.get(name, ids.IID_IUnknown))
             values.append(value)
         stub = method.request(*values).encode()
-        answer = method.response.decode(self._call(SyntaxId(self.iid, 0, 0), method.opnum, stub,
+        answer = method.response.decode(self._call(_syntax_of(self.iid), method.opnum, stub,
                                                    self.ipid))
-        names = method.response._fields_
-        code = getattr(answer, names[-1][0])
+        code = getattr(answer, method.hresult_name)
         if code & 0x80000000:
             raise ComError(code, f"{method.name}")
         outs = []
-        for name, kind in names[1:-1]:
+        for name, _, pointer in method.outs:
             value = getattr(answer, name)
-            if is_interface_pointer(kind):
+            if pointer:
                 value = self._runtime.unmarshal_pointer(value, self._info.resolver)
             outs.append(value)
         return None if not outs else outs[0] if len(outs) == 1 else tuple(outs)

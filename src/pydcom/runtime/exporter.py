@@ -8,6 +8,7 @@ clients stopped pinging (3.1.1.6.2), asking the machine's resolver which OIDs ar
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -24,12 +25,7 @@ from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
-from pydcom.runtime.interfaces import (
-    ComInterface,
-    is_interface_pointer,
-    known_interface,
-    zero_value,
-)
+from pydcom.runtime.interfaces import ComInterface, known_interface, zero_value
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.errors import WireError
@@ -121,19 +117,31 @@ class ClassObject:
             self.locks += 1 if lock else -1 if self.locks else 0
 
 
-def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> set[uuid.UUID]:
+def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> frozenset[uuid.UUID]:
     """The IIDs an exported Python object answers QueryInterface for: IUnknown, IClassFactory
     for a class object, those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
     ``@coclass`` metadata, and ``declared`` (the registry's Interface list)."""
+    if "_com_interfaces_" in getattr(obj, "__dict__", ()):  # the object's own list
+        return _iids_of(type(obj), obj._com_interfaces_, declared)
+    return _class_iids(type(obj), declared)
+
+
+@functools.lru_cache(maxsize=1024)  # asked at every activation and QueryInterface
+def _class_iids(cls: type, declared: tuple[uuid.UUID, ...]) -> frozenset[uuid.UUID]:
+    return _iids_of(cls, getattr(cls, "_com_interfaces_", ()), declared)
+
+
+def _iids_of(cls: type, listed: Iterable, declared: tuple[uuid.UUID, ...]
+             ) -> frozenset[uuid.UUID]:
     iids = {ids.IID_IUnknown, *declared}
-    if isinstance(obj, ClassObject):
+    if issubclass(cls, ClassObject):
         iids.add(ids.IID_IClassFactory)
-    for item in getattr(obj, "_com_interfaces_", ()):
+    for item in listed:
         iids.add(item.iid if isinstance(item, ComInterface) else uuid.UUID(str(item)))
-    entry = coclass_entry(type(obj))
+    entry = coclass_entry(cls)
     if entry is not None:
         iids.update(entry.interfaces)
-    return iids
+    return frozenset(iids)
 
 
 class ObjectExporter:
@@ -158,6 +166,7 @@ class ObjectExporter:
         self._served: set[uuid.UUID] = set()
         # What the registry says of a class beyond what the class says of itself.
         self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
+        self._models: dict[type, str] = {}  # threading models worked out, replaced whole
         self._servers = [RpcServer(host, 0, name="exporter").start() for host in hosts]
         self._serve(REMUNKNOWN_SYNTAX.uuid, {
             OP_REM_QUERY_INTERFACE: self._rem_query_interface,
@@ -200,21 +209,30 @@ class ObjectExporter:
         """Registry facts about a class: more IIDs its objects answer, its threading model."""
         with self._lock:
             self._declared = {**self._declared, cls: (tuple(interfaces), threading)}
+            self._models = {}
 
-    def supported_iids(self, target: Any) -> set[uuid.UUID]:
+    def supported_iids(self, target: Any) -> frozenset[uuid.UUID]:
         declared = self._declared.get(type(target))
         return supported_iids(target, declared[0] if declared else ())
 
     def threading_model(self, target: Any) -> str:
-        """"apartment" or a concurrent model: the registry's word first, then the class's."""
+        """"apartment" or a concurrent model, a class's (ThreadingModel is per CLSID): the
+        registry's word first, then the class's own."""
         cls = target if isinstance(target, type) else type(target)
-        declared = self._declared.get(cls)
-        if declared and declared[1]:
-            return declared[1].lower()
-        entry = coclass_entry(cls)
-        if entry is not None and not hasattr(cls, "_reg_threading_"):
-            return entry.threading_model.value.lower()
-        return threading_model(target)
+        model = self._models.get(cls)
+        if model is not None:
+            return model
+        with self._lock:  # with declare_class's: a model is never kept from older facts
+            declared = self._declared.get(cls)
+            entry = coclass_entry(cls)
+            if declared and declared[1]:
+                model = declared[1].lower()
+            elif entry is not None and not hasattr(cls, "_reg_threading_"):
+                model = entry.threading_model.value.lower()
+            else:
+                model = threading_model(cls)
+            self._models = {**self._models, cls: model}
+        return model
 
     def serve_interface(self, interface: Interface) -> None:
         """Serve a native RPC interface beside the ORPC ones, on the exporter's endpoints."""
@@ -380,35 +398,30 @@ class ObjectExporter:
 
     def _run_method(self, target: Any, method, request) -> bytes:
         """Call the Python method; its ComError becomes the HRESULT (MS-DCOM 3.2.4.2)."""
-        response_fields = method.response._fields_
-        args = []
-        for name, kind in method.request._fields_[1:]:
-            value = getattr(request, name)
-            args.append(self.unmarshal_pointer(value) if is_interface_pointer(kind) else value)
-        outs: dict[str, Any] = {}
+        args = [self.unmarshal_pointer(getattr(request, name)) if pointer
+                else getattr(request, name) for name, pointer in method.ins]
+        outs = method.outs
+        response = method.response(ORPCTHAT())
+        given = 0  # [out] values the method gave; the rest, or all after a failure, are zeros
         try:
             with causality.serving(request.orpcthis.cid):
                 result = getattr(target, method.name)(*args)
-            names = method.out_names
-            values = result if len(names) > 1 else (result,)
-            if len(names) == 0:
-                values = ()
-            for (name, kind), value in zip(response_fields[1:-1], values):
-                if is_interface_pointer(kind):
+            values = () if not outs else (result,) if len(outs) == 1 else result
+            for (name, _, pointer), value in zip(outs, values):
+                if pointer:
                     out_iid = method.out_iids.get(name) or getattr(request, "riid", ids.IID_IUnknown)
                     value = self.marshal_pointer(value, out_iid)
-                outs[name] = value
+                setattr(response, name, value)
+                given += 1
             hr = hresult.S_OK
         except ComError as exc:
-            outs, hr = {}, exc.hresult
-        except Exception as exc:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
+            given, hr = 0, exc.hresult
+        except Exception:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
             log.exception("%s.%s raised", type(target).__name__, method.name)
-            outs, hr = {}, hresult.RPC_E_SERVERFAULT
-        for name, kind in response_fields[1:-1]:
-            if name not in outs:
-                outs[name] = zero_value(kind)
-        response = method.response(ORPCTHAT(), **outs)
-        setattr(response, response_fields[-1][0], hr)
+            given, hr = 0, hresult.RPC_E_SERVERFAULT
+        for name, kind, _ in outs[given:]:
+            setattr(response, name, zero_value(kind))
+        setattr(response, method.hresult_name, hr)
         return response.encode()
 
     # -- the Remote Unknown (MS-DCOM 3.1.1.5.6) ----------------------------------------------

@@ -9,6 +9,7 @@ stubs and proxies turn it into an object and back.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -62,11 +63,28 @@ class Method:
 
     @property
     def in_names(self) -> list[str]:
-        return [name for name, _ in self.request._fields_[1:]]
+        return [name for name, _ in self.ins]
 
     @property
     def out_names(self) -> list[str]:
-        return [name for name, _ in self.response._fields_[1:-1]]
+        return [name for name, _, _ in self.outs]
+
+    # What every call needs of the declarations, worked out once per method.
+    @functools.cached_property
+    def ins(self) -> tuple[tuple[str, bool], ...]:
+        """(name, is an interface pointer) of each [in] parameter after ORPCTHIS."""
+        return tuple((name, is_interface_pointer(kind)) for name, kind in self.request._fields_[1:])
+
+    @functools.cached_property
+    def outs(self) -> tuple[tuple[str, ndr.NdrType, bool], ...]:
+        """(name, type, is an interface pointer) of each [out] parameter between ORPCTHAT and
+        the HRESULT."""
+        return tuple((name, kind, is_interface_pointer(kind))
+                     for name, kind in self.response._fields_[1:-1])
+
+    @functools.cached_property
+    def hresult_name(self) -> str:
+        return self.response._fields_[-1][0]
 
 
 @dataclass(frozen=True)
@@ -77,21 +95,23 @@ class ComInterface:
     iid: uuid.UUID
     methods: tuple[Method, ...] = ()
 
-    @property
+    @functools.cached_property
     def syntax(self) -> SyntaxId:
         return SyntaxId(self.iid, 0, 0)
 
     def method(self, opnum: int) -> Method | None:
-        for method in self.methods:
-            if method.opnum == opnum:
-                return method
-        return None
+        return self._by_opnum.get(opnum)
 
     def by_name(self, name: str) -> Method | None:
-        for method in self.methods:
-            if method.name == name:
-                return method
-        return None
+        return self._by_name.get(name)
+
+    @functools.cached_property
+    def _by_opnum(self) -> dict[int, Method]:
+        return {method.opnum: method for method in reversed(self.methods)}
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Method]:
+        return {method.name: method for method in reversed(self.methods)}
 
 
 IUnknown = ComInterface("IUnknown", ids.IID_IUnknown)

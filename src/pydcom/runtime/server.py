@@ -8,6 +8,7 @@ command line). The service tells it where it is through the environment: PYDCOM_
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -23,7 +24,7 @@ from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
-from pydcom.wire import ids, local, object_exporter as oe
+from pydcom.wire import local, object_exporter as oe
 from pydcom.wire.activation import props_out_stream
 from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_pointer
 
@@ -41,6 +42,7 @@ def _stop_at_eof(stop: threading.Event) -> None:
     stop.set()
 
 
+@functools.lru_cache(maxsize=256)  # the service calls from one address or two
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -50,6 +52,12 @@ def _is_loopback(host: str) -> bool:
 
 def _activate_answer(iids: list, code: int) -> bytes:
     return local.ActivateResponse(len(iids), [code] * len(iids), 0, b"", code).encode()
+
+
+@functools.lru_cache(maxsize=256)  # the service asks for the same classes again and again
+def _activate_request(stub: bytes) -> local.ActivateRequest:
+    """The decoded request; callers only read it."""
+    return local.ActivateRequest.decode(stub)
 
 
 def parse_endpoint(text: str, default_port: int = 135) -> tuple[str, int]:
@@ -162,7 +170,7 @@ class LocalServer:
         peer = call.connection.peer[0] if call.connection else ""
         if not _is_loopback(peer):
             raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
-        request = local.ActivateRequest.decode(call.stub)
+        request = _activate_request(call.stub)
         class_object = self._classes.get(request.clsid)
         if class_object is None:
             return _activate_answer(request.iids, hresult.REGDB_E_CLASSNOTREG)

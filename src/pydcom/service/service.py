@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-import uuid
 
 from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED

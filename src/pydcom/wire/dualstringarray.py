@@ -8,6 +8,7 @@ from ``entries()``, the array of unsigned shorts, so they cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -123,6 +124,10 @@ class DualStringArray:
 
     # -- packet version (MS-DCOM 2.2.19.1) ----------------------------------------------------
     def encode(self) -> bytes:
+        return self._packet
+
+    @functools.cached_property
+    def _packet(self) -> bytes:  # every OBJREF an exporter writes carries the same bindings
         entries, security_offset = self.entries()
         return struct.pack(f"<HH{len(entries)}H", len(entries), security_offset, *entries)
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from pydcom.guid import GUID_NULL
-from pydcom.ndr.core import guid_from_le
+from pydcom.ndr.core import guid_from_le, guid_to_le
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.errors import WireError
 
@@ -61,7 +61,7 @@ class StdObjRef:
 def _header(flags: int, iid: uuid.UUID) -> bytes:
     if iid == GUID_NULL:
         raise WireError("an OBJREF's iid must not be GUID_NULL (MS-DCOM 2.2.18)")
-    return _HEADER.pack(OBJREF_SIGNATURE, flags, iid.bytes_le)
+    return _HEADER.pack(OBJREF_SIGNATURE, flags, guid_to_le(iid))
 
 
 @dataclass(frozen=True)
