@@ -11,9 +11,11 @@ connection broke after the request went out, so the call may have run → ``Call
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import select
 import socket
+import struct
 import threading
 import uuid
 from typing import Iterable
@@ -30,20 +32,43 @@ from pydcom.rpc.errors import BindRejected, CallFailed, ProtocolError, RpcFault,
 _RECV_SIZE = 65536
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection; an address literal skips the name lookup create_connection makes."""
+@functools.lru_cache(maxsize=1024)
+def _family(host: str) -> int | None:
+    """The address family of an address literal; None for a name."""
     try:
-        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
-        return socket.create_connection((host, port), timeout=timeout)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect((host, port))
-    except OSError:
-        sock.close()
-        raise
+        return None
+
+
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A blocking TCP connection with TCP_NODELAY. An address literal skips the name lookup
+    create_connection makes, and the kernel bounds connect() by SO_SNDTIMEO, so the socket is
+    never switched to non-blocking mode and back (Python's settimeout)."""
+    family = _family(host)
+    if family is None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.settimeout(None)
+    else:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            _send_timeout(sock, timeout)
+            sock.connect((host, port))
+        except BlockingIOError:  # EINPROGRESS: SO_SNDTIMEO ran out
+            sock.close()
+            raise TimeoutError(f"no answer in {timeout}s") from None
+        except OSError:
+            sock.close()
+            raise
+        _send_timeout(sock, 0)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def _send_timeout(sock: socket.socket, seconds: float) -> None:
+    whole = int(seconds)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                    struct.pack("ll", whole, int((seconds - whole) * 1e6)))
 
 
 class RpcClient:
@@ -65,10 +90,9 @@ class RpcClient:
             sock = _connect(host, port, connect_timeout)
         except OSError as exc:
             raise ServerUnavailable(f"cannot connect to {host}[{port}]: {exc}") from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(timeout)
+        if timeout is not None:
+            sock.settimeout(timeout)
         self._sock = sock
-        self.local_address = sock.getsockname()[:2]
 
     # -- life cycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -83,6 +107,10 @@ class RpcClient:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        return self._sock.getsockname()[:2]
 
     @property
     def closed(self) -> bool:

@@ -107,6 +107,11 @@ class RpcServer:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit these from the listener (Linux copies them at accept), which
+        # saves three system calls per connection. accept() itself then wakes every idle
+        # timeout with EAGAIN, and the worker waits again.
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _set_kernel_timeouts(listener, self.limits.idle_timeout)
         try:
             listener.bind((host, port))
             listener.listen(128)
@@ -205,8 +210,6 @@ class RpcServer:
                 self._workers.discard(threading.current_thread())
 
     def _serve(self, sock: socket.socket, peer: tuple) -> None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _set_kernel_timeouts(sock, self.limits.idle_timeout)
         info = ConnectionInfo(peer[:2], sock.getsockname()[:2])
         conn = ServerConnection(self.lookup, limits=self.limits, groups=self._groups,
                                 connection=info, port_spec=str(self.address[1]),
