@@ -372,14 +372,20 @@ class FixedArray(NdrType):
         if self._bytes:
             return next(raw)
         items: list = [None] * self.count
+        pointerless = self.element.pointerless
         for i in range(self.count):
-            items[i] = self.element.from_raw(raw, r, _item_setter(items, i), owner)
+            items[i] = self.element.from_raw(raw, r, None if pointerless else _item_setter(items, i),
+                                             owner)
         return items
 
 
 def _decode_items(r: Reader, element: NdrType, count: int, owner: Any) -> list:
     """Elements one by one; an element that is a pointer is filled in when its referent is read."""
     items: list = [None] * count
+    if element.pointerless:
+        for i in range(count):
+            items[i] = element.decode(r, owner)
+        return items
     for i in range(count):
         items[i] = settle(element.decode(r, owner), _item_setter(items, i))
     return items
@@ -505,9 +511,11 @@ class Array(NdrType):
             return [guid_from_le(raw[i:i + 16]) for i in range(0, 16 * count, 16)]
         if element.flat:
             items: list = [None] * count
+            pointerless = element.pointerless
             for i in range(count):
                 fields = iter(r.unpack(element.run_format(r.pos)))
-                items[i] = element.from_raw(fields, r, _item_setter(items, i), owner)
+                items[i] = element.from_raw(fields, r, None if pointerless else _item_setter(items, i),
+                                            owner)
             return items
         return _decode_items(r, element, count, owner)
 

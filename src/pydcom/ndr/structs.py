@@ -31,6 +31,7 @@ from pydcom.ndr.core import (
     Pointer,
     Reader,
     Writer,
+    _Pending,
     as_type,
     check_consumed,
     guid_from_le,
@@ -119,7 +120,8 @@ class StructType(NdrType):
     def from_raw(self, raw: Iterator, r: Reader, setter, owner: Any = None) -> Any:
         obj = self.cls.__new__(self.cls)
         for name, kind in self.fields:
-            setattr(obj, name, kind.from_raw(raw, r, functools.partial(setattr, obj, name), obj))
+            setter = None if kind.pointerless else functools.partial(setattr, obj, name)
+            setattr(obj, name, kind.from_raw(raw, r, setter, obj))
         return obj
 
     # -- encode and decode ------------------------------------------------------------------
@@ -154,12 +156,16 @@ class StructType(NdrType):
             if type(segment) is _Run:
                 raw = iter(r.unpack(segment.format(r.pos)))
                 for name, kind in segment.fields:
-                    setattr(obj, name, kind.from_raw(raw, r, functools.partial(setattr, obj, name),
-                                                     obj))
+                    # Only a type with a pointer inside stores a referent later, through a setter.
+                    setter = None if kind.pointerless else functools.partial(setattr, obj, name)
+                    setattr(obj, name, kind.from_raw(raw, r, setter, obj))
             else:
                 name, kind = segment
                 r.path.append(name)
-                setattr(obj, name, settle(kind.decode(r, obj), functools.partial(setattr, obj, name)))
+                value = kind.decode(r, obj)
+                if type(value) is _Pending:
+                    value = settle(value, functools.partial(setattr, obj, name))
+                setattr(obj, name, value)
                 r.path.pop()
         if self.tail is not None:
             name = self.fields[-1][0]
