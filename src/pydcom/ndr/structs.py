@@ -18,6 +18,7 @@ is a conformant array is a conformant structure: the array's max_count goes firs
 from __future__ import annotations
 
 import functools
+import keyword
 import operator
 import struct
 from typing import Any, ClassVar, Iterator
@@ -256,7 +257,27 @@ class _StructMeta(type):
         cls = super().__new__(mcls, name, bases, namespace)
         if cls._fields_ or not namespace.get("_abstract_", False):
             cls.ndr = cls._type_class_(cls)
+            if "__init__" not in namespace:
+                _compile_init(cls)
         return cls
+
+
+def _compile_init(cls: type) -> None:
+    """A straight-line ``__init__(self, field=default, ...)`` for a declared structure, as
+    dataclasses make one: constructing a structure is on every call's path."""
+    names = [name for name, _ in cls._fields_]
+    if not all(n.isidentifier() and not keyword.iskeyword(n) and not n.startswith("_")
+               for n in names):
+        return  # the generic Struct.__init__ handles any name
+    defaults = {f"_d{i}": as_type(kind).default for i, (_, kind) in enumerate(cls._fields_)}
+    params = ", ".join(f"{n}=_d{i}" for i, n in enumerate(names))
+    body = "".join(f"\n    self.{n} = {n}" for n in names) or "\n    pass"
+    namespace: dict[str, Any] = dict(defaults)
+    exec(f"def __init__(self, {params}):{body}" if names else  # noqa: S102 - identifiers only
+         f"def __init__(self):{body}", namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
 
 
 class Struct(metaclass=_StructMeta):
