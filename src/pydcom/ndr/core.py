@@ -16,6 +16,7 @@ before anything is allocated, and every failure is an ``NdrError``.
 
 from __future__ import annotations
 
+import operator
 import struct
 import uuid
 from typing import Any, Callable, Iterator
@@ -52,6 +53,9 @@ class Writer:
 
     def unit(self, kind: "NdrType", value: Any, owner: Any = None) -> None:
         """Encode one unit and then its deferred referents, depth first (C706 14.3.12.3)."""
+        if kind.pointerless:  # nothing can be deferred: no bookkeeping
+            kind.encode(self, value, owner)
+            return
         saved = self.deferred
         self.deferred = []
         self.depth += 1
@@ -79,14 +83,14 @@ class Reader:
         self.deferred: list | None = None
         self.full_seen: dict[int, Any] = {}
         self.depth = 0
-        self.path: list[str] = []
+        self.path: list = []  # field names, and the types of referents being read
 
     @property
     def remaining(self) -> int:
         return self.end - self.pos
 
     def error(self, message: str) -> NdrError:
-        where = ".".join(self.path) or "stub"
+        where = ".".join(p if isinstance(p, str) else f"*{p.name}" for p in self.path) or "stub"
         return NdrError(f"{message} (at offset {self.pos}, in {where})")
 
     def align(self, n: int) -> None:
@@ -123,6 +127,8 @@ class Reader:
                              f"{self.end - self.pos} remaining bytes")
 
     def unit(self, kind: "NdrType", owner: Any = None) -> Any:
+        if kind.pointerless:  # nothing can be deferred: no bookkeeping
+            return kind.decode(self, owner)
         saved = self.deferred
         self.deferred = []
         self.depth += 1
@@ -131,7 +137,7 @@ class Reader:
         value = kind.decode(self, owner)
         queue, self.deferred = self.deferred, saved
         for referent_kind, setter, referent_owner, referent_id in queue:
-            self.path.append(f"*{referent_kind.name}")
+            self.path.append(referent_kind)  # named only if an error needs it
             # The referent's unit is complete here, so a pointer inside it is settled too.
             referent = resolve_pending(self.unit(referent_kind, referent_owner))
             self.path.pop()
@@ -319,6 +325,17 @@ def resolve_size(spec: SizeSpec, owner: Any) -> int | None:
     return spec(owner)
 
 
+def size_getter(spec: SizeSpec) -> Callable[[Any], int | None] | None:
+    """``resolve_size`` for one spec, as one call: None when there is no spec."""
+    if spec is None:
+        return None
+    if isinstance(spec, int):
+        return lambda owner: spec
+    if isinstance(spec, str):
+        return operator.attrgetter(spec)
+    return spec
+
+
 class FixedArray(NdrType):
     """``T name[N]``: N elements in place, no counts (C706 14.3.3.1). Byte arrays are bytes."""
 
@@ -426,15 +443,17 @@ class Array(NdrType):
         self.min_size = 4 * (conformant + 2 * varying)
         self._bytes = element is u8
         self.default = b"" if self._bytes else ()
+        self._size_of = size_getter(size_is)
 
     # the parts: counts, then elements
     def encode_max_count(self, w: Writer, value: Any, owner: Any) -> None:
         count = len(value)
-        expected = resolve_size(self.size_is, owner)
+        expected = self._size_of(owner) if self._size_of is not None else None
         if expected is not None and expected != count and not self.varying:
             raise NdrError(f"{self.name}: size_is says {expected}, the value has {count}")
-        w.align(4)
-        w.buf += _U32.pack(expected if expected is not None and self.varying else count)
+        buf = w.buf
+        pad = -len(buf) % 4
+        buf += _PADDED_U32[pad].pack(expected if expected is not None and self.varying else count)
 
     def encode_body(self, w: Writer, value: Any, owner: Any) -> None:
         if self.varying:
@@ -478,13 +497,17 @@ class Array(NdrType):
         self.encode_body(w, value, owner)
 
     def decode_max_count(self, r: Reader) -> int:
-        r.align(4)
-        return r.u32()
+        pos = r.pos + (-r.pos % 4)
+        if pos + 4 > r.end:
+            r.align(4)
+            r.need(4)  # raises, saying where
+        r.pos = pos + 4
+        return _U32.unpack_from(r.data, pos)[0]
 
     def decode_body(self, r: Reader, owner: Any, max_count: int | None) -> Any:
-        if max_count is not None:
-            expected = resolve_size(self.size_is, owner) if owner is not None else None
-            if expected is not None and expected != max_count:
+        if max_count is not None and owner is not None and self._size_of is not None:
+            expected = self._size_of(owner)
+            if expected != max_count:
                 raise r.error(f"max_count {max_count} disagrees with size_is {expected}")
         count = max_count
         if self.varying:
@@ -525,6 +548,7 @@ class Array(NdrType):
 
 
 _OFFSET_COUNT = struct.Struct("<II")
+_PADDED_U32 = [struct.Struct(f"<{pad}xI") for pad in range(4)]  # a u32 after 0-3 pad bytes
 
 
 def conformant(element: NdrType, size_is: SizeSpec = None) -> Array:
