@@ -15,7 +15,6 @@ import functools
 import ipaddress
 import select
 import socket
-import struct
 import threading
 import uuid
 from typing import Iterable
@@ -28,6 +27,7 @@ from pydcom.rpc.client_connection import (
 )
 from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId
 from pydcom.rpc.errors import BindRejected, CallFailed, ProtocolError, RpcFault, ServerUnavailable
+from pydcom.rpc.sockopts import set_send_timeout
 
 _RECV_SIZE = 65536
 
@@ -52,7 +52,7 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     else:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            _send_timeout(sock, timeout)
+            set_send_timeout(sock, timeout)
             sock.connect((host, port))
         except BlockingIOError:  # EINPROGRESS: SO_SNDTIMEO ran out
             sock.close()
@@ -60,15 +60,9 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
         except OSError:
             sock.close()
             raise
-        _send_timeout(sock, 0)
+        set_send_timeout(sock, 0)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-def _send_timeout(sock: socket.socket, seconds: float) -> None:
-    whole = int(seconds)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                    struct.pack("ll", whole, int((seconds - whole) * 1e6)))
 
 
 class RpcClient:

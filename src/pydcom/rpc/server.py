@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import struct
 import threading
 from typing import Iterable
 
@@ -33,24 +32,13 @@ from pydcom.rpc.server_connection import (
     ServerConnection,
     ServerLimits,
 )
+from pydcom.rpc.sockopts import set_kernel_timeouts
 
 log = logging.getLogger("pydcom.rpc")
 
 _RECV_SIZE = 65536
 MIN_ACCEPTORS = 2  # workers waiting in accept() from the start
 MAX_IDLE_WORKERS = 8
-
-
-def _set_kernel_timeouts(sock: socket.socket, seconds: float) -> None:
-    """Bound every recv (idle time) and send (a peer that stops reading) in the kernel.
-
-    A Python-level socket timeout would cost a poll() before every recv; SO_RCVTIMEO and
-    SO_SNDTIMEO keep the socket blocking, one system call per read, and end in EAGAIN.
-    """
-    whole = int(seconds)
-    value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def fault_status_for(exc: BaseException) -> int:
@@ -111,7 +99,7 @@ class RpcServer:
         # saves three system calls per connection. accept() itself then wakes every idle
         # timeout with EAGAIN, and the worker waits again.
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _set_kernel_timeouts(listener, self.limits.idle_timeout)
+        set_kernel_timeouts(listener, self.limits.idle_timeout)
         try:
             listener.bind((host, port))
             listener.listen(128)
