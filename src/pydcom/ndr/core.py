@@ -21,6 +21,7 @@ import struct
 import uuid
 from typing import Any, Callable, Iterator
 
+from pydcom.memo import Memo
 from pydcom.ndr.errors import NdrError
 
 MAX_DEPTH = 64  # nested units (pointer referents inside referents...) before we refuse
@@ -245,20 +246,14 @@ HRESULT = Primitive("HRESULT", "I")  # unsigned: pydcom holds HRESULTs as unsign
 error_status_t = Primitive("error_status_t", "I")
 
 # uuid.UUID construction costs microseconds; the same IIDs and IPIDs come back all the time.
-_GUID_CACHE_LIMIT = 65536
-_guids: dict[bytes, uuid.UUID] = {}
-
-
-_guid_bytes: dict[int, bytes] = {}
+_guids = Memo(65536)  # 16 bytes -> UUID
+_guid_bytes = Memo(65536)  # UUID's integer -> 16 bytes
 
 
 def guid_from_le(raw: bytes) -> uuid.UUID:
     value = _guids.get(raw)
     if value is None:
-        value = uuid.UUID(bytes_le=raw)
-        if len(_guids) >= _GUID_CACHE_LIMIT:
-            _guids.clear()
-        _guids[raw] = value
+        value = _guids.keep(raw, uuid.UUID(bytes_le=raw))
     return value
 
 
@@ -270,10 +265,7 @@ def guid_to_le(value: uuid.UUID) -> bytes:
         raise NdrError(f"GUID value must be a uuid.UUID, not {type(value).__name__}") from None
     raw = _guid_bytes.get(number)
     if raw is None:
-        raw = value.bytes_le
-        if len(_guid_bytes) >= _GUID_CACHE_LIMIT:
-            _guid_bytes.clear()
-        _guid_bytes[number] = raw
+        raw = _guid_bytes.keep(number, value.bytes_le)
     return raw
 
 

@@ -15,6 +15,7 @@ import struct
 import uuid
 from typing import ClassVar
 
+from pydcom.memo import Memo
 from pydcom.rpc.constants import (
     DREP_LE,
     PFC_OBJECT_UUID,
@@ -149,18 +150,15 @@ class ContextResult:
 
 # Binds name the same few syntaxes over and over, and building a uuid.UUID costs microseconds:
 # both directions are memoized, up to a bound a peer sending random UUIDs cannot push past.
-_SYNTAX_CACHE_LIMIT = 4096
-_packed_syntaxes: dict[SyntaxId, bytes] = {}
-_unpacked_syntaxes: dict[bytes, SyntaxId] = {}
+_packed_syntaxes = Memo(4096)  # SyntaxId -> 20 bytes
+_unpacked_syntaxes = Memo(4096)  # 20 bytes -> SyntaxId
 
 
 def _pack_syntax(syntax: SyntaxId) -> bytes:
     raw = _packed_syntaxes.get(syntax)
     if raw is None:
-        raw = _SYNTAX.pack(syntax.uuid.bytes_le,
-                           (syntax.major & 0xFFFF) | (syntax.minor & 0xFFFF) << 16)
-        if len(_packed_syntaxes) < _SYNTAX_CACHE_LIMIT:
-            _packed_syntaxes[syntax] = raw
+        raw = _packed_syntaxes.keep(syntax, _SYNTAX.pack(
+            syntax.uuid.bytes_le, (syntax.major & 0xFFFF) | (syntax.minor & 0xFFFF) << 16))
     return raw
 
 
@@ -169,9 +167,8 @@ def _unpack_syntax(data: bytes, offset: int) -> SyntaxId:
     syntax = _unpacked_syntaxes.get(raw)
     if syntax is None:
         uuid_bytes, version = _SYNTAX.unpack(raw)
-        syntax = SyntaxId(uuid.UUID(bytes_le=uuid_bytes), version & 0xFFFF, version >> 16)
-        if len(_unpacked_syntaxes) < _SYNTAX_CACHE_LIMIT:
-            _unpacked_syntaxes[raw] = syntax
+        syntax = _unpacked_syntaxes.keep(raw, SyntaxId(uuid.UUID(bytes_le=uuid_bytes),
+                                                        version & 0xFFFF, version >> 16))
     return syntax
 
 

@@ -386,7 +386,9 @@ class ClientRuntime:
                 log.warning("client background work failed", exc_info=True)
 
 
-@functools.lru_cache(maxsize=1024)  # bindings are immutable and a few repeat all the time
+# Bindings are immutable and a few repeat all the time. A DUALSTRINGARRAY holds at most 128 KiB,
+# so 64 kept answers cost at most 8 MiB whatever a peer sends.
+@functools.lru_cache(maxsize=64)
 def resolver_endpoint(bindings: DualStringArray, hint: Endpoint | None = None) -> Endpoint:
     """Where to reach the resolver an OBJREF names: its first TCP binding, on port 135 unless
     the binding names another ("host[port]", which pydcom services on other ports write)."""
@@ -398,7 +400,7 @@ def resolver_endpoint(bindings: DualStringArray, hint: Endpoint | None = None) -
     return endpoint_of(tcp[0], RESOLVER_PORT)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)
 def pick_endpoint(bindings: DualStringArray, prefer_host: str | None = None) -> Endpoint:
     """The exporter endpoint to use: one on the host we reached the resolver at, else the first."""
     tcp = [b for b in bindings.tcp_bindings() if b.endpoint is not None]

@@ -10,6 +10,7 @@ import uuid
 
 from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.memo import Memo
 from pydcom.runtime.client import ClientRuntime, Endpoint, OxidInfo, Proxy, pick_endpoint
 from pydcom.wire import scm
 from pydcom.wire.activation import ActivationReply, ActivationRequest, client_context
@@ -55,8 +56,7 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     return results
 
 
-_REQUESTS_LIMIT = 1024
-_requests: dict[tuple, bytes] = {}
+_requests = Memo(1024)  # (CLSID, IIDs, target) -> request BLOB
 _lock = threading.Lock()
 _process_context: bytes | None = None
 
@@ -82,8 +82,6 @@ def _request_properties(clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], server_na
         key = (clsid, iids, server_name)
         found = _requests.get(key)
         if found is None:
-            if len(_requests) >= _REQUESTS_LIMIT:
-                _requests.clear()
-            found = _requests[key] = ActivationRequest(
-                clsid, iids, server_name=server_name, client_context=_process_context).encode()
+            found = _requests.keep(key, ActivationRequest(
+                clsid, iids, server_name=server_name, client_context=_process_context).encode())
         return found

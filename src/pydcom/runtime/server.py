@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.memo import Memo
 from pydcom.rpc import Interface, RpcClient, RpcFault
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.server_connection import CallReceived
@@ -54,10 +55,15 @@ def _activate_answer(iids: list, code: int) -> bytes:
     return local.ActivateResponse(len(iids), [code] * len(iids), 0, b"", code).encode()
 
 
-@functools.lru_cache(maxsize=256)  # the service asks for the same classes again and again
+_activate_requests = Memo(256)  # the service asks for the same classes again and again
+
+
 def _activate_request(stub: bytes) -> local.ActivateRequest:
     """The decoded request; callers only read it."""
-    return local.ActivateRequest.decode(stub)
+    found = _activate_requests.get(stub)
+    if found is None:
+        found = _activate_requests.keep(stub, local.ActivateRequest.decode(stub), len(stub))
+    return found
 
 
 def parse_endpoint(text: str, default_port: int = 135) -> tuple[str, int]:

@@ -45,7 +45,6 @@ from pydcom.wire.orpc import (
 log = logging.getLogger("pydcom.service")
 
 
-
 @dataclass(frozen=True)
 class Activated:
     """What a server process answered: the HRESULT of the creation, the exporter, one HRESULT
@@ -173,7 +172,7 @@ class Activator:
         code, record, pointers = done.hr, done.record, None
         if record is not None and not code & 0x80000000:
             try:
-                pointers = decode_props_out(done.props_out).ppIntfData
+                _, _, pointers = decode_props_out(done.props_out)
             except WireError as exc:
                 log.warning("server of %s answered a bad PropsOutInfo: %s", request.Clsid, exc)
                 code = hresult.RPC_E_UNEXPECTED

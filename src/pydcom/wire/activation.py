@@ -12,9 +12,11 @@ import functools
 import struct
 import uuid
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from pydcom import ndr
 from pydcom.guid import GUID_NULL
+from pydcom.memo import Memo
 from pydcom.wire import ids
 from pydcom.wire.errors import WireError
 from pydcom.wire.objref import ObjRefCustom, decode_objref
@@ -243,10 +245,9 @@ def decode_properties(blob: bytes) -> dict[uuid.UUID, ndr.Struct]:
 
 # Requests from one client repeat their properties, and replies from one exporter repeat their
 # ScmReplyInfo: decoded properties are kept by their bytes (read-only, bounded).
-_DECODED_LIMIT = 4096
-_decoded: dict[tuple[uuid.UUID, bytes], ndr.Struct] = {}
-_requests: dict[bytes, "ActivationRequest"] = {}
-_good_contexts: set[bytes] = set()
+_decoded = Memo(4096)  # (CLSID, stream) -> property
+_requests = Memo(4096)  # BLOB -> ActivationRequest
+_good_contexts = Memo(4096)  # marshaled context -> True
 
 
 def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
@@ -261,10 +262,7 @@ def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
         (value,) = ndr.ts1.deserialize(stream, cls)
     except ndr.NdrError as exc:
         raise WireError(f"bad {cls.__name__}: {exc}") from None
-    if len(_decoded) >= _DECODED_LIMIT:
-        _decoded.clear()
-    _decoded[key] = value
-    return value
+    return _decoded.keep(key, value, len(stream))
 
 
 def _body_length(stream: bytes) -> int:
@@ -330,10 +328,7 @@ class ActivationRequest:
         raw = pointer.abData if pointer is not None else b""
         found = _requests.get(raw)
         if found is None:
-            found = cls._decode(pointer)
-            if len(_requests) >= _DECODED_LIMIT:
-                _requests.clear()
-            _requests[raw] = found
+            found = _requests.keep(raw, cls._decode(pointer), len(raw))
         return found
 
     @classmethod
@@ -389,35 +384,34 @@ class ActivationReply:
                 or scm.remoteReply is None or scm.remoteReply.pdsaOxidBindings is None:
             raise WireError("activation reply lacks PropsOutInfo or ScmReplyInfo")
         reply = scm.remoteReply
-        count = out.cIfs
-        iids = tuple(out.piid or ())
-        results = tuple(out.phresults or ())
-        interfaces = tuple(out.ppIntfData or ())
-        if not (len(iids) == len(results) == len(interfaces) == count):
-            raise WireError("PropsOutInfo arrays disagree with cIfs")
+        iids, results, interfaces = _props_out_arrays(out)
         return cls(reply.Oxid, reply.pdsaOxidBindings, reply.ipidRemUnknown, reply.authnHint,
                    reply.serverVersion, iids, results, interfaces)
 
 
-def props_out_stream(iids: tuple[uuid.UUID, ...] | list[uuid.UUID], results: tuple[int, ...] | list[int],
-                     pointers: tuple[MInterfacePointer | None, ...] | list[MInterfacePointer | None]
-                     ) -> bytes:
+def _props_out_arrays(value: PropsOutInfo) -> tuple[tuple, tuple, tuple]:
+    """(IIDs, HRESULTs, interface pointers); WireError if they disagree with cIfs."""
+    arrays = tuple(value.piid or ()), tuple(value.phresults or ()), tuple(value.ppIntfData or ())
+    if not all(len(array) == value.cIfs for array in arrays):
+        raise WireError("PropsOutInfo arrays disagree with cIfs")
+    return arrays
+
+
+def props_out_stream(iids: Sequence[uuid.UUID], results: Sequence[int],
+                     pointers: Sequence[MInterfacePointer | None]) -> bytes:
     """PropsOutInfo (MS-DCOM 2.2.22.2.9) serialized as the reply BLOB carries it: what a server
     process answers for the interfaces it was asked for."""
     return ndr.ts1.serialize(PropsOutInfo(len(iids), list(iids), list(results), list(pointers)))
 
 
-def decode_props_out(stream: bytes) -> PropsOutInfo:
-    """The PropsOutInfo of ``props_out_stream``; WireError if it is malformed or its arrays
-    disagree with its count."""
+def decode_props_out(stream: bytes) -> tuple[tuple, tuple, tuple]:
+    """The (IIDs, HRESULTs, interface pointers) of a ``props_out_stream``; WireError if it is
+    malformed or its arrays disagree with its count."""
     try:
         (value,) = ndr.ts1.deserialize(stream, PropsOutInfo)
     except ndr.NdrError as exc:
         raise WireError(f"bad PropsOutInfo: {exc}") from None
-    if not (len(value.piid or ()) == len(value.phresults or ()) == len(value.ppIntfData or ())
-            == value.cIfs):
-        raise WireError("PropsOutInfo arrays disagree with cIfs")
-    return value
+    return _props_out_arrays(value)
 
 
 def reply_blob(props_out: bytes, scm_reply: tuple[uuid.UUID, bytes]) -> MInterfacePointer:
@@ -444,9 +438,7 @@ def check_client_context(raw: bytes) -> None:
     if raw in _good_contexts:
         return
     _check_client_context(raw)
-    if len(_good_contexts) >= _DECODED_LIMIT:
-        _good_contexts.clear()
-    _good_contexts.add(raw)
+    _good_contexts.keep(raw, True, len(raw))
 
 
 def _check_client_context(raw: bytes) -> None:

@@ -12,6 +12,7 @@ import functools
 import struct
 from dataclasses import dataclass
 
+from pydcom.memo import Memo
 from pydcom.wire.errors import WireError
 
 TOWER_NCACN_IP_TCP = 0x07  # C706 appendix I; MS-RPCE 2.1.1.1
@@ -20,8 +21,7 @@ RPC_C_AUTHN_WINNT = 0x0A
 RPC_C_AUTHN_GSS_NEGOTIATE = 0x09
 _RESERVED = 0xFFFF
 MAX_ENTRIES = 0xFFFF
-_PARSED_LIMIT = 1024
-_parsed: dict[tuple, "DualStringArray"] = {}
+_parsed = Memo(1024)  # (entries, security offset) -> DualStringArray
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,7 @@ class DualStringArray:
         key = (tuple(entries), security_offset)
         found = _parsed.get(key)
         if found is None:
-            found = cls._parse(key[0], security_offset)
-            if len(_parsed) >= _PARSED_LIMIT:
-                _parsed.clear()
-            _parsed[key] = found
+            found = _parsed.keep(key, cls._parse(key[0], security_offset), len(entries))
         return found
 
     @classmethod
