@@ -273,8 +273,7 @@ def _compile_init(cls: type) -> None:
     params = ", ".join(f"{n}=_d{i}" for i, n in enumerate(names))
     body = "".join(f"\n    self.{n} = {n}" for n in names) or "\n    pass"
     namespace: dict[str, Any] = dict(defaults)
-    exec(f"def __init__(self, {params}):{body}" if names else  # noqa: S102 - identifiers only
-         f"def __init__(self):{body}", namespace)
+    exec(f"def __init__(self, {params}):{body}", namespace)  # noqa: S102 - identifiers only
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = init

@@ -61,14 +61,6 @@ class Method:
     # For [in] interface pointers: the IID a caller's object is passed as (IUnknown if unsaid).
     in_iids: dict[str, uuid.UUID] = field(default_factory=dict)
 
-    @property
-    def in_names(self) -> list[str]:
-        return [name for name, _ in self.ins]
-
-    @property
-    def out_names(self) -> list[str]:
-        return [name for name, _, _ in self.outs]
-
     # What every call needs of the declarations, worked out once per method.
     @functools.cached_property
     def ins(self) -> tuple[tuple[str, bool], ...]:
