@@ -18,12 +18,9 @@ import threading
 import time
 from collections import Counter
 
-import pydcom
 from pydcom import registry
-from pydcom.hresult import ComError
 from pydcom.runtime import activator
 from tests.runtime import scenario
-from tests.runtime.sample_classes import CALC_CLSID, IID_ICALC
 from tests.runtime.support import RecordingActivator
 
 
@@ -46,18 +43,7 @@ def timed_reader(deadline: float, out: dict) -> None:
     records = []
     i = 0
     while time.monotonic() < deadline:
-        began = time.monotonic()
-        try:
-            if i % 2:
-                pydcom.create_instance(CALC_CLSID, iid=IID_ICALC).release()
-            else:
-                pydcom.get_class_object(scenario.REMOTE_CLSID)
-            outcome: object = "ok"
-        except ComError as exc:
-            outcome = exc.hresult
-        except Exception as exc:  # noqa: BLE001
-            outcome = repr(exc)
-        records.append((began, time.monotonic(), outcome))
+        records.append(scenario.timed_attempt(i))
         i += 1
     out["records"].extend(records)
 

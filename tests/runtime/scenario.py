@@ -8,12 +8,14 @@ belongs to neither.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pydcom
+from pydcom.hresult import ComError
 from pydcom.registry import AppIdEntry, ClassEntry, Registry
 from pydcom.runtime.coclass import coclass_entry
-from tests.runtime.sample_classes import Calculator
+from tests.runtime.sample_classes import CALC_CLSID, IID_ICALC, Calculator
 
 REMOTE_CLSID = uuid.UUID("0f8e5c2a-8888-4a2b-9c3d-000000000001")
 APP_1 = uuid.UUID("0f8e5c2a-8888-4a2b-9c3d-0000000000a1")
@@ -60,3 +62,20 @@ def one_remote() -> tuple[str, str, int]:
     """A remote resolution with no ServerInfo, as the recording activator saw it."""
     plan = pydcom.get_class_object("Test.Remote", pydcom.CLSCTX.ALL).plan
     return (str(plan.appid.appid), plan.server.host, plan.server.port)
+
+
+def timed_attempt(i: int) -> tuple[float, float, object]:
+    """One activation by CLSID (in-process on odd i, the remote class object on even i) as
+    (start, end, outcome): "ok", the HRESULT of a ComError, or the repr of anything else."""
+    began = time.monotonic()
+    try:
+        if i % 2:
+            pydcom.create_instance(CALC_CLSID, iid=IID_ICALC).release()
+        else:
+            pydcom.get_class_object(REMOTE_CLSID)
+        outcome: object = "ok"
+    except ComError as exc:
+        outcome = exc.hresult
+    except Exception as exc:  # noqa: BLE001 - reported, judged by the test
+        outcome = repr(exc)
+    return began, time.monotonic(), outcome

@@ -10,13 +10,11 @@ import time
 
 import pytest
 
-import pydcom
 from pydcom import hresult, registry
-from pydcom.hresult import ComError
 from pydcom.registry import Registry
 from pydcom.runtime import activator
 from tests.runtime import scenario
-from tests.runtime.sample_classes import CALC_CLSID, IID_ICALC
+from tests.runtime.sample_classes import CALC_CLSID
 from tests.runtime.support import RecordingActivator
 
 READERS = 64
@@ -123,18 +121,7 @@ def test_unregistered_midway_before_succeeds_after_is_class_not_registered(reg):
         start.wait()
         mine = []
         for i in range(CALLS):
-            began = time.monotonic()
-            try:
-                if i % 2:
-                    pydcom.create_instance(CALC_CLSID, iid=IID_ICALC).release()
-                else:
-                    pydcom.get_class_object(scenario.REMOTE_CLSID)
-                outcome: object = "ok"
-            except ComError as exc:
-                outcome = exc.hresult
-            except Exception as exc:  # noqa: BLE001
-                outcome = repr(exc)
-            mine.append((began, time.monotonic(), outcome))
+            mine.append(scenario.timed_attempt(i))
             if next(progress) == READERS * CALLS * 2 // 5:
                 midway.set()
         records.extend(mine)
