@@ -1,26 +1,11 @@
-"""Structures for the NDR tests: the DCOM ones pydcom.wire declares, and a few shapes of their
-own (a VARIANT-like union, strings, full pointers, nesting, every alignment)."""
+"""Shapes for the NDR tests beside the DCOM structures pydcom.wire declares (which the tests
+import from there, so they check the declarations production code uses): a VARIANT-like union,
+strings, full pointers, nesting, every alignment."""
 
 from __future__ import annotations
 
 from pydcom import ndr
-
-# The DCOM structures as pydcom.wire declares them: the NDR tests check the same declarations
-# production code uses.
-from pydcom.wire.activation import CustomHeader  # noqa: F401
-from pydcom.wire.object_exporter import ComplexPingRequest  # noqa: F401
-from pydcom.wire.orpc import (  # noqa: F401
-    COMVERSION,
-    DUALSTRINGARRAY,
-    ORPC_EXTENT,
-    ORPC_EXTENT_ARRAY,
-    ORPCTHAT,
-    ORPCTHIS,
-    REMQIRESULT,
-    STDOBJREF,
-    MInterfacePointer,
-)
-from pydcom.wire.remunknown import RemQueryInterfaceResponse  # noqa: F401
+from pydcom.wire.orpc import COMVERSION, ORPC_EXTENT_ARRAY
 
 VT_EMPTY, VT_I4, VT_BSTR_LIKE, VT_R8 = 0, 3, 8, 5
 

@@ -14,17 +14,17 @@ import uuid
 from impacket.dcerpc.v5 import dcomrt
 from impacket.dcerpc.v5.dtypes import NULL
 
-from .fixtures import (
+from pydcom.wire.object_exporter import ComplexPingRequest
+from pydcom.wire.orpc import (
     COMVERSION,
     DUALSTRINGARRAY,
     ORPCTHAT,
     ORPCTHIS,
     REMQIRESULT,
     STDOBJREF,
-    ComplexPingRequest,
     MInterfacePointer,
-    RemQueryInterfaceResponse,
 )
+from pydcom.wire.remunknown import RemQueryInterfaceResponse
 
 G1 = uuid.UUID("01020304-0506-0708-090a-0b0c0d0e0f10")
 FILLERS = {0xAA, 0xAB, 0xBF, 0xCC, 0xCA, 0xDD, 0xFA}

@@ -12,8 +12,9 @@ from hypothesis import given, settings, strategies as st
 
 from pydcom import ndr
 from pydcom.ndr import NdrError
-
-from .fixtures import (
+from pydcom.wire.activation import CustomHeader
+from pydcom.wire.object_exporter import ComplexPingRequest
+from pydcom.wire.orpc import (
     COMVERSION,
     DUALSTRINGARRAY,
     ORPC_EXTENT,
@@ -22,16 +23,11 @@ from .fixtures import (
     ORPCTHIS,
     REMQIRESULT,
     STDOBJREF,
-    Aliased,
-    ComplexPingRequest,
-    CustomHeader,
     MInterfacePointer,
-    Mixed,
-    Nested,
-    RemQueryInterfaceResponse,
-    StringParams,
-    VariantLike,
 )
+from pydcom.wire.remunknown import RemQueryInterfaceResponse
+
+from .fixtures import Aliased, Mixed, Nested, StringParams, VariantLike
 
 G1 = uuid.UUID("01020304-0506-0708-090a-0b0c0d0e0f10")
 
