@@ -214,8 +214,9 @@ class Pdu:
     # -- decoding --------------------------------------------------------------------------
     @classmethod
     def _decode_body(cls, header: Header, body: bytes) -> "Pdu":
-        """Build the PDU from the bytes between the common header and the auth padding."""
-        raise NotImplementedError
+        """Build the PDU from the bytes between the common header and the auth padding; a PDU
+        with no fields of its own (auth3, shutdown, co_cancel, orphaned) has nothing to read."""
+        return cls(header.flags, header.call_id)
 
     def _common_eq(self, other: object) -> bool:
         return type(self) is type(other) and all(
@@ -491,10 +492,6 @@ class Auth3(Pdu):
     def _fixed(self) -> bytes:
         return bytes(4)
 
-    @classmethod
-    def _decode_body(cls, header: Header, body: bytes) -> "Auth3":
-        return cls(header.flags, header.call_id)
-
 
 class Shutdown(Pdu):
     """shutdown PDU (C706 12.6.4.11): the server asks the client to close the connection."""
@@ -502,19 +499,15 @@ class Shutdown(Pdu):
     __slots__ = ()
     ptype = PTYPE.SHUTDOWN
 
-    @classmethod
-    def _decode_body(cls, header: Header, body: bytes) -> "Pdu":
-        return cls(header.flags, header.call_id)
 
-
-class CoCancel(Shutdown):
+class CoCancel(Pdu):
     """co_cancel PDU (C706 12.6.4.6): cancel the call in progress."""
 
     __slots__ = ()
     ptype = PTYPE.CO_CANCEL
 
 
-class Orphaned(Shutdown):
+class Orphaned(Pdu):
     """orphaned PDU (C706 12.6.4.8): the client abandons the call in progress."""
 
     __slots__ = ()

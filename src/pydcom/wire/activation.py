@@ -60,8 +60,9 @@ class InstantiationInfoData(ndr.Struct):
     clientCOMVersion = COMVERSION
 
 
-class SpecialPropertiesData(ndr.Struct):
-    """MS-DCOM 2.2.22.2.2"""
+class _SpecialPropertiesHead(ndr.Struct):
+    """MS-DCOM 2.2.22.2.2: the fields both definitions of SpecialPropertiesData begin with."""
+    _abstract_ = True
     dwSessionId = ndr.u32
     fRemoteThisSessionId = ndr.i32
     fClientImpersonating = ndr.i32
@@ -71,22 +72,17 @@ class SpecialPropertiesData(ndr.Struct):
     dwPRTFlags = ndr.u32
     dwOrigClsctx = ndr.u32
     dwFlags = ndr.u32
+
+
+class SpecialPropertiesData(_SpecialPropertiesHead):
+    """MS-DCOM 2.2.22.2.2"""
     Reserved1 = ndr.u32
     Reserved2 = ndr.u64
     Reserved3 = ndr.fixed_array(ndr.u32, 5)
 
 
-class SpecialPropertiesDataAlternate(ndr.Struct):
+class SpecialPropertiesDataAlternate(_SpecialPropertiesHead):
     """MS-DCOM 2.2.22.2.2, the alternate definition servers must also accept."""
-    dwSessionId = ndr.u32
-    fRemoteThisSessionId = ndr.i32
-    fClientImpersonating = ndr.i32
-    fPartitionIDPresent = ndr.i32
-    dwDefaultAuthnLvl = ndr.u32
-    guidPartition = ndr.GUID
-    dwPRTFlags = ndr.u32
-    dwOrigClsctx = ndr.u32
-    dwFlags = ndr.u32
     Reserved3 = ndr.fixed_array(ndr.u32, 8)
 
 
