@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pydcom.cli.common import CliError, add_command, guid_arg, open_from, table
+from pydcom.cli.common import CliError, add_command, add_group, guid_arg, open_from, table
 from pydcom import hresult
 from pydcom.guid import format_guid
 from pydcom.hresult import ComError
@@ -12,10 +12,7 @@ from pydcom.registry import parse_machine_name, to_toml
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    group = commands.add_parser("appid", help="AppIDs: where classes run, who may use them",
-                                description="AppIDs: where classes run, who may use them")
-    verbs = group.add_subparsers(dest="verb", metavar="VERB", required=True,
-                                 parser_class=type(group))
+    verbs = add_group(commands, "appid", "AppIDs: where classes run, who may use them")
 
     p = add_command(verbs, "set", run_set, "create or change an AppID")
     p.add_argument("appid", type=guid_arg("AppID"), metavar="APPID")

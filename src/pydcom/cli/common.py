@@ -38,6 +38,14 @@ def common_options(parser: argparse.ArgumentParser, top_level: bool = False) -> 
                              f"{DEFAULT_BUSY_TIMEOUT:g} s)")
 
 
+def add_group(commands: argparse._SubParsersAction, name: str,
+              summary: str) -> argparse._SubParsersAction:
+    """A command group (``pydcom NAME VERB ...``); returns where its verbs are added."""
+    group = commands.add_parser(name, help=summary, description=summary)
+    return group.add_subparsers(dest="verb", metavar="VERB", required=True,
+                                parser_class=type(group))
+
+
 def add_command(commands: argparse._SubParsersAction, name: str, run,
                 summary: str) -> argparse.ArgumentParser:
     """A subcommand that runs ``run(args)`` and takes the common options."""

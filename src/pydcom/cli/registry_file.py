@@ -7,16 +7,13 @@ import os
 import sys
 import tempfile
 
-from pydcom.cli.common import CliError, add_command, open_from
+from pydcom.cli.common import CliError, add_command, add_group, open_from
 from pydcom.hresult import ComError
 from pydcom.registry import from_toml, to_toml
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    group = commands.add_parser("registry", help="export or import all registrations as TOML",
-                                description="export or import all registrations as TOML")
-    verbs = group.add_subparsers(dest="verb", metavar="VERB", required=True,
-                                 parser_class=type(group))
+    verbs = add_group(commands, "registry", "export or import all registrations as TOML")
     p = add_command(verbs, "export", run_export, "write every class and AppID to FILE ('-': stdout)")
     p.add_argument("file", metavar="FILE")
     p = add_command(verbs, "import", run_import,
