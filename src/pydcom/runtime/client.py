@@ -25,7 +25,7 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime import causality
-from pydcom.runtime.interfaces import ComInterface, Method, known_interface
+from pydcom.runtime.interfaces import ComInterface, Method, known_interface, syntax_of
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.objref import DEFAULT_PUBLIC_REFS, ObjRef, ObjRefStandard, StdObjRef
@@ -413,12 +413,6 @@ def pick_endpoint(bindings: DualStringArray, prefer_host: str | None = None) -> 
     return endpoint_of(tcp[0])
 
 
-@functools.lru_cache(maxsize=4096)
-def _syntax_of(iid: uuid.UUID) -> SyntaxId:
-    """One SyntaxId object per interface: a connection knows the last one it used by identity."""
-    return SyntaxId(iid, 0, 0)
-
-
 class Proxy:
     """A reference to an interface of a remote object (MS-DCOM 3.2.4.4).
 
@@ -602,7 +596,7 @@ class Proxy:
                 value = self._runtime.marshal(value, method.in_iids.get(name, ids.IID_IUnknown))
             values.append(value)
         stub = method.request(*values).encode()
-        answer = method.response.decode(self._call(_syntax_of(self.iid), method.opnum, stub,
+        answer = method.response.decode(self._call(syntax_of(self.iid), method.opnum, stub,
                                                    self.ipid))
         code = getattr(answer, method.hresult_name)
         if code & 0x80000000:

@@ -26,6 +26,13 @@ from pydcom.wire.remunknown import (
     OrpcHresultResponse,
 )
 
+@functools.lru_cache(maxsize=4096)
+def syntax_of(iid: uuid.UUID) -> SyntaxId:
+    """The abstract syntax of an ORPC interface (version 0.0), one object per IID: a connection
+    recognizes the syntax it used last by identity."""
+    return SyntaxId(iid, 0, 0)
+
+
 def is_interface_pointer(kind: ndr.NdrType) -> bool:
     """An [in] or [out] interface pointer parameter: MInterfacePointer behind one or two pointers."""
     kind = ndr.core.as_type(kind)
@@ -87,9 +94,9 @@ class ComInterface:
     iid: uuid.UUID
     methods: tuple[Method, ...] = ()
 
-    @functools.cached_property
+    @property
     def syntax(self) -> SyntaxId:
-        return SyntaxId(self.iid, 0, 0)
+        return syntax_of(self.iid)
 
     def method(self, opnum: int) -> Method | None:
         return self._by_opnum.get(opnum)
