@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from pydcom.memo import Memo
+
 GUID_NULL = uuid.UUID(int=0)
 
 _GUID_TEXT = re.compile(
@@ -43,10 +45,25 @@ def format_guid(value: uuid.UUID) -> str:
     return "{" + str(value).upper() + "}"
 
 
+# uuid.UUID construction and its bytes_le property cost microseconds each, and the same IIDs and
+# IPIDs come back all the time: both directions are memoized.
+_from_bytes = Memo(65536)  # 16 bytes -> UUID
+_to_bytes = Memo(65536)  # UUID's integer -> 16 bytes
+
+
 def guid_to_bytes(value: uuid.UUID) -> bytes:
-    """MS-DTYP 2.3.4 wire form (16 bytes)."""
-    return value.bytes_le
+    """MS-DTYP 2.3.4 wire form (16 bytes): ``value.bytes_le``. AttributeError if ``value`` is
+    not a UUID."""
+    number = value.int
+    raw = _to_bytes.get(number)
+    if raw is None:
+        raw = _to_bytes.keep(number, value.bytes_le)
+    return raw
 
 
 def guid_from_bytes(data: bytes) -> uuid.UUID:
-    return uuid.UUID(bytes_le=bytes(data))
+    value = _from_bytes.get(data)
+    if value is None:
+        data = bytes(data)
+        value = _from_bytes.keep(data, uuid.UUID(bytes_le=data))
+    return value

@@ -18,6 +18,7 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
     BindNakReason,
     SyntaxId,
     bind_time_feature_syntax,
@@ -296,3 +297,28 @@ def test_client_and_server_machines_talk_without_sockets():
     call_id, frags = client.request(77, 0, b"")
     [fault] = roundtrip(frags)
     assert isinstance(fault, FaultReceived) and fault.status == NCA_S_UNK_IF
+
+
+def test_request_with_object_uuid_takes_the_single_request_path_both_ways():
+    """Every ORPC call carries the IPID as its object UUID: the one-fragment form the client
+    writes is the request PDU of C706 12.6.4.9, and the server reads the object and the stub."""
+    server, ctx = bound_server()
+    client = ClientConnection()
+    ipid = uuid.UUID("00000400-1111-2222-3333-444455556666")
+    stub = bytes(range(40))
+    call_id, data = client.single_request(ctx, 3, stub, ipid)
+    assert data == P.Request(call_id, ctx, 3, stub, alloc_hint=len(stub), object=ipid).encode()
+    server.receive_data(data)
+    call = server.next_event()
+    assert (call.call_id, call.opnum, call.object, call.stub) == (call_id, 3, ipid, stub)
+    assert server.next_event() is None and not server.outbox
+    # A stub too large for one fragment is left to the fragmenting path.
+    assert client.single_request(ctx, 3, bytes(client.max_xmit_frag - 40 + 1), ipid) is None
+
+
+def test_object_flag_on_a_request_too_short_for_the_uuid_is_a_protocol_error():
+    server, ctx = bound_server()
+    data = bytearray(P.Request(5, ctx, 0, b"").encode())
+    data[3] |= PFC_OBJECT_UUID  # claims an object UUID the 24 bytes cannot hold
+    [fault] = exchange(server, bytes(data))
+    assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR and server.closed

@@ -21,7 +21,7 @@ import struct
 import uuid
 from typing import Any, Callable, Iterator
 
-from pydcom.memo import Memo
+from pydcom.guid import guid_from_bytes, guid_to_bytes
 from pydcom.ndr.errors import NdrError
 
 MAX_DEPTH = 64  # nested units (pointer referents inside referents...) before we refuse
@@ -245,28 +245,14 @@ f64 = Primitive("f64", "d")
 HRESULT = Primitive("HRESULT", "I")  # unsigned: pydcom holds HRESULTs as unsigned 32-bit
 error_status_t = Primitive("error_status_t", "I")
 
-# uuid.UUID construction costs microseconds; the same IIDs and IPIDs come back all the time.
-_guids = Memo(65536)  # 16 bytes -> UUID
-_guid_bytes = Memo(65536)  # UUID's integer -> 16 bytes
-
-
-def guid_from_le(raw: bytes) -> uuid.UUID:
-    value = _guids.get(raw)
-    if value is None:
-        value = _guids.keep(raw, uuid.UUID(bytes_le=raw))
-    return value
+guid_from_le = guid_from_bytes
 
 
 def guid_to_le(value: uuid.UUID) -> bytes:
-    """``value.bytes_le``, which is a slow Python property, memoized by the UUID's integer."""
     try:
-        number = value.int
+        return guid_to_bytes(value)
     except AttributeError:
         raise NdrError(f"GUID value must be a uuid.UUID, not {type(value).__name__}") from None
-    raw = _guid_bytes.get(number)
-    if raw is None:
-        raw = _guid_bytes.keep(number, value.bytes_le)
-    return raw
 
 
 class _Guid(NdrType):

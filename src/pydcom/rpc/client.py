@@ -181,7 +181,7 @@ class RpcClient:
             if self._closed:
                 self._check_open()
             conn = self._conn
-            single = conn.single_request(context_id, opnum, stub) if object is None else None
+            single = conn.single_request(context_id, opnum, stub, object)
             if single is not None:
                 # _send and _recv, inlined: on this path every Python call is measurable.
                 call_id, request = single

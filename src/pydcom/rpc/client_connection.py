@@ -10,12 +10,14 @@ import struct
 import uuid
 from typing import Iterable
 
+from pydcom.guid import guid_to_bytes
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     NDR_SYNTAX,
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PTYPE,
     BindFeature,
@@ -46,6 +48,7 @@ _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
 # then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, opnum (C706 12.6.4.9).
 _REQUEST_SINGLE = struct.Struct("<8sHxxIIHH")
 _REQUEST_SINGLE_PREFIX = bytes([5, 0, 0, 3, 0x10, 0, 0, 0])
+_REQUEST_OBJECT_PREFIX = bytes([5, 0, 0, 3 | PFC_OBJECT_UUID, 0x10, 0, 0, 0])
 # ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
 _RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
 
@@ -145,15 +148,23 @@ class ClientConnection:
         self._next_context_id = (context_id + 1) & 0xFFFF
         return context_id
 
-    def single_request(self, context_id: int, opnum: int, stub: bytes) -> tuple[int, bytes] | None:
-        """The hot path: one unfragmented request without object UUID, or None if ``stub``
-        needs fragments."""
+    def single_request(self, context_id: int, opnum: int, stub: bytes,
+                       object: uuid.UUID | None = None) -> tuple[int, bytes] | None:
+        """The hot path: one unfragmented request (with the object UUID every ORPC call
+        carries, or without), or None if ``stub`` needs fragments."""
         total = len(stub)
-        if total > self.max_xmit_frag - 24:
+        if object is None:
+            if total > self.max_xmit_frag - 24:
+                return None
+            self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
+            return call_id, _REQUEST_SINGLE.pack(_REQUEST_SINGLE_PREFIX, 24 + total, call_id,
+                                                 total, context_id, opnum) + stub
+        if total > self.max_xmit_frag - 40:
             return None
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
-        return call_id, _REQUEST_SINGLE.pack(_REQUEST_SINGLE_PREFIX, 24 + total, call_id, total,
-                                             context_id, opnum) + stub
+        return call_id, b"".join((
+            _REQUEST_SINGLE.pack(_REQUEST_OBJECT_PREFIX, 40 + total, call_id, total, context_id,
+                                 opnum), guid_to_bytes(object), stub))
 
     def request(self, context_id: int, opnum: int, stub: bytes,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
@@ -163,7 +174,7 @@ class ClientConnection:
         if object is None and total <= self.max_xmit_frag - 24:
             return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,
                                                      total)]
-        object_bytes = object.bytes_le if object is not None else None
+        object_bytes = guid_to_bytes(object) if object is not None else None
         room = (self.max_xmit_frag - 24 - (16 if object is not None else 0)) & ~7
         if total <= room:
             return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,

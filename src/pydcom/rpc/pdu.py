@@ -15,6 +15,7 @@ import struct
 import uuid
 from typing import ClassVar
 
+from pydcom.guid import guid_from_bytes, guid_to_bytes
 from pydcom.memo import Memo
 from pydcom.rpc.constants import (
     DREP_LE,
@@ -261,7 +262,7 @@ class Request(Pdu):
 
     def _fixed(self) -> bytes:
         fixed = struct.pack("<IHH", self.alloc_hint, self.context_id, self.opnum)
-        return fixed + self.object.bytes_le if self.object is not None else fixed
+        return fixed + guid_to_bytes(self.object) if self.object is not None else fixed
 
     def _stub(self) -> bytes:
         return self.stub
@@ -272,7 +273,7 @@ class Request(Pdu):
         if len(body) < need:
             raise PduError("request PDU shorter than its header", header.ptype, header.call_id)
         alloc_hint, context_id, opnum = struct.unpack_from("<IHH", body)
-        obj = uuid.UUID(bytes_le=body[8:24]) if header.flags & PFC_OBJECT_UUID else None
+        obj = guid_from_bytes(body[8:24]) if header.flags & PFC_OBJECT_UUID else None
         return cls(header.call_id, context_id, opnum, body[need:], obj, header.flags, alloc_hint)
 
 

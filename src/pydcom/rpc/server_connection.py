@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from pydcom.guid import guid_from_bytes
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     MIN_MAX_RECV_FRAG,
@@ -312,23 +313,29 @@ class ServerConnection:
 
     # -- requests ----------------------------------------------------------------------------
     def _single_request(self, data: bytes) -> CallReceived | None | object:
-        """The hot path: ``data`` is exactly one unfragmented request on a known context, with
-        no object UUID and no auth. Anything else returns _NOT_SIMPLE for the general path."""
+        """The hot path: ``data`` is exactly one unfragmented request on a known context,
+        without auth, with or without an object UUID (every ORPC call has one). Anything else
+        returns _NOT_SIMPLE for the general path."""
         if len(data) < 24 or self._partial is not None:
             return _NOT_SIMPLE
         vers, minor, ptype, flags, drep, frag_len, auth_len, call_id, _, context_id, opnum = (
             _REQUEST_HEAD.unpack_from(data))
-        if (ptype or flags != PFC_SINGLE or frag_len != len(data) or auth_len or vers != 5
-                or minor > 1 or drep & 0xF0 != 0x10 or frag_len > self.max_recv_frag):
+        if (ptype or frag_len != len(data) or auth_len or vers != 5 or minor > 1
+                or drep & 0xF0 != 0x10 or frag_len > self.max_recv_frag):
+            return _NOT_SIMPLE
+        if flags == PFC_SINGLE:
+            obj, stub = None, data[24:]
+        elif flags == PFC_SINGLE | PFC_OBJECT_UUID and frag_len >= 40:
+            obj, stub = guid_from_bytes(data[24:40]), data[40:]
+        else:
             return _NOT_SIMPLE
         interface = self._contexts.get(context_id)
         if interface is None or call_id > _MAX_CALL_ID:
             return _NOT_SIMPLE
         self._last_call_id = call_id
-        stub = data[24:]
         if len(stub) >= 12:
-            return self._complete(call_id, context_id, interface, opnum, None, stub, None)
-        return CallReceived(call_id, context_id, interface, opnum, None, stub, self.connection)
+            return self._complete(call_id, context_id, interface, opnum, obj, stub, None)
+        return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection)
 
     def _on_request(self, header: Header, frame: bytes) -> CallReceived | None:
         if not self.bound:
