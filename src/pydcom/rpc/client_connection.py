@@ -11,6 +11,7 @@ import uuid
 from typing import Iterable
 
 from pydcom.guid import guid_to_bytes
+from pydcom.memo import Memo
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     NDR_SYNTAX,
@@ -49,6 +50,8 @@ _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
 _REQUEST_SINGLE = struct.Struct("<8sHxxIIHH")
 _REQUEST_SINGLE_PREFIX = bytes([5, 0, 0, 3, 0x10, 0, 0, 0])
 _REQUEST_OBJECT_PREFIX = bytes([5, 0, 0, 3 | PFC_OBJECT_UUID, 0x10, 0, 0, 0])
+_U32 = struct.Struct("<I")
+_offers = Memo(256)  # what a bind offers -> (the offered contexts, the PDU with call_id 0)
 # ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
 _RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
 
@@ -125,28 +128,36 @@ class ClientConnection:
         The first bind also offers bind time feature negotiation (MS-RPCE 3.3.1.5.3), as Windows
         clients since Server 2003 do.
         """
-        offered: list[tuple[int, SyntaxId, bool]] = []
-        elements = []
-        syntaxes = list(syntaxes)
-        for syntax in syntaxes:
-            context_id = self._new_context_id()
-            offered.append((context_id, syntax, False))
-            elements.append(ContextElement(context_id, syntax, (NDR_SYNTAX,)))
-        if not self.bound and self._feature_negotiation and syntaxes:
-            context_id = self._new_context_id()
-            offered.append((context_id, syntaxes[-1], True))
-            elements.append(ContextElement(context_id, syntaxes[-1],
-                                           (_FEATURE_SYNTAX,)))
+        syntaxes = tuple(syntaxes)
+        # The same offers are made on every new connection: each is built once, and only the
+        # call_id differs between its copies.
+        key = (syntaxes, self.bound, self._feature_negotiation, self._next_context_id,
+               self.max_xmit_frag, self.max_recv_frag, assoc_group_id or self.assoc_group_id)
+        found = _offers.get(key)
+        if found is None:
+            found = _offers.keep(key, self._build_offer(syntaxes, assoc_group_id))
+        offered, data = found
+        self._next_context_id = (self._next_context_id + len(offered)) & 0xFFFF
         call_id = self.next_call_id()
         self._offer = (call_id, offered)
-        cls = AlterContext if self.bound else Bind
-        return cls(call_id, tuple(elements), self.max_xmit_frag, self.max_recv_frag,
-                   assoc_group_id or self.assoc_group_id).encode()
+        return b"".join((data[:12], _U32.pack(call_id), data[16:]))
 
-    def _new_context_id(self) -> int:
+    def _build_offer(self, syntaxes: tuple[SyntaxId, ...], assoc_group_id: int
+                     ) -> tuple[tuple[tuple[int, SyntaxId, bool], ...], bytes]:
+        """(context id, syntax, is feature negotiation) per offered context, and the PDU."""
+        offered: list[tuple[int, SyntaxId, bool]] = []
+        elements = []
         context_id = self._next_context_id
-        self._next_context_id = (context_id + 1) & 0xFFFF
-        return context_id
+        for syntax in syntaxes:
+            offered.append((context_id, syntax, False))
+            elements.append(ContextElement(context_id, syntax, (NDR_SYNTAX,)))
+            context_id = (context_id + 1) & 0xFFFF
+        if not self.bound and self._feature_negotiation and syntaxes:
+            offered.append((context_id, syntaxes[-1], True))
+            elements.append(ContextElement(context_id, syntaxes[-1], (_FEATURE_SYNTAX,)))
+        cls = AlterContext if self.bound else Bind
+        return tuple(offered), cls(0, tuple(elements), self.max_xmit_frag, self.max_recv_frag,
+                                   assoc_group_id or self.assoc_group_id).encode()
 
     def single_request(self, context_id: int, opnum: int, stub: bytes,
                        object: uuid.UUID | None = None) -> tuple[int, bytes] | None:

@@ -11,6 +11,7 @@ import uuid
 from typing import NamedTuple
 
 from pydcom import hresult as _hr
+from pydcom.guid import guid_to_bytes
 
 RPC_VERS = 5
 RPC_VERS_MINOR = 0
@@ -127,7 +128,7 @@ def bind_time_feature_syntax(features: int) -> SyntaxId:
 
 def bind_time_features(syntax: SyntaxId) -> int | None:
     """The bitmask if ``syntax`` is a feature negotiation syntax, else None."""
-    raw = syntax.uuid.bytes_le
+    raw = guid_to_bytes(syntax.uuid)
     if raw[:8] != BIND_TIME_FEATURE_PREFIX:
         return None
     return raw[8]

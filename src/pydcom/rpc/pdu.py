@@ -43,6 +43,7 @@ _ACK_FIXED = struct.Struct("<HHIH")  # max_xmit, max_recv, assoc_group, sec_addr
 _CONTEXT_ELEM = struct.Struct("<HBx")  # p_cont_id, n_transfer_syn, reserved
 _SYNTAX = struct.Struct("<16sI")  # if_uuid, if_version (major low 16 bits, minor high)
 _U16 = struct.Struct("<H")
+_RESULT = struct.Struct("<HH")  # result, reason of a p_result_t
 
 
 class PduError(ValueError):
@@ -153,13 +154,15 @@ class ContextResult:
 # both directions are memoized, up to a bound a peer sending random UUIDs cannot push past.
 _packed_syntaxes = Memo(4096)  # SyntaxId -> 20 bytes
 _unpacked_syntaxes = Memo(4096)  # 20 bytes -> SyntaxId
+_decoded_binds = Memo(1024)  # bind body -> (max_xmit, max_recv, assoc_group, contexts)
+_decoded_results = Memo(1024)  # bind_ack p_result_list -> ContextResults
 
 
 def _pack_syntax(syntax: SyntaxId) -> bytes:
     raw = _packed_syntaxes.get(syntax)
     if raw is None:
         raw = _packed_syntaxes.keep(syntax, _SYNTAX.pack(
-            syntax.uuid.bytes_le, (syntax.major & 0xFFFF) | (syntax.minor & 0xFFFF) << 16))
+            guid_to_bytes(syntax.uuid), (syntax.major & 0xFFFF) | (syntax.minor & 0xFFFF) << 16))
     return raw
 
 
@@ -168,7 +171,7 @@ def _unpack_syntax(data: bytes, offset: int) -> SyntaxId:
     syntax = _unpacked_syntaxes.get(raw)
     if syntax is None:
         uuid_bytes, version = _SYNTAX.unpack(raw)
-        syntax = _unpacked_syntaxes.keep(raw, SyntaxId(uuid.UUID(bytes_le=uuid_bytes),
+        syntax = _unpacked_syntaxes.keep(raw, SyntaxId(guid_from_bytes(uuid_bytes),
                                                         version & 0xFFFF, version >> 16))
     return syntax
 
@@ -367,6 +370,15 @@ class Bind(Pdu):
 
     @classmethod
     def _decode_body(cls, header: Header, body: bytes) -> "Bind":
+        # A client's binds repeat byte for byte after the call_id, which the header holds.
+        found = _decoded_binds.get(body)
+        if found is None:
+            found = _decoded_binds.keep(body, cls._decode_fields(header, body), len(body))
+        max_xmit, max_recv, group, contexts = found
+        return cls(header.call_id, contexts, max_xmit, max_recv, group, header.flags)
+
+    @staticmethod
+    def _decode_fields(header: Header, body: bytes) -> tuple:
         if len(body) < _BIND_FIXED.size:
             raise PduError("bind PDU shorter than its header", header.ptype, header.call_id)
         max_xmit, max_recv, group, count = _BIND_FIXED.unpack_from(body)
@@ -385,7 +397,7 @@ class Bind(Pdu):
             syntaxes = tuple(_unpack_syntax(body, offset + 24 + 20 * i) for i in range(n_syntaxes))
             contexts.append(ContextElement(context_id, abstract, syntaxes))
             offset = end
-        return cls(header.call_id, tuple(contexts), max_xmit, max_recv, group, header.flags)
+        return max_xmit, max_recv, group, tuple(contexts)
 
 
 class AlterContext(Bind):
@@ -438,12 +450,13 @@ class BindAck(Pdu):
         offset += 4
         if offset + 24 * count > len(body):
             raise PduError("bind_ack result list runs past the PDU", header.ptype, header.call_id)
-        results = []
-        for i in range(count):
-            result, reason = struct.unpack_from("<HH", body, offset + 24 * i)
-            results.append(ContextResult(result, reason, _unpack_syntax(body, offset + 24 * i + 4)))
-        return cls(header.call_id, tuple(results), max_xmit, max_recv, group, bytes(addr),
-                   header.flags)
+        raw = bytes(body[offset:offset + 24 * count])
+        results = _decoded_results.get(raw)  # a server answers the same offer the same way
+        if results is None:
+            results = _decoded_results.keep(raw, tuple(
+                ContextResult(*_RESULT.unpack_from(raw, i), _unpack_syntax(raw, i + 4))
+                for i in range(0, len(raw), 24)), len(raw))
+        return cls(header.call_id, results, max_xmit, max_recv, group, bytes(addr), header.flags)
 
 
 class AlterContextResp(BindAck):

@@ -479,7 +479,6 @@ class ServerConnection:
 
     def _negotiate(self, elements: tuple[ContextElement, ...]) -> list[ContextResult] | None:
         """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6)."""
-        limit = min(self._limits.max_contexts, 4000 * max(1, self._interface_count()))
         accepted: dict[int, Interface] = {}
         results = []
         for element in elements:
@@ -504,7 +503,10 @@ class ServerConnection:
                 continue
             accepted[element.context_id] = interface
             results.append(ContextResult(Result.ACCEPTANCE, 0, NDR_SYNTAX))
-        if len(set(self._contexts) | set(accepted)) > limit:
+        total = len(self._contexts.keys() | accepted.keys())
+        # The limit is the smaller of max_contexts and 4000 per served interface.
+        if total > self._limits.max_contexts or (
+                total > 4000 and total > 4000 * max(1, self._interface_count())):
             return None
         self._contexts.update(accepted)
         return results
