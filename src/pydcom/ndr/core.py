@@ -617,19 +617,21 @@ class Pointer(NdrType):
         w.buf += _U32.pack(out[0])
 
     def to_raw(self, value: Any, out: list, w: Writer, owner: Any = None) -> None:
+        out.append(self.referent_id(value, w, owner))
+
+    def referent_id(self, value: Any, w: Writer, owner: Any = None) -> int:
+        """The referent id to write for ``value`` (0 for NULL); the referent is deferred."""
         if value is None:
             if self.kind == "ref":
                 raise NdrError(f"{self.name} must not be NULL")
-            out.append(0)
-            return
+            return 0
         if self.kind == "full":
             known = w.full_ids.get(id(value))
             if known is not None:  # aliased: the referent was already sent once
-                out.append(known)
-                return
+                return known
             w.full_ids[id(value)] = w.next_id
-        out.append(w.referent_id())
         w.deferred.append((self.target, value, owner))
+        return w.referent_id()
 
     def decode(self, r: Reader, owner: Any = None) -> Any:
         r.align(4)
@@ -640,7 +642,11 @@ class Pointer(NdrType):
         return box
 
     def from_raw(self, raw: Iterator, r: Reader, setter, owner: Any = None) -> Any:
-        referent_id = next(raw)
+        return self.from_id(next(raw), r, setter, owner)
+
+    def from_id(self, referent_id: int, r: Reader, setter, owner: Any = None) -> Any:
+        """The value for a referent id read: None for NULL or a referent still to come (it
+        goes through ``setter`` when its unit ends), or a full pointer's alias already read."""
         if referent_id == 0:
             if self.kind == "ref":
                 raise r.error(f"{self.name} is NULL")

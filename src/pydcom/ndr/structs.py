@@ -102,8 +102,7 @@ class StructType(NdrType):
         if self.flat:
             _, end = self.layout(0)
             self.size = end
-            if self.pointerless:
-                _compile_flat(self)
+            _compile_flat(self)
 
     # -- flat layout, when nested in another structure's run ----------------------------------
     def layout(self, offset: int) -> tuple[str, int]:
@@ -176,20 +175,24 @@ class StructType(NdrType):
         return obj
 
 
-def _leaves(kind: StructType, prefix: str) -> list[tuple[str, str]] | None:
-    """(attribute path, conversion) of every leaf of a pointerless flat structure, in layout
-    order; None if some member has no direct leaf form."""
-    leaves: list[tuple[str, str]] = []
+def _leaves(kind: StructType, prefix: str, top: bool = True
+            ) -> list[tuple[str, str, NdrType]] | None:
+    """(attribute path, conversion, type) of every leaf of a flat structure, in layout order;
+    None if some member has no direct leaf form. Pointers may only be the structure's own
+    members, so that the structure itself owns their referents."""
+    leaves: list[tuple[str, str, NdrType]] = []
     for name, member in kind.fields:
         path = f"{prefix}{name}"
         if isinstance(member, Primitive):
-            leaves.append((path, ""))
+            leaves.append((path, "", member))
         elif member is GUID:
-            leaves.append((path, "guid"))
+            leaves.append((path, "guid", member))
         elif isinstance(member, FixedArray) and member.element is u8:
-            leaves.append((path, "bytes"))
-        elif isinstance(member, StructType):
-            inner = _leaves(member, path + ".")
+            leaves.append((path, "bytes", member))
+        elif isinstance(member, Pointer) and top:
+            leaves.append((path, "pointer", member))
+        elif isinstance(member, StructType) and member.pointerless:
+            inner = _leaves(member, path + ".", top=False)
             if inner is None:
                 return None
             leaves.extend(inner)
@@ -199,14 +202,16 @@ def _leaves(kind: StructType, prefix: str) -> list[tuple[str, str]] | None:
 
 
 def _compile_flat(kind: StructType) -> None:
-    """Replace the generic field-by-field to_raw/from_raw of a pointerless flat structure with
-    two straight-line functions: one C-level attrgetter for all leaves, one builder."""
+    """Replace the generic field-by-field code of a flat structure (one fixed layout, pointers'
+    referent ids included) with straight-line functions: one C-level attrgetter for all
+    leaves, one builder, and an encode and decode that are one pack or unpack each."""
     leaves = _leaves(kind, "")
     if not leaves:
         return
-    getter = operator.attrgetter(*(path for path, _ in leaves))
-    guid_at = [i for i, (_, how) in enumerate(leaves) if how == "guid"]
-    bytes_at = [i for i, (_, how) in enumerate(leaves) if how == "bytes"]
+    getter = operator.attrgetter(*(path for path, _, _ in leaves))
+    guid_at = [i for i, (_, how, _) in enumerate(leaves) if how == "guid"]
+    bytes_at = [i for i, (_, how, _) in enumerate(leaves) if how == "bytes"]
+    pointers_at = [(i, member) for i, (_, how, member) in enumerate(leaves) if how == "pointer"]
     single = len(leaves) == 1
 
     def to_raw(value: Any, out: list, w: Writer, owner: Any = None) -> None:
@@ -218,13 +223,15 @@ def _compile_flat(kind: StructType) -> None:
             values[i] = guid_to_le(values[i])
         for i in bytes_at:
             values[i] = bytes(values[i])
+        for i, pointer in pointers_at:  # the structure owns its referents
+            values[i] = pointer.referent_id(values[i], w, value)
         out.extend(values)
 
     lines = ["def from_raw(raw, r, setter, owner=None):"]
-    names: dict[str, str] = {}
+    names: dict[str, Any] = {}
 
     def build(struct_kind: StructType, var: str) -> None:
-        names[var] = struct_kind.cls
+        names[f"{var}_cls"] = struct_kind.cls
         lines.append(f"    {var} = new({var}_cls)")
         for name, member in struct_kind.fields:
             if isinstance(member, StructType):
@@ -233,16 +240,43 @@ def _compile_flat(kind: StructType) -> None:
                 lines.append(f"    {var}.{name} = {inner}")
             elif member is GUID:
                 lines.append(f"    {var}.{name} = guid(next(raw))")
+            elif isinstance(member, Pointer):
+                # NULL costs nothing; a referent is read when the unit ends, through a setter.
+                names[f"{var}_{name}_ptr"] = member
+                call = f"{var}_{name}_ptr.from_id(v, r, partial(setattr, {var}, {name!r}), {var})"
+                lines.append("    v = next(raw)")
+                lines.append(f"    {var}.{name} = {call}" if member.kind == "ref"
+                             else f"    {var}.{name} = {call} if v else None")
             else:
                 lines.append(f"    {var}.{name} = next(raw)")
 
     build(kind, "o")
     lines.append("    return o")
-    namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_le}
-    namespace.update({f"{var}_cls": cls for var, cls in names.items()})
+    namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_le,
+                                 "partial": functools.partial, **names}
     exec("\n".join(lines), namespace)  # noqa: S102 - source built above from field names only
-    kind.to_raw = to_raw
-    kind.from_raw = namespace["from_raw"]
+    from_raw = namespace["from_raw"]
+    cls, align, run_format = kind.cls, kind.align, kind.run_format
+
+    def encode(w: Writer, value: Any, owner: Any = None) -> None:
+        if not isinstance(value, cls):
+            raise NdrError(f"{kind.name} expected, got {type(value).__name__}")
+        buf = w.buf
+        pad = -len(buf) % align
+        if pad:
+            buf += bytes(pad)
+        out: list = []
+        to_raw(value, out, w, owner)
+        try:
+            buf += run_format(len(buf)).pack(*out)
+        except struct.error as exc:
+            raise NdrError(f"{kind.name}: {exc}") from None
+
+    def decode(r: Reader, owner: Any = None) -> Any:
+        r.align(align)
+        return from_raw(iter(r.unpack(run_format(r.pos))), r, None, owner)
+
+    kind.to_raw, kind.from_raw, kind.encode, kind.decode = to_raw, from_raw, encode, decode
 
 
 class _StructMeta(type):
@@ -340,31 +374,34 @@ class ParamsType(StructType):
         self.tail = None
         self.flat = False
         self.segments = []
+        self._compile()
 
-    def encode(self, w: Writer, value: Any, owner: Any = None) -> None:
-        for name, kind in self.fields:
-            item = getattr(value, name)
+    def _compile(self) -> None:
+        """Straight-line encode and decode, one statement per parameter: a parameter list is
+        on every call's path."""
+        namespace: dict[str, Any] = {"new": object.__new__, "cls": self.cls, "NdrError": NdrError,
+                                     "resolve": resolve_pending}
+        enc = ["def encode(w, value, owner=None):"]
+        dec = ["def decode(r, owner=None):", "    o = new(cls)", "    path = r.path"]
+        for i, (name, kind) in enumerate(self.fields):
             if isinstance(kind, Pointer) and kind.kind == "ref":
                 kind = kind.target
-                if item is None and not isinstance(kind, Pointer):  # ref -> unique may be NULL
-                    raise NdrError(f"{self.name}.{name}: [ref] parameter is NULL")
-            if kind.pointerless:
-                kind.encode(w, item, value)  # nothing to defer: no unit bookkeeping
+                if not isinstance(kind, Pointer):  # ref -> unique may be NULL
+                    message = f"{self.name}.{name}: [ref] parameter is NULL"
+                    enc.append(f"    if value.{name} is None:")
+                    enc.append(f"        raise NdrError({message!r})")
+            namespace[f"k{i}"] = kind
+            if kind.pointerless:  # nothing to defer: no unit bookkeeping
+                enc.append(f"    k{i}.encode(w, value.{name}, value)")
+                dec.append(f"    path.append({name!r}); o.{name} = k{i}.decode(r, o); path.pop()")
             else:
-                w.unit(kind, item, value)
-
-    def decode(self, r: Reader, owner: Any = None) -> Any:
-        obj = self.cls.__new__(self.cls)
-        for name, kind in self.fields:
-            r.path.append(name)
-            if isinstance(kind, Pointer) and kind.kind == "ref":
-                kind = kind.target
-            if kind.pointerless:
-                setattr(obj, name, kind.decode(r, obj))
-            else:
-                setattr(obj, name, resolve_pending(r.unit(kind, obj)))
-            r.path.pop()
-        return obj
+                enc.append(f"    w.unit(k{i}, value.{name}, value)")
+                dec.append(f"    path.append({name!r}); o.{name} = resolve(r.unit(k{i}, o)); "
+                           "path.pop()")
+        enc.append("    return None")
+        dec.append("    return o")
+        exec("\n".join(enc + dec), namespace)  # noqa: S102 - source built from field names only
+        self.encode, self.decode = namespace["encode"], namespace["decode"]
 
 
 class Params(Struct):
