@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from pydcom import ndr
-from pydcom.guid import GUID_NULL
+from pydcom.guid import GUID_NULL, guid_from_bytes, guid_to_bytes
 from pydcom.memo import Memo
 from pydcom.wire import ids
 from pydcom.wire.errors import WireError
@@ -252,6 +252,10 @@ def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
     if found is not None:
         return found
     cls = PROPERTY_CLASSES.get(clsid, CustomHeader)  # GUID_NULL: the header itself
+    if cls is PropsOutInfo:  # new in every reply: never found in the memo
+        value = _props_out_read(stream)
+        if value is not None:
+            return value
     try:
         if cls is SpecialPropertiesData and _body_length(stream) < 88:
             cls = SpecialPropertiesDataAlternate
@@ -397,17 +401,88 @@ def props_out_stream(iids: Sequence[uuid.UUID], results: Sequence[int],
                      pointers: Sequence[MInterfacePointer | None]) -> bytes:
     """PropsOutInfo (MS-DCOM 2.2.22.2.9) serialized as the reply BLOB carries it: what a server
     process answers for the interfaces it was asked for."""
+    try:
+        return _props_out_direct(iids, results, pointers)
+    except (AttributeError, TypeError, struct.error, ndr.NdrError):
+        pass  # the general encoder names what is wrong
     return ndr.ts1.serialize(PropsOutInfo(len(iids), list(iids), list(results), list(pointers)))
 
 
 def decode_props_out(stream: bytes) -> tuple[tuple, tuple, tuple]:
     """The (IIDs, HRESULTs, interface pointers) of a ``props_out_stream``; WireError if it is
     malformed or its arrays disagree with its count."""
-    try:
-        (value,) = ndr.ts1.deserialize(stream, PropsOutInfo)
-    except ndr.NdrError as exc:
-        raise WireError(f"bad PropsOutInfo: {exc}") from None
-    return _props_out_arrays(value)
+    return _props_out_arrays(_decode_property(ids.CLSID_PropsOutInfo, stream))
+
+
+# PropsOutInfo is on every activation's path twice (the server process writes it, the client
+# reads it), and always in one form: cIfs, three non-NULL arrays of cIfs elements, then the
+# interface pointers' MInterfacePointers in order, with Windows' referent ids. That form is
+# written and read here in a few struct calls; anything else takes the general NDR code, which
+# gives the same bytes and values for this form (tests hold both to it).
+_PROPS_OUT_HEAD = struct.Struct("<IIIII")  # cIfs, referent ids of the arrays, piid's max_count
+_U32 = struct.Struct("<I")
+_TWO_U32 = struct.Struct("<II")
+_TS1_HEAD = struct.Struct("<8sII")  # common header, ObjectBufferLength, Filler
+_FIRST_REFERENT_ID = 0x00020000
+
+
+def _props_out_direct(iids: Sequence[uuid.UUID], results: Sequence[int],
+                      pointers: Sequence[MInterfacePointer | None]) -> bytes:
+    count = len(iids)
+    if not count or len(results) != count or len(pointers) != count:
+        raise TypeError("not the common form")
+    body = bytearray(_PROPS_OUT_HEAD.pack(count, _FIRST_REFERENT_ID, _FIRST_REFERENT_ID + 4,
+                                          _FIRST_REFERENT_ID + 8, count))
+    body += b"".join([guid_to_bytes(iid) for iid in iids])
+    body += struct.pack(f"<I{count}I", count, *results)
+    referent_ids, next_id = [], _FIRST_REFERENT_ID + 12
+    for pointer in pointers:
+        referent_ids.append(0 if pointer is None else next_id)
+        next_id += 0 if pointer is None else 4
+    body += struct.pack(f"<I{count}I", count, *referent_ids)
+    for pointer in pointers:
+        if pointer is not None:
+            data = bytes(pointer.abData)
+            if pointer.ulCntData != len(data):
+                raise TypeError("ulCntData disagrees with abData")
+            body += bytes(-len(body) % 4) + _TWO_U32.pack(len(data), len(data)) + data
+    body += bytes(-len(body) % 8)
+    return _TS1_HEAD.pack(ndr.ts1.COMMON_HEADER, len(body), 0) + body
+
+
+def _props_out_read(stream: bytes) -> PropsOutInfo | None:
+    """The PropsOutInfo of a stream in the common form, or None to take the general path."""
+    if len(stream) < 36 or stream[:8] != ndr.ts1.COMMON_HEADER:
+        return None
+    end = 16 + _U32.unpack_from(stream, 8)[0]
+    count, piid, phresults, pintf, iid_count = _PROPS_OUT_HEAD.unpack_from(stream, 16)
+    offset = 36
+    if (end > len(stream) or not count or not piid or not phresults or not pintf
+            or iid_count != count or offset + 24 * count + 8 > end):
+        return None
+    iids = [guid_from_bytes(stream[i:i + 16]) for i in range(offset, offset + 16 * count, 16)]
+    offset += 16 * count
+    counted = struct.Struct(f"<I{count}I")
+    result_count, *results = counted.unpack_from(stream, offset)
+    pointer_count, *referent_ids = counted.unpack_from(stream, offset + 4 + 4 * count)
+    if result_count != count or pointer_count != count:
+        return None
+    offset += 8 + 8 * count
+    pointers: list[MInterfacePointer | None] = []
+    for referent_id in referent_ids:
+        if not referent_id:
+            pointers.append(None)
+            continue
+        offset += -offset % 4
+        if offset + 8 > end:
+            return None
+        max_count, size = _TWO_U32.unpack_from(stream, offset)
+        offset += 8
+        if max_count != size or offset + size > end:
+            return None
+        pointers.append(MInterfacePointer(size, stream[offset:offset + size]))
+        offset += size
+    return PropsOutInfo(count, iids, results, pointers)
 
 
 def reply_blob(props_out: bytes, scm_reply: tuple[uuid.UUID, bytes]) -> MInterfacePointer:
