@@ -258,3 +258,69 @@ def test_a_handler_refusing_its_stub_faults_with_bad_stub_data():
             assert info.value.status == 0x6F7 and info.value.hresult == 0x800706F7
     finally:
         srv.close()
+
+
+class PduRecorder:
+    """A loopback relay in front of a server that notes the type of each PDU a client sends."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.sent: list[int] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = self._listener.getsockname()[:2]
+        self._target = target
+        threading.Thread(target=self._relay, daemon=True).start()
+
+    def _relay(self) -> None:
+        inside, _ = self._listener.accept()
+        outside = socket.create_connection(self._target)
+        threading.Thread(target=self._pump, args=(outside, inside, False), daemon=True).start()
+        self._pump(inside, outside, True)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, record: bool) -> None:
+        pending = b""
+        while data := source.recv(65536):
+            sink.sendall(data)
+            pending += data
+            while record and len(pending) >= 10 and len(pending) >= P.peek_header(pending).frag_length:
+                header = P.peek_header(pending)
+                self.sent.append(header.ptype)
+                pending = pending[header.frag_length:]
+        sink.close()
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_an_offered_bind_is_answered_before_the_first_call_and_not_repeated(server):
+    recorder = PduRecorder(server.address)
+    try:
+        with RpcClient(*recorder.address) as client:
+            client.offer([TEST_IF, OTHER_IF])
+            client.offer([TEST_IF])  # one offer at a time, and nothing for what is offered
+            assert client.call(TEST_IF, OP_ECHO, b"a") == b"a"
+            assert client.call(OTHER_IF, 0, b"b") == b"other:b"
+            client.offer([TEST_IF, OTHER_IF])  # all bound: nothing to send
+            assert client.call(TEST_IF, OP_ECHO, b"c") == b"c"
+        deadline = time.monotonic() + 5
+        while len(recorder.sent) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.sent == [P.PTYPE.BIND, P.PTYPE.REQUEST, P.PTYPE.REQUEST, P.PTYPE.REQUEST]
+    finally:
+        recorder.close()
+
+
+def test_an_offered_bind_that_fails_fails_the_first_call_as_a_bind_would(server):
+    unknown = SyntaxId(TEST_IF.uuid, 2, 0)
+    with RpcClient(*server.address) as client:
+        client.offer([unknown])
+        with pytest.raises(BindRejected) as info:
+            client.call(unknown, 0)
+        assert info.value.hresult == 0x800706B5  # RPC_S_UNKNOWN_IF
+        assert client.call(TEST_IF, OP_ECHO, b"ok") == b"ok"
+    gone = start_server()
+    client = RpcClient(*gone.address)
+    gone.close()
+    client.offer([TEST_IF])  # the server is gone: the offer says nothing, the call does
+    with pytest.raises(ServerUnavailable):
+        client.call(TEST_IF, OP_ECHO, b"x")
+    client.close()

@@ -13,9 +13,11 @@ import pytest
 
 from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.runtime.interfaces import syntax_of
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
+from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 
 from .sample_classes import APARTMENT_CLSID, CALC_CLSID, ICalc
 
@@ -50,6 +52,19 @@ def test_several_interfaces_and_partial_success(make_service, runtime):
     with pytest.raises(ComError) as info:
         remote_activate(runtime, endpoint(service), CALC_CLSID, [missing])
     assert info.value.hresult == hresult.E_NOINTERFACE
+
+
+def test_activation_binds_the_granted_interfaces_at_the_exporter_ahead_of_the_first_call(
+        make_service, runtime):
+    service = make_service("127.0.0.2")
+    missing = uuid.UUID("0badf00d-0000-4000-8000-000000000002")
+    [(_, calc), (_, _), (_, none)] = remote_activate(runtime, endpoint(service), CALC_CLSID,
+                                                     [ICalc.iid, ids.IID_IUnknown, missing])
+    [connection] = runtime._pools[calc._info.endpoint]._idle  # connected, its bind under way
+    assert calc.Add(2, 3) == 5  # reads the bind's answer, then calls: no second bind
+    assert set(connection._conn.contexts) == {syntax_of(ICalc.iid), syntax_of(ids.IID_IUnknown),
+                                              REMUNKNOWN_SYNTAX}
+    calc.release()
 
 
 def test_unknown_class_is_regdb_e_classnotreg(make_service, runtime):

@@ -80,6 +80,7 @@ class RpcClient:
         self._shutdown_requested = False
         self._last_syntax: SyntaxId | None = None
         self._last_context = 0
+        self._offered = False  # a bind went out whose answer has not been read yet
         try:
             sock = _connect(host, port, connect_timeout)
         except OSError as exc:
@@ -143,9 +144,14 @@ class RpcClient:
             return self._bind_locked(syntaxes, assoc_group_id)
 
     def _bind_locked(self, syntaxes: Iterable[SyntaxId], assoc_group_id: int = 0) -> BindOutcome:
+        if self._offered:
+            self._bind_answer()
         self._check_open()
-        data = self._conn.bind(syntaxes, assoc_group_id)
-        self._send([data])
+        self._send([self._conn.bind(syntaxes, assoc_group_id)])
+        return self._bind_answer()
+
+    def _bind_answer(self) -> BindOutcome:
+        self._offered = False
         outcome = self._receive_event(bind=True)
         assert isinstance(outcome, BindOutcome)
         if outcome.nak_reason is not None:
@@ -154,11 +160,27 @@ class RpcClient:
                                f"(reason {outcome.nak_reason})", outcome.nak_reason)
         return outcome
 
+    def offer(self, syntaxes: Iterable[SyntaxId]) -> None:
+        """Send a bind (or alter_context) for those of ``syntaxes`` not bound yet, without
+        waiting: its answer is read before this connection's next call or bind, so the round
+        trip overlaps whatever the caller does meanwhile. Errors surface there too."""
+        with self._lock:
+            missing = [s for s in syntaxes if s not in self._conn.contexts]
+            if not missing or self._offered or self._closed:
+                return
+            try:
+                self._send([self._conn.bind(missing)])
+            except ServerUnavailable:
+                return  # closed: the pool replaces it, and the next call says what is wrong
+            self._offered = True
+
     def context_for(self, syntax: SyntaxId) -> int:
         with self._lock:
             return self._context_locked(syntax)
 
     def _context_locked(self, syntax: SyntaxId) -> int:
+        if self._offered:
+            self._bind_answer()
         context_id = self._conn.contexts.get(syntax)
         if context_id is not None:
             return context_id

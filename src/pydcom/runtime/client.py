@@ -180,6 +180,19 @@ class ClientRuntime:
             return result
         raise AssertionError("unreachable")
 
+    def prepare(self, endpoint: Endpoint, syntaxes: list[SyntaxId]) -> None:
+        """Connect to ``endpoint`` and offer ``syntaxes`` now, without waiting for the answer,
+        so that the first call there finds its round trips under way. An activation does this
+        for the exporter it was answered with, which it will call (or at least release
+        references at) next. Failures are left for that call to meet."""
+        pool = self._pool(endpoint)
+        try:
+            client = pool.take()
+        except RpcError:
+            return
+        client.offer(syntaxes)
+        pool.give(client)
+
     def exporter(self):
         """This process's object exporter, for objects it passes to other machines; made on
         first use and joined to this machine's service (PYDCOM_SERVICE, "host[port]";

@@ -12,10 +12,12 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
 from pydcom.runtime.client import ClientRuntime, Endpoint, OxidInfo, Proxy, pick_endpoint
+from pydcom.runtime.interfaces import syntax_of
 from pydcom.wire import scm
 from pydcom.wire.activation import ActivationReply, ActivationRequest, client_context
 from pydcom.wire.errors import WireError
 from pydcom.wire.orpc import dualstringarray_of, orpcthis
+from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 
 
 def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID,
@@ -40,8 +42,12 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     except WireError as exc:
         raise ComError(hresult.RPC_E_INVALID_OBJREF, f"activation reply: {exc}") from None
     bindings = dualstringarray_of(reply.oxid_bindings)
-    runtime.learn_oxid(OxidInfo(reply.oxid, pick_endpoint(bindings, endpoint[0]),
-                                reply.ipid_rem_unknown,
+    exporter = pick_endpoint(bindings, endpoint[0])
+    granted = [iid for code, iid, pointer in zip(reply.results, reply.iids, reply.interfaces)
+               if not code and pointer is not None]
+    if granted:  # the next calls go there: bind while the proxies are made
+        runtime.prepare(exporter, [syntax_of(iid) for iid in granted] + [REMUNKNOWN_SYNTAX])
+    runtime.learn_oxid(OxidInfo(reply.oxid, exporter, reply.ipid_rem_unknown,
                                 (reply.server_version.MajorVersion, reply.server_version.MinorVersion),
                                 endpoint))
     results: list[tuple[int, Proxy | None]] = []
