@@ -324,3 +324,11 @@ def test_an_offered_bind_that_fails_fails_the_first_call_as_a_bind_would(server)
     with pytest.raises(ServerUnavailable):
         client.call(TEST_IF, OP_ECHO, b"x")
     client.close()
+
+
+def test_an_offer_on_a_connection_in_use_is_answered_before_its_next_call(server):
+    with RpcClient(*server.address) as client:
+        assert client.call(TEST_IF, OP_ECHO, b"a") == b"a"
+        client.offer([TEST_IF, OTHER_IF])  # an alter_context for OTHER_IF
+        assert client.call(TEST_IF, OP_ECHO, b"b") == b"b"  # the same interface as last time
+        assert client.call(OTHER_IF, 0, b"c") == b"other:c"

@@ -195,8 +195,8 @@ class RpcClient:
              object: uuid.UUID | None = None) -> bytes:
         """Make one call and return the response stub. RpcFault if the server faults it."""
         with self._lock:
-            if syntax is self._last_syntax:  # hashing a SyntaxId hashes a UUID: skip it
-                context_id = self._last_context
+            if syntax is self._last_syntax and not self._offered:
+                context_id = self._last_context  # hashing a SyntaxId hashes a UUID: skip it
             else:
                 context_id = self._context_locked(syntax)
                 self._last_syntax, self._last_context = syntax, context_id
