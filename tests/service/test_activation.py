@@ -13,6 +13,7 @@ import pytest
 
 from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.interfaces import syntax_of
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
@@ -97,6 +98,32 @@ def test_unreachable_machine_is_server_unavailable_in_time(runtime):
         remote_activate(runtime, ("127.0.0.3", port), CALC_CLSID, [ICalc.iid])
     assert info.value.hresult == 0x800706BA
     assert time.monotonic() - start < runtime.connect_timeout + 1
+
+
+def test_machine_that_never_answers_costs_one_connect_timeout():
+    # A listener whose accept queue is full drops further SYNs: connect() gets no answer.
+    runtime = ClientRuntime(connect_timeout=0.5)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.3", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(4):  # fill the accept queue; later SYNs go unanswered
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.3", port))
+                fillers.append(filler)
+            time.sleep(0.1)
+            start = time.monotonic()
+            with pytest.raises(ComError) as info:
+                remote_activate(runtime, ("127.0.0.3", port), CALC_CLSID, [ICalc.iid])
+            assert info.value.hresult == 0x800706BA
+            assert 0.4 < time.monotonic() - start < 0.9  # one timeout, not one per attempt
+        finally:
+            for filler in fillers:
+                filler.close()
+            runtime.close()
 
 
 def test_server_that_fails_to_start_is_co_e_server_exec_failure(make_service, runtime):

@@ -99,6 +99,9 @@ class _Pool:
                     return client
         return RpcClient(*self.endpoint, connect_timeout=self.connect_timeout)
 
+    def has_idle(self) -> bool:
+        return bool(self._idle)  # a hint: another thread may take it meanwhile
+
     def give(self, client: RpcClient) -> None:
         if client.closed:
             return
@@ -180,16 +183,24 @@ class ClientRuntime:
             return result
         raise AssertionError("unreachable")
 
-    def prepare(self, endpoint: Endpoint, syntaxes: list[SyntaxId]) -> None:
+    def prepare(self, endpoint: Endpoint, syntaxes: list[SyntaxId], *,
+                quiet: bool = True) -> None:
         """Connect to ``endpoint`` and offer ``syntaxes`` now, without waiting for the answer,
-        so that the first call there finds its round trips under way. An activation does this
-        for the exporter it was answered with, which it will call (or at least release
-        references at) next. Failures are left for that call to meet."""
+        so that the first call there finds its round trips under way while the caller gets
+        that call ready. An activation does this for the service it asks and for the exporter
+        it is answered with, which it calls (or at least releases references at) next.
+        Nothing is done where a connection is already open. Failures are left for the call,
+        except that without ``quiet`` a failure to connect is raised at once, as the call
+        would raise it: waiting out a connect timeout twice would say nothing new."""
         pool = self._pool(endpoint)
+        if pool.has_idle():
+            return
         try:
             client = pool.take()
         except RpcError:
-            return
+            if quiet:
+                return
+            raise
         client.offer(syntaxes)
         pool.give(client)
 

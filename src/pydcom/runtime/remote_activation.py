@@ -26,6 +26,8 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     """RemoteCreateInstance, or RemoteGetClassObject with ``class_object``, on the service at
     ``endpoint``: one (HRESULT, proxy or None) per IID. ComError for a failure of the whole
     activation, with the HRESULT the service returned (or the RPC failure's)."""
+    # Connect and bind while the request is made; an unreachable machine is reported here.
+    runtime.prepare(endpoint, [scm.SCM_SYNTAX], quiet=False)
     properties = _request_properties(clsid, tuple(iids), server_name or endpoint[0])
     if class_object:
         params = scm.RemoteGetClassObjectRequest(orpcthis(), properties)
