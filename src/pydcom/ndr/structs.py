@@ -102,7 +102,9 @@ class StructType(NdrType):
         if self.flat:
             _, end = self.layout(0)
             self.size = end
-            _compile_flat(self)
+        if self.flat or (self.tail is not None and len(self.segments) == 1
+                         and type(self.segments[0]) is _Run):
+            _compile(self)
 
     # -- flat layout, when nested in another structure's run ----------------------------------
     def layout(self, offset: int) -> tuple[str, int]:
@@ -175,13 +177,13 @@ class StructType(NdrType):
         return obj
 
 
-def _leaves(kind: StructType, prefix: str, top: bool = True
+def _leaves(fields: list[tuple[str, NdrType]], prefix: str, top: bool = True
             ) -> list[tuple[str, str, NdrType]] | None:
-    """(attribute path, conversion, type) of every leaf of a flat structure, in layout order;
+    """(attribute path, conversion, type) of every leaf of flat fields, in layout order;
     None if some member has no direct leaf form. Pointers may only be the structure's own
     members, so that the structure itself owns their referents."""
     leaves: list[tuple[str, str, NdrType]] = []
-    for name, member in kind.fields:
+    for name, member in fields:
         path = f"{prefix}{name}"
         if isinstance(member, Primitive):
             leaves.append((path, "", member))
@@ -192,7 +194,7 @@ def _leaves(kind: StructType, prefix: str, top: bool = True
         elif isinstance(member, Pointer) and top:
             leaves.append((path, "pointer", member))
         elif isinstance(member, StructType) and member.pointerless:
-            inner = _leaves(member, path + ".", top=False)
+            inner = _leaves(member.fields, path + ".", top=False)
             if inner is None:
                 return None
             leaves.extend(inner)
@@ -201,11 +203,14 @@ def _leaves(kind: StructType, prefix: str, top: bool = True
     return leaves
 
 
-def _compile_flat(kind: StructType) -> None:
-    """Replace the generic field-by-field code of a flat structure (one fixed layout, pointers'
-    referent ids included) with straight-line functions: one C-level attrgetter for all
-    leaves, one builder, and an encode and decode that are one pack or unpack each."""
-    leaves = _leaves(kind, "")
+def _compile(kind: StructType) -> None:
+    """Replace the generic field-by-field code of a structure whose fields before any
+    conformant tail have one fixed layout (pointers' referent ids included) with straight-line
+    functions: one C-level attrgetter for all leaves, one builder, and an encode and decode
+    that are one pack or unpack each, plus the tail's counts and elements."""
+    tail = kind.tail
+    body = kind.fields[:-1] if tail is not None else kind.fields
+    leaves = _leaves(body, "")
     if not leaves:
         return
     getter = operator.attrgetter(*(path for path, _, _ in leaves))
@@ -251,16 +256,22 @@ def _compile_flat(kind: StructType) -> None:
                 lines.append(f"    {var}.{name} = next(raw)")
 
     build(kind, "o")
+    if tail is not None:  # the tail is read after the body, by decode
+        lines.remove(f"    o.{kind.fields[-1][0]} = next(raw)")
     lines.append("    return o")
     namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_le,
                                  "partial": functools.partial, **names}
     exec("\n".join(lines), namespace)  # noqa: S102 - source built above from field names only
     from_raw = namespace["from_raw"]
-    cls, align, run_format = kind.cls, kind.align, kind.run_format
+    cls, align = kind.cls, kind.align
+    run_format = kind.run_format if tail is None else kind.segments[0].format
+    tail_name = kind.fields[-1][0]
 
     def encode(w: Writer, value: Any, owner: Any = None) -> None:
         if not isinstance(value, cls):
             raise NdrError(f"{kind.name} expected, got {type(value).__name__}")
+        if tail is not None:
+            tail.encode_max_count(w, getattr(value, tail_name), value)
         buf = w.buf
         pad = -len(buf) % align
         if pad:
@@ -271,12 +282,24 @@ def _compile_flat(kind: StructType) -> None:
             buf += run_format(len(buf)).pack(*out)
         except struct.error as exc:
             raise NdrError(f"{kind.name}: {exc}") from None
+        if tail is not None:
+            tail.encode_body(w, getattr(value, tail_name), value)
 
     def decode(r: Reader, owner: Any = None) -> Any:
+        if tail is None:
+            r.align(align)
+            return from_raw(iter(r.unpack(run_format(r.pos))), r, None, owner)
+        max_count = tail.decode_max_count(r)
         r.align(align)
-        return from_raw(iter(r.unpack(run_format(r.pos))), r, None, owner)
+        obj = from_raw(iter(r.unpack(run_format(r.pos))), r, None, owner)
+        r.path.append(tail_name)
+        setattr(obj, tail_name, tail.decode_body(r, obj, max_count))
+        r.path.pop()
+        return obj
 
-    kind.to_raw, kind.from_raw, kind.encode, kind.decode = to_raw, from_raw, encode, decode
+    kind.encode, kind.decode = encode, decode
+    if tail is None:  # a flat structure nests in other structures' runs
+        kind.to_raw, kind.from_raw = to_raw, from_raw
 
 
 class _StructMeta(type):
