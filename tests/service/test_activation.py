@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -20,6 +19,7 @@ from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 
+from ..unanswered import unanswered_port
 from .sample_classes import APARTMENT_CLSID, CALC_CLSID, ICalc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -101,29 +101,16 @@ def test_unreachable_machine_is_server_unavailable_in_time(runtime):
 
 
 def test_machine_that_never_answers_costs_one_connect_timeout():
-    # A listener whose accept queue is full drops further SYNs: connect() gets no answer.
     runtime = ClientRuntime(connect_timeout=0.5)
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.3", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        fillers = []
-        try:
-            for _ in range(4):  # fill the accept queue; later SYNs go unanswered
-                filler = socket.socket()
-                filler.setblocking(False)
-                filler.connect_ex(("127.0.0.3", port))
-                fillers.append(filler)
-            time.sleep(0.1)
+    try:
+        with unanswered_port("127.0.0.3") as port:
             start = time.monotonic()
             with pytest.raises(ComError) as info:
                 remote_activate(runtime, ("127.0.0.3", port), CALC_CLSID, [ICalc.iid])
             assert info.value.hresult == 0x800706BA
             assert 0.4 < time.monotonic() - start < 0.9  # one timeout, not one per attempt
-        finally:
-            for filler in fillers:
-                filler.close()
-            runtime.close()
+    finally:
+        runtime.close()
 
 
 def test_server_that_fails_to_start_is_co_e_server_exec_failure(make_service, runtime):
