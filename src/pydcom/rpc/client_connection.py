@@ -161,8 +161,8 @@ class ClientConnection:
 
     def single_request(self, context_id: int, opnum: int, stub: bytes,
                        object: uuid.UUID | None = None) -> tuple[int, bytes] | None:
-        """The hot path: one unfragmented request (with the object UUID every ORPC call
-        carries, or without), or None if ``stub`` needs fragments."""
+        """The hot path: one unfragmented request (C706 12.6.4.9), with the object UUID every
+        ORPC call carries (MS-DCOM 2.1) or without, or None if ``stub`` needs fragments."""
         total = len(stub)
         if object is None:
             if total > self.max_xmit_frag - 24:

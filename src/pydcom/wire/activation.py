@@ -414,9 +414,10 @@ def decode_props_out(stream: bytes) -> tuple[tuple, tuple, tuple]:
     return _props_out_arrays(_decode_property(ids.CLSID_PropsOutInfo, stream))
 
 
-# PropsOutInfo is on every activation's path twice (the server process writes it, the client
-# reads it), and always in one form: cIfs, three non-NULL arrays of cIfs elements, then the
-# interface pointers' MInterfacePointers in order, with Windows' referent ids. That form is
+# PropsOutInfo (MS-DCOM 2.2.22.2.9, in a type serialization stream, MS-RPCE 2.2.6) is on every
+# activation's path twice (the server process writes it, the client reads it), and always in
+# one form: cIfs, three non-NULL arrays of cIfs elements, then the interface pointers'
+# MInterfacePointers in order, with Windows' referent ids (C706 14.3.12.3). That form is
 # written and read here in a few struct calls; anything else takes the general NDR code, which
 # gives the same bytes and values for this form (tests hold both to it).
 _PROPS_OUT_HEAD = struct.Struct("<IIIII")  # cIfs, referent ids of the arrays, piid's max_count
