@@ -154,8 +154,8 @@ class ContextResult:
 # both directions are memoized, up to a bound a peer sending random UUIDs cannot push past.
 _packed_syntaxes = Memo(4096)  # SyntaxId -> 20 bytes
 _unpacked_syntaxes = Memo(4096)  # 20 bytes -> SyntaxId
-_decoded_binds = Memo(1024)  # bind body -> (max_xmit, max_recv, assoc_group, contexts)
-_decoded_results = Memo(1024)  # bind_ack p_result_list -> ContextResults
+_decoded_binds = Memo(256)  # bind body -> (max_xmit, max_recv, assoc_group, contexts)
+_decoded_results = Memo(256)  # bind_ack p_result_list -> ContextResults
 
 
 def _pack_syntax(syntax: SyntaxId) -> bytes:
