@@ -17,15 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pydcom import ndr  # noqa: E402
-from tests.ndr.fixtures import (  # noqa: E402
-    COMVERSION,
-    ORPCTHAT,
-    ORPCTHIS,
-    REMQIRESULT,
-    STDOBJREF,
-    ComplexPingRequest,
-    RemQueryInterfaceResponse,
-)
+from pydcom.wire.object_exporter import ComplexPingRequest  # noqa: E402
+from pydcom.wire.orpc import COMVERSION, ORPCTHAT, ORPCTHIS, REMQIRESULT, STDOBJREF  # noqa: E402
+from pydcom.wire.remunknown import RemQueryInterfaceResponse  # noqa: E402
 
 
 class SmallRequest(ndr.Params):
