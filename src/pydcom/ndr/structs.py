@@ -11,8 +11,10 @@ Instances have __slots__, compare by value and print readably.
 
 Speed: runs of fields with a fixed layout (primitives, GUIDs, pointers' referent ids, fixed arrays,
 nested flat structures) are compiled, once per starting offset modulo 8, into one
-``struct.Struct``, so a flat structure is one pack or unpack call. A structure whose last member
-is a conformant array is a conformant structure: the array's max_count goes first (C706 14.3.7).
+``struct.Struct``, so a flat structure is one pack or unpack call; flat structures (and
+conformant ones whose other fields are flat) and parameter lists also get generated
+straight-line encode and decode functions. A structure whose last member is a conformant array
+is a conformant structure: the array's max_count goes first (C706 14.3.7).
 """
 
 from __future__ import annotations
@@ -235,13 +237,13 @@ def _compile(kind: StructType) -> None:
     lines = ["def from_raw(raw, r, setter, owner=None):"]
     names: dict[str, Any] = {}
 
-    def build(struct_kind: StructType, var: str) -> None:
-        names[f"{var}_cls"] = struct_kind.cls
+    def build(cls: type, fields: list[tuple[str, NdrType]], var: str) -> None:
+        names[f"{var}_cls"] = cls
         lines.append(f"    {var} = new({var}_cls)")
-        for name, member in struct_kind.fields:
+        for name, member in fields:
             if isinstance(member, StructType):
                 inner = f"{var}_{name}"
-                build(member, inner)
+                build(member.cls, member.fields, inner)
                 lines.append(f"    {var}.{name} = {inner}")
             elif member is GUID:
                 lines.append(f"    {var}.{name} = guid(next(raw))")
@@ -255,9 +257,7 @@ def _compile(kind: StructType) -> None:
             else:
                 lines.append(f"    {var}.{name} = next(raw)")
 
-    build(kind, "o")
-    if tail is not None:  # the tail is read after the body, by decode
-        lines.remove(f"    o.{kind.fields[-1][0]} = next(raw)")
+    build(kind.cls, body, "o")  # a tail is read after the body, by decode
     lines.append("    return o")
     namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_le,
                                  "partial": functools.partial, **names}
