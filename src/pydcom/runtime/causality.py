@@ -3,10 +3,8 @@ incoming call's cid; any other call starts a new causality chain."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import uuid
-from typing import Iterator
 
 _local = threading.local()
 
@@ -16,11 +14,17 @@ def current() -> uuid.UUID | None:
     return getattr(_local, "cid", None)
 
 
-@contextlib.contextmanager
-def serving(cid: uuid.UUID) -> Iterator[None]:
-    previous = getattr(_local, "cid", None)
-    _local.cid = cid
-    try:
-        yield
-    finally:
-        _local.cid = previous
+class serving:  # noqa: N801 - used as a function: ``with serving(cid): ...``
+    """While serving a call with causality id ``cid``, calls this thread makes carry it."""
+
+    __slots__ = ("_cid", "_previous")
+
+    def __init__(self, cid: uuid.UUID) -> None:
+        self._cid = cid
+
+    def __enter__(self) -> None:
+        self._previous = getattr(_local, "cid", None)
+        _local.cid = self._cid
+
+    def __exit__(self, *exc_info) -> None:
+        _local.cid = self._previous

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pydcom import hresult
 from pydcom.guid import GUID_NULL
 from pydcom.hresult import ComError
+from pydcom.memo import Memo
 from pydcom.rpc import Interface
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.server_connection import CallReceived
@@ -43,6 +44,7 @@ from pydcom.wire.orpc import (
 )
 
 log = logging.getLogger("pydcom.service")
+_activate_stubs = Memo(1024)  # (CLSID, IIDs, class object?) -> ActivateRequest stub
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,11 @@ class Activator:
         entry = self.classes.lookup(clsid)
         if entry is None or not (entry.python or entry.command):
             return Activated(hresult.REGDB_E_CLASSNOTREG)
-        request = local.ActivateRequest(clsid, 1 if class_object else 0, len(iids), list(iids))
-        stub = request.encode()
+        key = (clsid, iids, class_object)
+        stub = _activate_stubs.get(key)
+        if stub is None:  # the same classes are asked for again and again
+            stub = _activate_stubs.keep(key, local.ActivateRequest(
+                clsid, 1 if class_object else 0, len(iids), list(iids)).encode())
         for attempt in (0, 1):
             record = self.hosting.server_for(entry)
             try:

@@ -48,14 +48,15 @@ class StdObjRef:
         return bool(self.flags & SORF_NOPING)
 
     def encode(self) -> bytes:
-        return _STDOBJREF.pack(self.flags, self.public_refs, self.oxid, self.oid, self.ipid.bytes_le)
+        return _STDOBJREF.pack(self.flags, self.public_refs, self.oxid, self.oid,
+                              guid_to_le(self.ipid))
 
     @classmethod
     def decode(cls, data: bytes, offset: int = 0) -> "StdObjRef":
         if offset + 40 > len(data):
             raise WireError("STDOBJREF cut short")
         flags, refs, oxid, oid, ipid = _STDOBJREF.unpack_from(data, offset)
-        return cls(flags, refs, oxid, oid, uuid.UUID(bytes_le=ipid))
+        return cls(flags, refs, oxid, oid, guid_from_le(ipid))
 
 
 def _header(flags: int, iid: uuid.UUID) -> bytes:
@@ -86,7 +87,7 @@ class ObjRefHandler:
     resolver: DualStringArray
 
     def encode(self) -> bytes:
-        return (_header(OBJREF_HANDLER, self.iid) + self.std.encode() + self.clsid.bytes_le
+        return (_header(OBJREF_HANDLER, self.iid) + self.std.encode() + guid_to_le(self.clsid)
                 + self.resolver.encode())
 
 
@@ -106,7 +107,7 @@ class ObjRefCustom:
     def encode(self) -> bytes:
         reserved = len(self.object_data) + 8 if self.reserved is None else self.reserved
         return (_header(OBJREF_CUSTOM, self.iid)
-                + _CUSTOM.pack(self.clsid.bytes_le, 0, reserved) + self.object_data)
+                + _CUSTOM.pack(guid_to_le(self.clsid), 0, reserved) + self.object_data)
 
 
 @dataclass(frozen=True)
