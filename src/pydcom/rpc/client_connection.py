@@ -43,7 +43,8 @@ from pydcom.rpc.pdu import (
     encode_request_fragment,
 )
 
-_FEATURES_OFFERED = BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN
+_FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
+    BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
 # An unfragmented request without auth or object: version 5.0, PTYPE 0, first|last, LE drep;
 # then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, opnum (C706 12.6.4.9).
