@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -322,3 +323,26 @@ def test_an_offer_on_a_connection_in_use_is_answered_before_its_next_call(server
         client.offer([TEST_IF, OTHER_IF])  # an alter_context for OTHER_IF
         assert client.call(TEST_IF, OP_ECHO, b"b") == b"b"  # the same interface as last time
         assert client.call(OTHER_IF, 0, b"c") == b"other:c"
+
+
+def test_a_connection_whose_server_left_after_answering_an_offer_is_not_usable():
+    """An idle pooled connection may hold an offered bind's answer: the end behind it must
+    still show, so the next call takes a new connection and never meets a broken one."""
+    server = start_server()
+    try:
+        client = RpcClient(*server.address)
+        client.offer([TEST_IF])
+        deadline = time.monotonic() + 5
+        while not select.select([client._sock], [], [], 0)[0] and time.monotonic() < deadline:
+            time.sleep(0.01)  # the bind_ack is in
+        assert client.usable()  # the answer is read; the server is still there
+        assert client.context_for(TEST_IF) is not None
+        client.offer([OTHER_IF])
+        time.sleep(0.1)
+    finally:
+        server.close()
+    deadline = time.monotonic() + 5
+    while client.usable() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not client.usable()
+    client.close()

@@ -26,7 +26,14 @@ from pydcom.rpc.client_connection import (
     ShutdownReceived,
 )
 from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId
-from pydcom.rpc.errors import BindRejected, CallFailed, ProtocolError, RpcFault, ServerUnavailable
+from pydcom.rpc.errors import (
+    BindRejected,
+    CallFailed,
+    ProtocolError,
+    RpcError,
+    RpcFault,
+    ServerUnavailable,
+)
 from pydcom.rpc.sockopts import set_send_timeout
 
 _RECV_SIZE = 65536
@@ -112,15 +119,23 @@ class RpcClient:
         return self._closed
 
     def usable(self) -> bool:
-        """False once the server closed its end or anything broke; checked without blocking."""
+        """False once the server closed its end or anything broke; checked without blocking
+        (beyond reading an offered bind's answer that has arrived)."""
         if self._closed or self._shutdown_requested:
             return False
         try:
             readable, _, _ = select.select([self._sock], [], [], 0)
+            if readable and self._offered:
+                # The answer to an offer is all an idle connection may hold: read it, so that
+                # an end of the connection behind it shows.
+                with self._lock:
+                    if self._offered:
+                        self._bind_answer()
+                readable, _, _ = select.select([self._sock], [], [], 0)
             if readable and not self._sock.recv(1, socket.MSG_PEEK):
                 self.close()
                 return False
-        except (OSError, ValueError):
+        except (OSError, ValueError, RpcError):
             self.close()
             return False
         return True
