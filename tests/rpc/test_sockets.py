@@ -309,12 +309,14 @@ def test_an_offered_bind_that_fails_fails_the_first_call_as_a_bind_would(server)
         assert info.value.hresult == 0x800706B5  # RPC_S_UNKNOWN_IF
         assert client.call(TEST_IF, OP_ECHO, b"ok") == b"ok"
     gone = start_server()
-    client = RpcClient(*gone.address)
-    gone.close()
-    client.offer([TEST_IF])  # the server is gone: the offer says nothing, the call does
-    with pytest.raises(ServerUnavailable):
-        client.call(TEST_IF, OP_ECHO, b"x")
-    client.close()
+    try:
+        client = RpcClient(*gone.address)
+    finally:
+        gone.close()
+    with client:
+        client.offer([TEST_IF])  # the server is gone: the offer says nothing, the call does
+        with pytest.raises(ServerUnavailable):
+            client.call(TEST_IF, OP_ECHO, b"x")
 
 
 def test_an_offer_on_a_connection_in_use_is_answered_before_its_next_call(server):
@@ -330,19 +332,19 @@ def test_a_connection_whose_server_left_after_answering_an_offer_is_not_usable()
     still show, so the next call takes a new connection and never meets a broken one."""
     server = start_server()
     try:
-        client = RpcClient(*server.address)
-        client.offer([TEST_IF])
-        deadline = time.monotonic() + 5
-        while not select.select([client._sock], [], [], 0)[0] and time.monotonic() < deadline:
-            time.sleep(0.01)  # the bind_ack is in
-        assert client.usable()  # the answer is read; the server is still there
-        assert client.context_for(TEST_IF) is not None
-        client.offer([OTHER_IF])
-        time.sleep(0.1)
+        with RpcClient(*server.address) as client:
+            client.offer([TEST_IF])
+            deadline = time.monotonic() + 5
+            while not select.select([client._sock], [], [], 0)[0] and time.monotonic() < deadline:
+                time.sleep(0.01)  # the bind_ack is in
+            assert client.usable()  # the answer is read; the server is still there
+            assert client.context_for(TEST_IF) is not None
+            client.offer([OTHER_IF])
+            time.sleep(0.1)
+            server.close()  # after answering the alter_context
+            deadline = time.monotonic() + 5
+            while client.usable() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert not client.usable()
     finally:
         server.close()
-    deadline = time.monotonic() + 5
-    while client.usable() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not client.usable()
-    client.close()
