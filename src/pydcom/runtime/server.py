@@ -8,8 +8,6 @@ command line). The service tells it where it is through the environment: PYDCOM_
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import logging
 import os
 import threading
@@ -20,8 +18,7 @@ from typing import Any, Callable
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
-from pydcom.rpc import Interface, RpcClient, RpcFault
-from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
+from pydcom.rpc import Interface, RpcClient
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
@@ -41,14 +38,6 @@ def _stop_at_eof(stop: threading.Event) -> None:
         pass
     log.info("the service that started this server is gone: shutting down")
     stop.set()
-
-
-@functools.lru_cache(maxsize=256)  # the service calls from one address or two
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _activate_answer(iids: list, code: int) -> bytes:
@@ -173,9 +162,7 @@ class LocalServer:
     def _activate(self, call: CallReceived) -> bytes:
         """The service's activation request: create the object (or take the class object) and
         marshal each requested interface, five references each (MS-DCOM 3.1.1.5.1)."""
-        peer = call.connection.peer[0] if call.connection else ""
-        if not _is_loopback(peer):
-            raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
+        local.require_local_caller(call)
         request = _activate_request(call.stub)
         class_object = self._classes.get(request.clsid)
         if class_object is None:

@@ -5,12 +5,10 @@ private interface its own server processes register through.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 
-from pydcom.rpc import Interface, RpcFault, RpcServer
-from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
+from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.service.activator import Activator
@@ -99,9 +97,7 @@ class Service:
     def _local_interface(self) -> Interface:
         def only_local(handler):
             def guarded(call: CallReceived) -> bytes:
-                peer = call.connection.peer[0] if call.connection else ""
-                if not _is_loopback(peer):
-                    raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
+                local.require_local_caller(call)
                 return handler(call)
             return guarded
 
@@ -143,10 +139,3 @@ class Service:
         request = local.LiveOidsRequest.decode(call.stub)
         live = sorted(self.resolver.live_oids(request.oxid, request.oids))
         return local.LiveOidsResponse(len(live), live, 0).encode()
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

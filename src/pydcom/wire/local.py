@@ -9,11 +9,31 @@ client still pings (MS-DCOM 3.1.1.6.2).
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import uuid
 
 from pydcom import ndr
-from pydcom.rpc.constants import SyntaxId
+from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED, SyntaxId
+from pydcom.rpc.errors import RpcFault
+from pydcom.rpc.server_connection import CallReceived
 from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID
+
+def require_local_caller(call: CallReceived) -> None:
+    """Fault nca_s_fault_access_denied unless the call came from a loopback address: both sides
+    of this interface answer only their own machine."""
+    peer = call.connection.peer[0] if call.connection else ""
+    if not _is_loopback(peer):
+        raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
+
+
+@functools.lru_cache(maxsize=256)  # callers come from one address or two
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d84"), 1, 0)
 OP_REGISTER_SERVER, OP_UNREGISTER_SERVER, OP_REGISTER_CLASS, OP_REVOKE_CLASS = 0, 1, 2, 3
