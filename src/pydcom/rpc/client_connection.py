@@ -165,32 +165,27 @@ class ClientConnection:
         """The hot path: one unfragmented request (C706 12.6.4.9), with the object UUID every
         ORPC call carries (MS-DCOM 2.1) or without, or None if ``stub`` needs fragments."""
         total = len(stub)
-        if object is None:
-            if total > self.max_xmit_frag - 24:
-                return None
-            self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
-            return call_id, _REQUEST_SINGLE.pack(_REQUEST_SINGLE_PREFIX, 24 + total, call_id,
-                                                 total, context_id, opnum) + stub
-        if total > self.max_xmit_frag - 40:
+        header = 24 if object is None else 40
+        if total > self.max_xmit_frag - header:
             return None
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
+        if object is None:
+            return call_id, _REQUEST_SINGLE.pack(_REQUEST_SINGLE_PREFIX, header + total, call_id,
+                                                 total, context_id, opnum) + stub
         return call_id, b"".join((
-            _REQUEST_SINGLE.pack(_REQUEST_OBJECT_PREFIX, 40 + total, call_id, total, context_id,
-                                 opnum), guid_to_bytes(object), stub))
+            _REQUEST_SINGLE.pack(_REQUEST_OBJECT_PREFIX, header + total, call_id, total,
+                                 context_id, opnum), guid_to_bytes(object), stub))
 
     def request(self, context_id: int, opnum: int, stub: bytes,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
         """The fragments of one request (C706 12.6.4.9), each within the server's limit."""
+        single = self.single_request(context_id, opnum, stub, object)
+        if single is not None:
+            return single[0], [single[1]]
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         total = len(stub)
-        if object is None and total <= self.max_xmit_frag - 24:
-            return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,
-                                                     total)]
         object_bytes = guid_to_bytes(object) if object is not None else None
         room = (self.max_xmit_frag - 24 - (16 if object is not None else 0)) & ~7
-        if total <= room:
-            return call_id, [encode_request_fragment(call_id, context_id, opnum, stub, PFC_SINGLE,
-                                                     total, object_bytes)]
         view = memoryview(stub)
         fragments = []
         for start in range(0, total, room):
