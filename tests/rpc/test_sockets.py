@@ -187,20 +187,23 @@ def test_connection_limit():
 
 def test_graceful_shutdown_finishes_the_call_in_flight():
     srv = start_server()
-    client = RpcClient(*srv.address)
-    client.call(TEST_IF, OP_ECHO)
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(r=client.call(TEST_IF, OP_SLOW, b"0.5")))
-    thread.start()
-    time.sleep(0.2)
-    start = time.monotonic()
-    srv.close(timeout=5)
-    thread.join(5)
-    assert result.get("r") == b"done"
-    assert time.monotonic() - start < 4
-    with pytest.raises(ServerUnavailable):
-        RpcClient(*srv.address, connect_timeout=1)
-    client.close()
+    try:
+        with RpcClient(*srv.address) as client:
+            client.call(TEST_IF, OP_ECHO)
+            result = {}
+            thread = threading.Thread(
+                target=lambda: result.update(r=client.call(TEST_IF, OP_SLOW, b"0.5")))
+            thread.start()
+            time.sleep(0.2)
+            start = time.monotonic()
+            srv.close(timeout=5)
+            thread.join(5)
+            assert result.get("r") == b"done"
+            assert time.monotonic() - start < 4
+            with pytest.raises(ServerUnavailable):
+                RpcClient(*srv.address, connect_timeout=1)
+    finally:
+        srv.close()
 
 
 def test_second_connection_joins_the_association_group(server):

@@ -16,7 +16,7 @@ Declare a structure once, in the order of its IDL; encode and decode both come f
         aStringArray = ndr.conformant(ndr.u16, size_is="wNumEntries")
 
     class ORPCTHIS(ndr.Struct):
-        \"\"\"MS-DCOM 2.2.13.1\"\"\"
+        \"\"\"MS-DCOM 2.2.13.3\"\"\"
         version = COMVERSION
         flags = ndr.u32
         reserved1 = ndr.u32
