@@ -65,7 +65,10 @@ class Writer:
         kind.encode(self, value, owner)
         queue, self.deferred = self.deferred, saved
         for referent_kind, referent, referent_owner in queue:
-            self.unit(referent_kind, referent, referent_owner)
+            if referent_kind.pointerless:  # its own unit would defer nothing
+                referent_kind.encode(self, referent, referent_owner)
+            else:
+                self.unit(referent_kind, referent, referent_owner)
         self.depth -= 1
 
     def getvalue(self) -> bytes:
@@ -140,7 +143,10 @@ class Reader:
         for referent_kind, setter, referent_owner, referent_id in queue:
             self.path.append(referent_kind)  # named only if an error needs it
             # The referent's unit is complete here, so a pointer inside it is settled too.
-            referent = resolve_pending(self.unit(referent_kind, referent_owner))
+            if referent_kind.pointerless:  # its own unit would defer nothing
+                referent = referent_kind.decode(self, referent_owner)
+            else:
+                referent = resolve_pending(self.unit(referent_kind, referent_owner))
             self.path.pop()
             setter(referent)
             if referent_id is not None:
