@@ -247,22 +247,24 @@ _good_contexts = Memo(4096)  # marshaled context -> True
 
 
 def _decode_property(clsid: uuid.UUID, stream: bytes) -> ndr.Struct:
+    cls = PROPERTY_CLASSES.get(clsid, CustomHeader)  # GUID_NULL: the header itself
+    if cls is PropsOutInfo:  # new in every reply: read directly, never kept
+        return _props_out_read(stream) or _deserialize(cls, stream)
     key = (clsid, stream)
     found = _decoded.get(key)
-    if found is not None:
-        return found
-    cls = PROPERTY_CLASSES.get(clsid, CustomHeader)  # GUID_NULL: the header itself
-    if cls is PropsOutInfo:  # new in every reply: never found in the memo
-        value = _props_out_read(stream)
-        if value is not None:
-            return value
+    if found is None:
+        found = _decoded.keep(key, _deserialize(cls, stream), len(stream))
+    return found
+
+
+def _deserialize(cls: type, stream: bytes) -> ndr.Struct:
     try:
         if cls is SpecialPropertiesData and _body_length(stream) < 88:
             cls = SpecialPropertiesDataAlternate
         (value,) = ndr.ts1.deserialize(stream, cls)
     except ndr.NdrError as exc:
         raise WireError(f"bad {cls.__name__}: {exc}") from None
-    return _decoded.keep(key, value, len(stream))
+    return value
 
 
 def _body_length(stream: bytes) -> int:
