@@ -251,9 +251,6 @@ f64 = Primitive("f64", "d")
 HRESULT = Primitive("HRESULT", "I")  # unsigned: pydcom holds HRESULTs as unsigned 32-bit
 error_status_t = Primitive("error_status_t", "I")
 
-guid_from_le = guid_from_bytes
-
-
 def guid_to_le(value: uuid.UUID) -> bytes:
     try:
         return guid_to_bytes(value)
@@ -283,13 +280,13 @@ class _Guid(NdrType):
 
     def decode(self, r: Reader, owner: Any = None) -> uuid.UUID:
         r.align(4)
-        return guid_from_le(r.take(16))
+        return guid_from_bytes(r.take(16))
 
     def to_raw(self, value: Any, out: list, w: Writer, owner: Any = None) -> None:
         out.append(guid_to_le(value))
 
     def from_raw(self, raw: Iterator, r: Reader, setter, owner: Any = None) -> uuid.UUID:
-        return guid_from_le(next(raw))
+        return guid_from_bytes(next(raw))
 
 
 GUID = _Guid()
@@ -515,7 +512,7 @@ class Array(NdrType):
         if element is GUID:
             r.align(4)
             raw = r.take(16 * count)
-            return [guid_from_le(raw[i:i + 16]) for i in range(0, 16 * count, 16)]
+            return [guid_from_bytes(raw[i:i + 16]) for i in range(0, 16 * count, 16)]
         if element.flat:
             items: list = [None] * count
             pointerless = element.pointerless

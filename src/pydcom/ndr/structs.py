@@ -25,6 +25,7 @@ import operator
 import struct
 from typing import Any, ClassVar, Iterator
 
+from pydcom.guid import guid_from_bytes
 from pydcom.ndr.core import (
     GUID,
     Array,
@@ -37,7 +38,6 @@ from pydcom.ndr.core import (
     _Pending,
     as_type,
     check_consumed,
-    guid_from_le,
     guid_to_le,
     resolve_pending,
     settle,
@@ -259,7 +259,7 @@ def _compile(kind: StructType) -> None:
 
     build(kind.cls, body, "o")  # a tail is read after the body, by decode
     lines.append("    return o")
-    namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_le,
+    namespace: dict[str, Any] = {"new": object.__new__, "guid": guid_from_bytes,
                                  "partial": functools.partial, **names}
     exec("\n".join(lines), namespace)  # noqa: S102 - source built above from field names only
     from_raw = namespace["from_raw"]

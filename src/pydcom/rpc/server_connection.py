@@ -70,7 +70,8 @@ _RESPONSE_SINGLE = struct.Struct("<8sHxxIIHxx")
 _RESPONSE_SINGLE_PREFIX = bytes([5, 0, 2, 3, 0x10, 0, 0, 0])
 # Features this server agrees to in bind time feature negotiation (MS-RPCE 3.3.1.5.3): it keeps
 # the connection open after an orphaned PDU; it has no security context multiplexing.
-SUPPORTED_FEATURES = int(BindFeature.KEEP_CONNECTION_ON_ORPHAN)  # an int: IntFlag operators are slow
+# An int, not the IntFlag: IntFlag operators build enum members in Python on every bind.
+SUPPORTED_FEATURES = int(BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _OLD_CALL_WINDOW = 150  # MS-RPCE 3.3.3.5.6
 _NOT_SIMPLE = object()  # the hot path declined: take the general one
 # MS-RPCE 3.3.3.5.2 asks call_ids to increase. Windows only refuses values above 0x7FFFFFFF

@@ -11,8 +11,7 @@ import struct
 import uuid
 from dataclasses import dataclass
 
-from pydcom.guid import GUID_NULL
-from pydcom.ndr.core import guid_from_le, guid_to_le
+from pydcom.guid import GUID_NULL, guid_from_bytes, guid_to_bytes
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.errors import WireError
 
@@ -49,20 +48,20 @@ class StdObjRef:
 
     def encode(self) -> bytes:
         return _STDOBJREF.pack(self.flags, self.public_refs, self.oxid, self.oid,
-                              guid_to_le(self.ipid))
+                              guid_to_bytes(self.ipid))
 
     @classmethod
     def decode(cls, data: bytes, offset: int = 0) -> "StdObjRef":
         if offset + 40 > len(data):
             raise WireError("STDOBJREF cut short")
         flags, refs, oxid, oid, ipid = _STDOBJREF.unpack_from(data, offset)
-        return cls(flags, refs, oxid, oid, guid_from_le(ipid))
+        return cls(flags, refs, oxid, oid, guid_from_bytes(ipid))
 
 
 def _header(flags: int, iid: uuid.UUID) -> bytes:
     if iid == GUID_NULL:
         raise WireError("an OBJREF's iid must not be GUID_NULL (MS-DCOM 2.2.18)")
-    return _HEADER.pack(OBJREF_SIGNATURE, flags, guid_to_le(iid))
+    return _HEADER.pack(OBJREF_SIGNATURE, flags, guid_to_bytes(iid))
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class ObjRefHandler:
     resolver: DualStringArray
 
     def encode(self) -> bytes:
-        return (_header(OBJREF_HANDLER, self.iid) + self.std.encode() + guid_to_le(self.clsid)
+        return (_header(OBJREF_HANDLER, self.iid) + self.std.encode() + guid_to_bytes(self.clsid)
                 + self.resolver.encode())
 
 
@@ -107,7 +106,7 @@ class ObjRefCustom:
     def encode(self) -> bytes:
         reserved = len(self.object_data) + 8 if self.reserved is None else self.reserved
         return (_header(OBJREF_CUSTOM, self.iid)
-                + _CUSTOM.pack(guid_to_le(self.clsid), 0, reserved) + self.object_data)
+                + _CUSTOM.pack(guid_to_bytes(self.clsid), 0, reserved) + self.object_data)
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ def decode_objref(data: bytes) -> ObjRef:
     signature, flags, iid_bytes = _HEADER.unpack_from(data)
     if signature != OBJREF_SIGNATURE:
         raise WireError(f"OBJREF signature 0x{signature:08x} is not MEOW")
-    iid = guid_from_le(iid_bytes)  # interfaces repeat: memoized
+    iid = guid_from_bytes(iid_bytes)  # interfaces repeat: memoized
     if iid == GUID_NULL:
         raise WireError("OBJREF iid is GUID_NULL")
     if flags == OBJREF_STANDARD:
@@ -169,7 +168,7 @@ def decode_objref(data: bytes) -> ObjRef:
         if len(data) < 48:
             raise WireError("OBJREF_CUSTOM cut short")
         clsid, _extension, reserved = _CUSTOM.unpack_from(data, 24)
-        return ObjRefCustom(iid, guid_from_le(clsid), data[48:], reserved)
+        return ObjRefCustom(iid, guid_from_bytes(clsid), data[48:], reserved)
     if flags == OBJREF_EXTENDED:
         std = StdObjRef.decode(data, 24)
         if len(data) < 68 or struct.unpack_from("<I", data, 64)[0] != EXTENDED_SIGNATURE:
