@@ -22,9 +22,13 @@ def encode_body(value: Any) -> bytes:
     """One top-level constructed type with its private header, padded to 8 (MS-RPCE 2.2.6.2)."""
     w = Writer()
     w.unit(as_type(type(value)), value)
-    body = w.buf
-    body += bytes(-len(body) % 8)
-    return _PRIVATE.pack(len(body), 0) + bytes(body)
+    return frame(w.buf)
+
+
+def frame(ndr_body: bytes | bytearray) -> bytes:
+    """A type's NDR with its private header, padded to 8 (MS-RPCE 2.2.6.2)."""
+    pad = -len(ndr_body) % 8
+    return _PRIVATE.pack(len(ndr_body) + pad, 0) + bytes(ndr_body) + bytes(pad)
 
 
 def serialize(*values: Any) -> bytes:
@@ -48,8 +52,9 @@ def deserialize(data: bytes, *kinds: Any) -> list[Any]:
     return values
 
 
-def decode_body(data: bytes, offset: int, kind: Any) -> tuple[Any, int]:
-    """Parse one private header and its type at ``offset``; return it and the next offset."""
+def body_span(data: bytes, offset: int = 8) -> tuple[int, int]:
+    """The start and ObjectBufferLength of the body whose private header is at ``offset``
+    (rounded up to 8); NdrError if either runs past the stream."""
     offset += -offset % 8
     if offset + 8 > len(data):
         raise NdrError(f"private header at {offset} runs past the {len(data)}-byte stream")
@@ -57,6 +62,12 @@ def decode_body(data: bytes, offset: int, kind: Any) -> tuple[Any, int]:
     start = offset + 8
     if length > len(data) - start:
         raise NdrError(f"ObjectBufferLength {length} runs past the stream")
+    return start, length
+
+
+def decode_body(data: bytes, offset: int, kind: Any) -> tuple[Any, int]:
+    """Parse one private header and its type at ``offset``; return it and the next offset."""
+    start, length = body_span(data, offset)
     # Alignment inside the body counts from the body's start, which is 8-aligned.
     r = Reader(data[start:start + length])
     r.path.append(getattr(kind, "__name__", str(kind)))

@@ -423,9 +423,7 @@ def decode_props_out(stream: bytes) -> tuple[tuple, tuple, tuple]:
 # written and read here in a few struct calls; anything else takes the general NDR code, which
 # gives the same bytes and values for this form (tests hold both to it).
 _PROPS_OUT_HEAD = struct.Struct("<IIIII")  # cIfs, referent ids of the arrays, piid's max_count
-_U32 = struct.Struct("<I")
 _TWO_U32 = struct.Struct("<II")
-_TS1_HEAD = struct.Struct("<8sII")  # common header, ObjectBufferLength, Filler
 _FIRST_REFERENT_ID = 0x00020000
 
 
@@ -449,18 +447,21 @@ def _props_out_direct(iids: Sequence[uuid.UUID], results: Sequence[int],
             if pointer.ulCntData != len(data):
                 raise TypeError("ulCntData disagrees with abData")
             body += bytes(-len(body) % 4) + _TWO_U32.pack(len(data), len(data)) + data
-    body += bytes(-len(body) % 8)
-    return _TS1_HEAD.pack(ndr.ts1.COMMON_HEADER, len(body), 0) + body
+    return ndr.ts1.COMMON_HEADER + ndr.ts1.frame(body)
 
 
 def _props_out_read(stream: bytes) -> PropsOutInfo | None:
     """The PropsOutInfo of a stream in the common form, or None to take the general path."""
     if len(stream) < 36 or stream[:8] != ndr.ts1.COMMON_HEADER:
         return None
-    end = 16 + _U32.unpack_from(stream, 8)[0]
-    count, piid, phresults, pintf, iid_count = _PROPS_OUT_HEAD.unpack_from(stream, 16)
-    offset = 36
-    if (end > len(stream) or not count or not piid or not phresults or not pintf
+    try:
+        start, length = ndr.ts1.body_span(stream)
+    except ndr.NdrError:
+        return None  # the general decoder names the fault
+    end = start + length
+    count, piid, phresults, pintf, iid_count = _PROPS_OUT_HEAD.unpack_from(stream, start)
+    offset = start + 20
+    if (not count or not piid or not phresults or not pintf
             or iid_count != count or offset + 24 * count + 8 > end):
         return None
     iids = [guid_from_bytes(stream[i:i + 16]) for i in range(offset, offset + 16 * count, 16)]
