@@ -4,7 +4,8 @@ Windows does this over local RPC between rpcss and each COM server; pydcom does 
 TCP with this interface, which the service answers only for callers on a loopback address.
 A server process registers its exporter (the OXID table entry, MS-DCOM 3.1.2.1), registers its
 class objects (the CLSID table; CoRegisterClassObject), and asks which of its idle OIDs some
-client still pings (MS-DCOM 3.1.1.6.2).
+client still pings (MS-DCOM 3.1.1.6.2). The interface is pydcom's own, so its structures have no
+spec section of their own; they are marshaled in NDR (C706 14) like every other stub.
 """
 
 from __future__ import annotations

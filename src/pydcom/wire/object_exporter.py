@@ -45,7 +45,8 @@ class SimplePingRequest(ndr.Params):
 
 
 class StatusResponse(ndr.Params):
-    """The [out] of SimplePing and ServerAlive: the status alone."""
+    """The [out] of SimplePing and ServerAlive: the status alone (MS-DCOM 3.1.2.5.1.2,
+    3.1.2.5.1.4)."""
     status = ndr.error_status_t
 
 
@@ -75,4 +76,4 @@ class ServerAlive2Response(ndr.Params):
 
 
 class EmptyRequest(ndr.Params):
-    """A method with no [in] parameters (ServerAlive, ServerAlive2)."""
+    """A method with no [in] parameters (ServerAlive, ServerAlive2: MS-DCOM 3.1.2.5.1.4, .6)."""

@@ -63,7 +63,8 @@ class RemReleaseRequest(RemAddRefRequest):
 
 
 class OrpcHresultResponse(ndr.Params):
-    """The [out] of a method that returns only its HRESULT (RemRelease, RemoteLockServer)."""
+    """The [out] of a method that returns only its HRESULT (RemRelease, MS-DCOM 3.1.1.5.6.1.3;
+    RemoteLockServer, the Windows SDK's unknwn.idl)."""
     orpcthat = ndr.ref(ORPCTHAT)
     hr = ndr.HRESULT
 
@@ -85,19 +86,20 @@ class RemQueryInterface2Response(ndr.Params):
 
 
 class CreateInstanceRequest(ndr.Params):
-    """IClassFactory::RemoteCreateInstance [in]: pUnkOuter is not transmitted."""
+    """IClassFactory::RemoteCreateInstance [in] (unknwn.idl [call_as], not in MS-DCOM):
+    pUnkOuter is not transmitted."""
     orpcthis = ndr.ref(ORPCTHIS)
     riid = ndr.ref(IID)
 
 
 class CreateInstanceResponse(ndr.Params):
-    """IClassFactory::RemoteCreateInstance [out, iid_is(riid)] IUnknown** ppvObject."""
+    """IClassFactory::RemoteCreateInstance [out, iid_is(riid)] IUnknown** ppvObject (unknwn.idl)."""
     orpcthat = ndr.ref(ORPCTHAT)
     ppvObject = ndr.ref(PMInterfacePointer)
     hr = ndr.HRESULT
 
 
 class LockServerRequest(ndr.Params):
-    """IClassFactory::RemoteLockServer [in]"""
+    """IClassFactory::RemoteLockServer [in] (unknwn.idl [call_as], not in MS-DCOM)"""
     orpcthis = ndr.ref(ORPCTHIS)
     fLock = ndr.i32
