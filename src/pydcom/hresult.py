@@ -64,8 +64,13 @@ DISP_E_MEMBERNOTFOUND = 0x80020003
 DISP_E_PARAMNOTFOUND = 0x80020004
 DISP_E_TYPEMISMATCH = 0x80020005
 DISP_E_UNKNOWNNAME = 0x80020006
+DISP_E_NONAMEDARGS = 0x80020007
+DISP_E_BADVARTYPE = 0x80020008
 DISP_E_EXCEPTION = 0x80020009
+DISP_E_OVERFLOW = 0x8002000A
+DISP_E_BADINDEX = 0x8002000B
 DISP_E_BADPARAMCOUNT = 0x8002000E
+DISP_E_PARAMNOTOPTIONAL = 0x8002000F
 DISP_E_DIVBYZERO = 0x80020012
 
 # --- Win32 codes (MS-ERREF 2.2); use hresult_from_win32() to carry them as HRESULTs -----------
@@ -171,8 +176,13 @@ _MESSAGES = {
     DISP_E_PARAMNOTFOUND: "Parameter not found",
     DISP_E_TYPEMISMATCH: "Type mismatch",
     DISP_E_UNKNOWNNAME: "Unknown name",
+    DISP_E_NONAMEDARGS: "Does not support named arguments",
+    DISP_E_BADVARTYPE: "Bad variable type",
     DISP_E_EXCEPTION: "Exception occurred",
+    DISP_E_OVERFLOW: "Out of present range",
+    DISP_E_BADINDEX: "Invalid index",
     DISP_E_BADPARAMCOUNT: "Invalid number of parameters",
+    DISP_E_PARAMNOTOPTIONAL: "Parameter not optional",
     DISP_E_DIVBYZERO: "Division by zero",
 }
 

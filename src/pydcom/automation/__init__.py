@@ -1,0 +1,1 @@
+"""Automation: IDispatch and VARIANT (MS-OAUT), Python objects served and called late-bound."""

@@ -1,0 +1,296 @@
+"""The late-bound automation client: a Python object whose attributes are an IDispatch's members.
+
+    calc = pydcom.dispatch("Demo.Calculator", machine="127.0.0.2[4135]")
+    calc.Add(2, 3)            # GetIDsOfNames once, then Invoke(DISPATCH_METHOD) each time
+    calc.Memory = 5           # Invoke(DISPATCH_PROPERTYPUT, named DISPID_PROPERTYPUT)
+    calc.Memory               # Invoke(DISPATCH_PROPERTYGET)
+    calc.Scale(2, factor=3)   # keyword arguments are named arguments
+
+Whether a name is a method or a property is learnt as comtypes learns it: reading an attribute
+asks for the property; a server that answers "member not found" or "bad parameter count" has a
+method of that name, and the attribute is then a callable that invokes it. What is learnt
+(DISPIDs, kinds, parameter numbers) is kept per type of object, so a repeated call costs one
+round trip: objects made by the same class share it, other objects keep their own.
+
+A ``Dispatch`` talks to its object through a channel: ``RemoteChannel`` encodes the IDispatch
+methods for a proxy (MS-OAUT 3.1.4), ``LocalChannel`` calls a ``Dispatcher`` in this process, so
+both behave alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol, Sequence
+
+from pydcom import hresult
+from pydcom.automation.convert import from_variant, to_variant
+from pydcom.automation.dispatcher import Dispatcher, InvokeOutcome
+from pydcom.automation.idispatch_wire import (
+    DISPATCH_METHOD,
+    DISPATCH_PROPERTYGET,
+    DISPATCH_PROPERTYPUT,
+    DISPATCH_PROPERTYPUTREF,
+    DISPID_PROPERTYPUT,
+    DISPID_VALUE,
+)
+from pydcom.automation.variant import VT, Variant
+from pydcom.hresult import ComError
+
+# Answers to a property get that mean the member is a method (comtypes reads them so too).
+_NOT_A_PROPERTY = frozenset({
+    hresult.DISP_E_MEMBERNOTFOUND, hresult.DISP_E_BADPARAMCOUNT,
+    hresult.DISP_E_PARAMNOTOPTIONAL, hresult.DISP_E_TYPEMISMATCH, hresult.E_INVALIDARG,
+})
+_UNKNOWN, _METHOD, _PROPERTY = 0, 1, 2
+_CALL = DISPATCH_METHOD | DISPATCH_PROPERTYGET
+
+
+class ByRef:
+    """An argument passed by reference (VT_BYREF, MS-OAUT 3.1.4.4.1): after the call, ``value``
+    holds what the server left in it."""
+
+    __slots__ = ("value", "vt")
+
+    def __init__(self, value: Any, vt: int | None = None) -> None:
+        self.value = value
+        self.vt = vt  # the VARTYPE the caller's storage has; by default that of the value
+
+    def __repr__(self) -> str:
+        return f"ByRef({self.value!r})"
+
+
+class Channel(Protocol):
+    """How a Dispatch reaches its object."""
+
+    def get_ids_of_names(self, names: Sequence[str]) -> tuple[int, list[int]]: ...
+    def invoke(self, dispid: int, flags: int, args: Sequence[Variant], named: Sequence[int],
+               varref_index: Sequence[int], varref: Sequence[Variant]) -> InvokeOutcome: ...
+    def marshal(self, value: Any) -> Any: ...
+    def unmarshal(self, pointer: Any) -> Any: ...
+    def release(self) -> None: ...
+
+
+class LocalChannel:
+    """IDispatch of an object in this process, called directly."""
+
+    __slots__ = ("dispatcher",)
+
+    def __init__(self, target: Any) -> None:
+        self.dispatcher = Dispatcher(target, marshal=_keep, unmarshal=_keep)
+
+    def get_ids_of_names(self, names: Sequence[str]) -> tuple[int, list[int]]:
+        return self.dispatcher.get_ids_of_names(names)
+
+    def invoke(self, dispid, flags, args, named, varref_index, varref) -> InvokeOutcome:
+        return self.dispatcher.invoke(dispid, flags, args, named, varref_index, varref)
+
+    def marshal(self, value: Any) -> Any:
+        return value
+
+    def unmarshal(self, pointer: Any) -> Any:
+        return wrap(pointer)
+
+    def release(self) -> None:
+        pass
+
+
+def _keep(value: Any) -> Any:
+    """In one process an object stays itself: VT_DISPATCH carries the object, not an OBJREF."""
+    if isinstance(value, Dispatch):
+        return value._channel.dispatcher.target if isinstance(value._channel, LocalChannel) \
+            else value
+    return value
+
+
+class TypeKnowledge:
+    """What a Dispatch learnt of its object's type: per member name, its DISPID and kind; per
+    (name, keyword names), the parameter numbers. Replaced whole, never changed in place."""
+
+    __slots__ = ("_members", "_named", "_lock")
+
+    def __init__(self) -> None:
+        self._members: dict[str, tuple[int, int]] = {}
+        self._named: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
+        self._lock = threading.Lock()
+
+    def member(self, name: str) -> tuple[int, int] | None:
+        return self._members.get(name.lower())
+
+    def learn(self, name: str, dispid: int, kind: int) -> None:
+        with self._lock:
+            self._members = {**self._members, name.lower(): (dispid, kind)}
+
+    def named(self, key: tuple[str, tuple[str, ...]]) -> tuple[int, ...] | None:
+        return self._named.get(key)
+
+    def learn_named(self, key: tuple[str, tuple[str, ...]], numbers: tuple[int, ...]) -> None:
+        with self._lock:
+            self._named = {**self._named, key: numbers}
+
+
+_by_type: dict[Any, TypeKnowledge] = {}
+_by_type_lock = threading.Lock()
+
+
+def knowledge_for(type_key: Any) -> TypeKnowledge:
+    """The knowledge shared by every Dispatch of one type (a CLSID, say); a new one for None."""
+    if type_key is None:
+        return TypeKnowledge()
+    with _by_type_lock:
+        found = _by_type.get(type_key)
+        if found is None:
+            found = _by_type[type_key] = TypeKnowledge()
+        return found
+
+
+class Dispatch:
+    """A late-bound reference to an automation object. See the module docstring."""
+
+    __slots__ = ("_channel", "_known", "__weakref__")
+
+    def __init__(self, channel: Channel, type_key: Any = None) -> None:
+        object.__setattr__(self, "_channel", channel)
+        object.__setattr__(self, "_known", knowledge_for(type_key))
+
+    # -- members --------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        known = self._known.member(name)
+        if known is None:
+            known = (self._dispid(name), _UNKNOWN)
+        dispid, kind = known
+        if kind == _METHOD:
+            return _Method(self, name, dispid)
+        outcome = self._invoke(dispid, DISPATCH_PROPERTYGET, ())
+        if kind == _UNKNOWN:
+            if outcome.hresult in _NOT_A_PROPERTY:
+                self._known.learn(name, dispid, _METHOD)
+                return _Method(self, name, dispid)
+            if outcome.hresult == hresult.S_OK:
+                self._known.learn(name, dispid, _PROPERTY)
+        return self._result(name, outcome)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            raise AttributeError(f"{name}: automation names do not start with an underscore")
+        known = self._known.member(name)
+        dispid = known[0] if known else self._dispid(name)
+        variant = self._variant(value)
+        flags = DISPATCH_PROPERTYPUTREF if variant.vt in (VT.DISPATCH, VT.UNKNOWN) \
+            else DISPATCH_PROPERTYPUT
+        outcome = self._channel.invoke(dispid, flags, (variant,), (DISPID_PROPERTYPUT,), (), ())
+        if outcome.hresult == hresult.DISP_E_MEMBERNOTFOUND and flags == DISPATCH_PROPERTYPUTREF:
+            outcome = self._channel.invoke(dispid, DISPATCH_PROPERTYPUT, (variant,),
+                                           (DISPID_PROPERTYPUT,), (), ())
+        self._result(name, outcome)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The object's default member (DISPID_VALUE)."""
+        return self.invoke(DISPID_VALUE, _CALL, *args, _name="(default)", **kwargs)
+
+    def invoke(self, dispid: int, flags: int, *args: Any, _name: str = "", **kwargs: Any) -> Any:
+        """IDispatch::Invoke by DISPID, with the arguments in calling order (first first)."""
+        named_numbers: Sequence[int] = ()
+        if kwargs:
+            names = tuple(kwargs)
+            key = (_name.lower() or str(dispid), names)
+            numbers = self._known.named(key)
+            if numbers is None:
+                numbers = self._param_numbers(_name, names)
+                self._known.learn_named(key, numbers)
+            named_numbers = numbers
+        if any(isinstance(v, ByRef) for v in kwargs.values()):
+            raise ComError(hresult.E_INVALIDARG, "a by-reference argument cannot be named")
+        # rgvarg (MS-OAUT 2.2.33): the named arguments first, then the others last first.
+        slots = [self._variant(v) for v in kwargs.values()]
+        slots.extend(reversed([self._argument(v) for v in args]))
+        varref_index: list[int] = []
+        refs: list[ByRef] = []
+        for position, value in enumerate(args):
+            if isinstance(value, ByRef):
+                varref_index.append(len(slots) - 1 - position)
+                refs.append(value)
+        varref = [slots[i] for i in varref_index]
+        for i in varref_index:
+            slots[i] = _EMPTY
+        outcome = self._channel.invoke(dispid, flags, slots, named_numbers, varref_index, varref)
+        result = self._result(_name or str(dispid), outcome)
+        for ref, variant in zip(refs, outcome.varref):
+            ref.value = from_variant(variant, unmarshal=self._channel.unmarshal)
+        return result
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _dispid(self, name: str) -> int:
+        code, ids = self._channel.get_ids_of_names([name])
+        if code != hresult.S_OK:
+            raise AttributeError(f"{self!r} has no member {name!r} ({hresult.name_of(code)})")
+        return ids[0]
+
+    def _param_numbers(self, name: str, names: tuple[str, ...]) -> tuple[int, ...]:
+        code, ids = self._channel.get_ids_of_names([name, *names])
+        if code != hresult.S_OK:
+            unknown = [n for n, i in zip(names, ids[1:]) if i < 0]
+            raise ComError(code, f"{name} has no parameter(s) {', '.join(unknown)}")
+        return tuple(ids[1:])
+
+    def _invoke(self, dispid: int, flags: int, args: Sequence[Variant]) -> InvokeOutcome:
+        return self._channel.invoke(dispid, flags, args, (), (), ())
+
+    def _argument(self, value: Any) -> Variant:
+        if isinstance(value, ByRef):
+            inner = self._variant(value.value)
+            vt = value.vt if value.vt is not None else inner.vt
+            return Variant(VT.BYREF | vt, inner if vt == VT.VARIANT else inner.value)
+        return self._variant(value)
+
+    def _variant(self, value: Any) -> Variant:
+        return to_variant(value, marshal=self._channel.marshal)
+
+    def _result(self, name: str, outcome: InvokeOutcome) -> Any:
+        if outcome.hresult == hresult.DISP_E_EXCEPTION and outcome.error is not None:
+            raise outcome.error
+        if outcome.hresult & 0x80000000:
+            detail = name if not outcome.arg_error else f"{name}, argument {outcome.arg_error}"
+            raise ComError(outcome.hresult, detail)
+        return from_variant(outcome.result, unmarshal=self._channel.unmarshal)
+
+    def release(self) -> None:
+        """Give the reference back now rather than when the object is collected."""
+        self._channel.release()
+
+    def __repr__(self) -> str:
+        return f"<Dispatch {self._channel!r}>"
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._known._members)
+
+
+_EMPTY = Variant(VT.EMPTY, None)
+
+
+class _Method:
+    """A method of a Dispatch, ready to be called."""
+
+    __slots__ = ("_owner", "_name", "_dispid")
+
+    def __init__(self, owner: Dispatch, name: str, dispid: int) -> None:
+        self._owner = owner
+        self._name = name
+        self._dispid = dispid
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._owner.invoke(self._dispid, _CALL, *args, _name=self._name, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<method {self._name} of {self._owner!r}>"
+
+
+def wrap(value: Any, type_key: Any = None) -> Any:
+    """A Dispatch for a local object or for an IDispatch proxy; other values as they are."""
+    if value is None or isinstance(value, Dispatch):
+        return value
+    from pydcom.automation.remote import RemoteChannel, is_dispatch_proxy
+    if is_dispatch_proxy(value):
+        return Dispatch(RemoteChannel(value), type_key)
+    return Dispatch(LocalChannel(value), type_key)
