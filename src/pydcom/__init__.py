@@ -4,6 +4,7 @@ See DESIGN notes in the repository for the layers. The public surface is re-expo
 
     import pydcom
     obj = pydcom.create_instance("Demo.Calculator", pydcom.CLSCTX.SERVER)
+    calc = pydcom.dispatch("Demo.Calculator", machine="hostb")   # late-bound, IDispatch
     factory = pydcom.get_class_object(clsid, pydcom.CLSCTX.REMOTE_SERVER, pydcom.ServerInfo("hostb"))
 
 The activation API uses the process's default registry (``PYDCOM_REGISTRY``, or the per-user
@@ -18,9 +19,10 @@ from pydcom.runtime.coclass import coclass
 from pydcom.runtime.iids import IID_IClassFactory, IID_IDispatch, IID_IUnknown
 from pydcom.runtime.multiqi import MultiQI, MultiQIResults
 from pydcom.runtime.serverinfo import ServerInfo
+from pydcom.automation import ByRef, Dispatch, DispatchError, dispatch
 
 __all__ = [
-    "CLSCTX", "ComError", "IID_IClassFactory", "IID_IDispatch", "IID_IUnknown", "MultiQI",
+    "ByRef", "CLSCTX", "ComError", "Dispatch", "DispatchError", "dispatch", "IID_IClassFactory", "IID_IDispatch", "IID_IUnknown", "MultiQI",
     "MultiQIResults", "ServerInfo", "coclass", "create_instance", "create_instance_ex",
     "get_class_object", "hresult",
 ]

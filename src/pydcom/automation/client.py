@@ -20,6 +20,7 @@ both behave alike.
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any, Protocol, Sequence
 
 from pydcom import hresult
@@ -35,6 +36,7 @@ from pydcom.automation.idispatch_wire import (
 )
 from pydcom.automation.variant import VT, Variant
 from pydcom.hresult import ComError
+from pydcom.wire.ids import IID_IDispatch
 
 # Answers to a property get that mean the member is a method (comtypes reads them so too).
 _NOT_A_PROPERTY = frozenset({
@@ -73,10 +75,15 @@ class Channel(Protocol):
 class LocalChannel:
     """IDispatch of an object in this process, called directly."""
 
-    __slots__ = ("dispatcher",)
+    __slots__ = ("dispatcher", "_release")
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Any, release: Any = None) -> None:
         self.dispatcher = Dispatcher(target, marshal=_keep, unmarshal=_keep)
+        self._release = release
+
+    @property
+    def handle(self) -> Any:
+        return self.dispatcher.target
 
     def get_ids_of_names(self, names: Sequence[str]) -> tuple[int, list[int]]:
         return self.dispatcher.get_ids_of_names(names)
@@ -91,15 +98,21 @@ class LocalChannel:
         return wrap(pointer)
 
     def release(self) -> None:
-        pass
+        if self._release is not None:
+            self._release()
+
+    def __repr__(self) -> str:
+        return f"in-process {type(self.dispatcher.target).__name__}"
 
 
 def _keep(value: Any) -> Any:
     """In one process an object stays itself: VT_DISPATCH carries the object, not an OBJREF."""
-    if isinstance(value, Dispatch):
-        return value._channel.dispatcher.target if isinstance(value._channel, LocalChannel) \
-            else value
-    return value
+    return value._channel.handle if isinstance(value, Dispatch) else value
+
+
+def handle_of(value: Any) -> Any:
+    """What an object argument stands for: the proxy or the local object behind a Dispatch."""
+    return value._channel.handle if isinstance(value, Dispatch) else value
 
 
 class TypeKnowledge:
@@ -154,7 +167,7 @@ class Dispatch:
 
     # -- members --------------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if name.startswith("_") and name.endswith("_"):  # Python's and pywin32's own names
             raise AttributeError(name)
         known = self._known.member(name)
         if known is None:
@@ -287,10 +300,41 @@ class _Method:
 
 
 def wrap(value: Any, type_key: Any = None) -> Any:
-    """A Dispatch for a local object or for an IDispatch proxy; other values as they are."""
+    """A Dispatch for an IDispatch pointer (a proxy, an in-process object) or a Python object;
+    None and Dispatch objects as they are."""
     if value is None or isinstance(value, Dispatch):
         return value
     from pydcom.automation.remote import RemoteChannel, is_dispatch_proxy
+    from pydcom.runtime.inproc import InprocObject
     if is_dispatch_proxy(value):
         return Dispatch(RemoteChannel(value), type_key)
+    if isinstance(value, InprocObject):
+        return Dispatch(LocalChannel(object.__getattribute__(value, "_target"), value.release),
+                        type_key)
     return Dispatch(LocalChannel(value), type_key)
+
+
+def dispatch(target: Any, machine: str | None = None, clsctx: int | None = None,
+             server_info: Any = None, *, registry: Any = None) -> Dispatch:
+    """A late-bound automation object (pywin32's ``Dispatch``/``DispatchEx`` role).
+
+    ``target`` is a ProgID or CLSID to create a new object of, or an IDispatch pointer to wrap
+    (a proxy, say one a Windows server returned). ``machine`` ("host" or "host[port]") or
+    ``server_info`` names where to run it, overriding the registry's RemoteServerName; with one
+    of them the object is never created in this process. ``clsctx`` defaults to CLSCTX.SERVER.
+    """
+    from pydcom.runtime.activation import create_instance, plan_activation
+    from pydcom.runtime.clsctx import CLSCTX
+    from pydcom.runtime.serverinfo import ServerInfo
+
+    if not isinstance(target, (str, uuid.UUID)):
+        return wrap(target)
+    if machine is not None:
+        if server_info is not None:
+            raise ComError(hresult.E_INVALIDARG, "give machine or server_info, not both")
+        server_info = ServerInfo(machine)
+    if clsctx is None:
+        clsctx = CLSCTX.SERVER & ~CLSCTX.INPROC if server_info is not None else CLSCTX.SERVER
+    plan = plan_activation(target, clsctx, server_info, registry=registry)
+    obj = create_instance(plan.clsid, clsctx, server_info, iid=IID_IDispatch, registry=registry)
+    return wrap(obj, type_key=plan.clsid)

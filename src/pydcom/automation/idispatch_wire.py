@@ -79,10 +79,11 @@ class GetTypeInfoResponse(ndr.Params):
 
 
 class GetIDsOfNamesRequest(ndr.Params):
-    """MS-OAUT 3.1.4.3."""
+    """MS-OAUT 3.1.4.3. rgszNames is [size_is(cNames)], but cNames follows it: the array is
+    read by its own max_count and the stub checks the two agree."""
     orpcthis = ORPCTHIS
     riid = ndr.GUID
-    rgszNames = ndr.ref(ndr.conformant(ndr.unique(ndr.wstring), size_is="cNames"))
+    rgszNames = ndr.ref(ndr.conformant(ndr.unique(ndr.wstring)))
     cNames = ndr.u32
     lcid = ndr.u32
 

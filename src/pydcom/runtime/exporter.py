@@ -25,7 +25,7 @@ from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
-from pydcom.runtime.interfaces import ComInterface, known_interface, zero_value
+from pydcom.runtime.interfaces import ComInterface, dual_interface, known_interface, zero_value
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.errors import WireError
@@ -118,9 +118,11 @@ class ClassObject:
 
 
 def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> frozenset[uuid.UUID]:
-    """The IIDs an exported Python object answers QueryInterface for: IUnknown, IClassFactory
-    for a class object, those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
-    ``@coclass`` metadata, and ``declared`` (the registry's Interface list)."""
+    """The IIDs an exported Python object answers QueryInterface for, each one it serves:
+    IUnknown; IClassFactory for a class object, IDispatch for any other (once automation is
+    loaded); those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
+    ``@coclass`` metadata, and ``declared`` (the registry's Interface list), when their methods
+    are known or, as dual interfaces, served through IDispatch."""
     if "_com_interfaces_" in getattr(obj, "__dict__", ()):  # the object's own list
         return _iids_of(type(obj), obj._com_interfaces_, declared)
     return _class_iids(type(obj), declared)
@@ -133,15 +135,21 @@ def _class_iids(cls: type, declared: tuple[uuid.UUID, ...]) -> frozenset[uuid.UU
 
 def _iids_of(cls: type, listed: Iterable, declared: tuple[uuid.UUID, ...]
              ) -> frozenset[uuid.UUID]:
-    iids = {ids.IID_IUnknown, *declared}
-    if issubclass(cls, ClassObject):
-        iids.add(ids.IID_IClassFactory)
+    iids = set(declared)
     for item in listed:
         iids.add(item.iid if isinstance(item, ComInterface) else uuid.UUID(str(item)))
     entry = coclass_entry(cls)
     if entry is not None:
         iids.update(entry.interfaces)
-    return frozenset(iids)
+    dual = dual_interface()
+    served = {iid for iid in iids if known_interface(iid) is not None or dual is not None}
+    served.add(ids.IID_IUnknown)
+    if issubclass(cls, ClassObject):
+        served.add(ids.IID_IClassFactory)
+        served.discard(ids.IID_IDispatch)
+    elif dual is not None:
+        served.add(dual.iid)
+    return frozenset(served)
 
 
 class ObjectExporter:
@@ -164,6 +172,8 @@ class ObjectExporter:
         self._by_object: dict[int, int] = {}  # id(target) -> oid
         self._apartment: Apartment | None = None
         self._served: set[uuid.UUID] = set()
+        self._interfaces: dict[uuid.UUID, ComInterface] = {}  # ORPC interfaces served, by IID
+        self._stubs: dict[Any, Callable[[Any, CallReceived], bytes]] = {}  # by stub factory
         # What the registry says of a class beyond what the class says of itself.
         self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
         self._models: dict[type, str] = {}  # threading models worked out, replaced whole
@@ -251,8 +261,15 @@ class ObjectExporter:
         if iid in self._served:
             return
         interface = known_interface(iid)
+        if interface is None:  # a declared IID without methods of its own: a dual interface
+            dual = dual_interface()
+            interface = dual.renamed(iid) if dual is not None else None
         operations = {}
         if interface is not None:
+            with self._lock:
+                self._interfaces = {**self._interfaces, iid: interface}
+                if interface.stub is not None and interface.stub not in self._stubs:
+                    self._stubs = {**self._stubs, interface.stub: interface.stub(self)}
             for method in interface.methods:
                 operations[method.opnum] = self._dispatcher(iid)
         self._serve(iid, operations)
@@ -374,15 +391,33 @@ class ObjectExporter:
             target = oid_entry.target
         if entry.iid != iid:
             raise RpcFault(NCA_S_UNK_IF, f"IPID {entry.ipid} is {entry.iid}, not {iid}")
-        interface = known_interface(iid)
+        interface = self._interfaces.get(iid)
         method = interface.method(call.opnum) if interface is not None else None
         if method is None:
             raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
+        if interface.stub is not None:
+            return self._stubs[interface.stub](target, call)
         request = method.request.decode(call.stub)
-        check_orpcthis(request.orpcthis, orpc=True)
+        return self.run_call(target, request.orpcthis,
+                             lambda: self._run_method(target, method, request))
+
+    def check_call(self, orpcthis: Any) -> None:
+        """What every ORPC call's ORPCTHIS must satisfy (MS-DCOM 3.1.1.5.4)."""
+        check_orpcthis(orpcthis, orpc=True)
+
+    def run_call(self, target: Any, orpcthis: Any, fn: Callable[[], Any]) -> Any:
+        """Run ``fn``, the work of an ORPC call on ``target``, where ``target`` lives (on the
+        apartment's thread for "Apartment" objects), carrying the call's causality id."""
+        check_orpcthis(orpcthis, orpc=True)
+        cid = orpcthis.cid
+
+        def run() -> Any:
+            with causality.serving(cid):
+                return fn()
+
         if self.threading_model(target) == APARTMENT:
-            return self._apartment_for().call(self._run_method, target, method, request)
-        return self._run_method(target, method, request)
+            return self._apartment_for().call(run, cid=cid)
+        return run()
 
     def run_in_apartment_of(self, cls: Any, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` where objects of ``cls`` live: the apartment thread for "Apartment"."""
@@ -404,8 +439,7 @@ class ObjectExporter:
         response = method.response(ORPCTHAT())
         given = 0  # [out] values the method gave; the rest, or all after a failure, are zeros
         try:
-            with causality.serving(request.orpcthis.cid):
-                result = getattr(target, method.name)(*args)
+            result = getattr(target, method.name)(*args)
             values = () if not outs else (result,) if len(outs) == 1 else result
             for (name, _, pointer), value in zip(outs, values):
                 if pointer:

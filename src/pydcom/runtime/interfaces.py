@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from pydcom import ndr
 from pydcom.rpc.constants import SyntaxId
@@ -88,11 +89,25 @@ class Method:
 
 @dataclass(frozen=True)
 class ComInterface:
-    """An ORPC interface: IID, name and methods (opnums 0-2 belong to IUnknown, MS-DCOM 3.1.1.5.8)."""
+    """An ORPC interface: IID, name and methods (opnums 0-2 belong to IUnknown, MS-DCOM 3.1.1.5.8).
+
+    ``stub``, when given, serves the interface's calls itself instead of the generic stub that
+    decodes ``methods`` and calls the Python method of the same name: ``stub(exporter)`` makes,
+    once per exporter, a callable ``(target, call) -> response stub`` (IDispatch does this: its
+    methods are a protocol over the object, not methods of it). ``dual``: any IID a class
+    declares without declaring its methods is served as this interface (a dual interface's
+    first methods are IDispatch's, MS-OAUT 3.1).
+    """
 
     name: str
     iid: uuid.UUID
     methods: tuple[Method, ...] = ()
+    stub: Callable[..., bytes] | None = field(default=None, compare=False)
+    dual: bool = False
+
+    def renamed(self, iid: uuid.UUID) -> "ComInterface":
+        """The same interface under another IID (a dual interface served as IDispatch)."""
+        return ComInterface(f"{self.name} as {iid}", iid, self.methods, self.stub)
 
     @property
     def syntax(self) -> SyntaxId:
@@ -134,6 +149,14 @@ def register_interface(interface: ComInterface) -> ComInterface:
 
 def known_interface(iid: uuid.UUID) -> ComInterface | None:
     return _KNOWN.get(iid)
+
+
+def dual_interface() -> ComInterface | None:
+    """The interface that declared IIDs without methods of their own are served as."""
+    for interface in _KNOWN.values():
+        if interface.dual:
+            return interface
+    return None
 
 
 register_interface(IUnknown)

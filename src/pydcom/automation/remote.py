@@ -1,0 +1,109 @@
+"""IDispatch through a proxy (MS-OAUT 3.1.4): the channel a ``Dispatch`` uses to reach an object
+in another process or on another machine.
+
+Objects passed as arguments are exported by this process's exporter (a callback), or passed on
+as the reference they are (a proxy); interface pointers that come back become ``Dispatch``
+objects, or the local object itself when they name one this process exports.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from pydcom import hresult
+from pydcom.automation import idispatch_wire as wire
+from pydcom.automation.dispatcher import EMPTY, InvokeOutcome
+from pydcom.automation.stub import IID_NULL, error_of
+from pydcom.automation.variant import Variant
+from pydcom.hresult import ComError
+from pydcom.runtime import causality
+from pydcom.runtime.client import Proxy
+from pydcom.runtime.interfaces import syntax_of
+from pydcom.wire import ids
+from pydcom.wire.objref import ObjRefStandard
+from pydcom.wire.orpc import objref_of, orpcthis
+
+LOCALE_USER_DEFAULT = 0x0400  # the lcid late-bound clients send (MS-OAUT 3.1.4.3)
+
+
+def is_dispatch_proxy(value: Any) -> bool:
+    return isinstance(value, Proxy)
+
+
+class RemoteChannel:
+    """IDispatch's methods encoded for a proxy of an IDispatch (or dual) interface."""
+
+    __slots__ = ("proxy", "_syntax")
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self._syntax = syntax_of(proxy.iid)
+
+    @property
+    def handle(self) -> Proxy:
+        return self.proxy
+
+    def _call(self, opnum: int, stub: bytes) -> bytes:
+        proxy = self.proxy
+        if proxy._released:
+            raise ComError(hresult.RPC_E_DISCONNECTED, "the object was released")
+        return proxy._call(self._syntax, opnum, stub, proxy.ipid)
+
+    def get_ids_of_names(self, names: Sequence[str]) -> tuple[int, list[int]]:
+        request = wire.GetIDsOfNamesRequest(orpcthis(causality.current()), IID_NULL, list(names),
+                                            len(names), LOCALE_USER_DEFAULT)
+        answer = wire.GetIDsOfNamesResponse.decode(
+            self._call(wire.OP_GET_IDS_OF_NAMES, request.encode()))
+        dispids = list(answer.rgDispId or ())
+        if len(dispids) != len(names):
+            raise ComError(hresult.RPC_E_UNEXPECTED, f"{len(dispids)} DISPIDs for {len(names)} names")
+        return answer.hr, dispids
+
+    def invoke(self, dispid: int, flags: int, args: Sequence[Variant], named: Sequence[int],
+               varref_index: Sequence[int], varref: Sequence[Variant]) -> InvokeOutcome:
+        params = wire.DISPPARAMS(list(args) or None, list(named) or None, len(args), len(named))
+        request = wire.InvokeRequest(orpcthis(causality.current()), dispid, IID_NULL,
+                                     LOCALE_USER_DEFAULT, flags, params, len(varref),
+                                     list(varref_index), list(varref))
+        answer = wire.InvokeResponse.decode(self._call(wire.OP_INVOKE, request.encode()))
+        refs = list(answer.rgVarRef or ())
+        return InvokeOutcome(answer.hr, answer.pVarResult or EMPTY, error_of(answer.pExcepInfo),
+                             answer.pArgErr, refs if len(refs) == len(varref) else list(varref))
+
+    def type_info_count(self) -> int:
+        request = wire.GetTypeInfoCountRequest(orpcthis(causality.current()))
+        answer = wire.GetTypeInfoCountResponse.decode(
+            self._call(wire.OP_GET_TYPE_INFO_COUNT, request.encode()))
+        if answer.hr & 0x80000000:
+            raise ComError(answer.hr, "GetTypeInfoCount")
+        return answer.pctinfo
+
+    def type_info(self) -> Proxy:
+        """ITypeInfo of the object (MS-OAUT 3.1.4.2), as a proxy."""
+        request = wire.GetTypeInfoRequest(orpcthis(causality.current()), 0, LOCALE_USER_DEFAULT)
+        answer = wire.GetTypeInfoResponse.decode(self._call(wire.OP_GET_TYPE_INFO, request.encode()))
+        if answer.hr & 0x80000000:
+            raise ComError(answer.hr, "GetTypeInfo")
+        return self.proxy._runtime.unmarshal_pointer(answer.ppTInfo, self.proxy._info.resolver)
+
+    def marshal(self, value: Any) -> Any:
+        """An object argument: a proxy passes its own reference on; a local object is exported
+        by this process's exporter, so that the server can call it back."""
+        from pydcom.automation.client import handle_of
+        return self.proxy._runtime.marshal(handle_of(value), ids.IID_IDispatch)
+
+    def unmarshal(self, pointer: Any) -> Any:
+        from pydcom.automation.client import wrap
+        runtime = self.proxy._runtime
+        objref = objref_of(pointer)
+        exporter = runtime._exporter
+        if exporter is not None and isinstance(objref, ObjRefStandard) and \
+                objref.std.oxid == exporter.oxid:
+            return exporter.unmarshal(objref)  # one of ours, handed back: the object itself
+        return wrap(runtime.unmarshal(objref, self.proxy._info.resolver))
+
+    def release(self) -> None:
+        self.proxy.release()
+
+    def __repr__(self) -> str:
+        return repr(self.proxy)

@@ -1,0 +1,141 @@
+"""IDispatch served over ORPC (MS-OAUT 3.1.4): the stub that decodes a call on an exported
+object's IDispatch (or a dual interface's IDispatch part), runs it through a ``Dispatcher`` in
+the object's apartment, and encodes the answer.
+
+Requests are read as MS-OAUT declares them; bytes after a complete request are ignored rather
+than faulted (impacket's GetTypeInfoCount sends 4 more than the method has), while answers are
+written in the spec's layout (rgVarRef included, MS-OAUT 3.1.4.4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydcom import hresult
+from pydcom.automation import idispatch_wire as wire
+from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
+from pydcom.automation.errors import DispatchError
+from pydcom.rpc import RpcFault
+from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
+from pydcom.wire import ids
+from pydcom.wire.orpc import ORPCTHAT
+
+IID_NULL = uuid.UUID(int=0)
+_NO_EXCEPTION = wire.EXCEPINFO(0, 0, None, None, None, 0, 0, 0, 0)
+_WANTS = wire.DISPATCH_ZEROVARRESULT | wire.DISPATCH_ZEROEXCEPINFO | wire.DISPATCH_ZEROARGERR
+
+
+def excepinfo_of(error: DispatchError | None) -> wire.EXCEPINFO:
+    """The EXCEPINFO a DISP_E_EXCEPTION carries (MS-OAUT 2.2.34); all zeros without one."""
+    if error is None:
+        return _NO_EXCEPTION
+    return wire.EXCEPINFO(error.wcode, 0, error.source or None, error.description or None,
+                          error.help_file, error.help_context, 0, 0,
+                          0 if error.wcode else error.scode)
+
+
+def error_of(info: wire.EXCEPINFO | None) -> DispatchError | None:
+    """The DispatchError an answered EXCEPINFO describes, or None if it is empty."""
+    if info is None or not (info.wCode or info.scode or info.bstrDescription or info.bstrSource):
+        return None
+    return DispatchError(info.bstrDescription or "", info.bstrSource or "",
+                         info.scode or (hresult.E_FAIL if not info.wCode else 0),
+                         help_file=info.bstrHelpFile, help_context=info.dwHelpContext,
+                         wcode=info.wCode)
+
+
+class DispatchStub:
+    """Serves IDispatch's methods (opnums 3-6) for the objects of one exporter."""
+
+    def __init__(self, exporter: Any) -> None:
+        self.exporter = exporter
+
+    def _marshal(self, value: Any) -> Any:
+        from pydcom.automation.client import handle_of
+        return self.exporter.marshal_pointer(handle_of(value), ids.IID_IDispatch)
+
+    def _unmarshal(self, pointer: Any) -> Any:
+        from pydcom.automation.client import wrap
+        target = self.exporter.unmarshal_pointer(pointer)
+        return target if not hasattr(target, "_marshal_objref_") else wrap(target)
+
+    def dispatcher(self, target: Any) -> Dispatcher:
+        return Dispatcher(target, marshal=self._marshal, unmarshal=self._unmarshal)
+
+    def __call__(self, target: Any, call: Any) -> bytes:
+        """One ORPC call; the exporter has found ``target`` by the call's IPID."""
+        opnum = call.opnum
+        if opnum == wire.OP_INVOKE:
+            return self._invoke(target, call)
+        if opnum == wire.OP_GET_IDS_OF_NAMES:
+            return self._get_ids_of_names(target, call)
+        if opnum == wire.OP_GET_TYPE_INFO_COUNT:
+            request = wire.GetTypeInfoCountRequest.decode(call.stub, exact=False)
+            self.exporter.check_call(request.orpcthis)  # pctinfo is 1: GetTypeInfo answers
+            return wire.GetTypeInfoCountResponse(ORPCTHAT(), 1, hresult.S_OK).encode()
+        if opnum == wire.OP_GET_TYPE_INFO:
+            return self._get_type_info(target, call)
+        raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
+
+    # -- GetIDsOfNames (MS-OAUT 3.1.4.3) ------------------------------------------------------
+    def _get_ids_of_names(self, target: Any, call: Any) -> bytes:
+        request = wire.GetIDsOfNamesRequest.decode(call.stub, exact=False)
+        self.exporter.check_call(request.orpcthis)
+        names = request.rgszNames or []
+        if request.cNames != len(names) or request.cNames > wire.MAX_NAMES:
+            raise RpcFault(hresult.RPC_X_BAD_STUB_DATA, "cNames disagrees with rgszNames")
+        if request.riid != IID_NULL:
+            code, dispids = hresult.DISP_E_UNKNOWNINTERFACE, [wire.DISPID_UNKNOWN] * len(names)
+        elif any(name is None for name in names):
+            code, dispids = hresult.E_INVALIDARG, [wire.DISPID_UNKNOWN] * len(names)
+        else:
+            dispatcher = self.dispatcher(target)
+            code, dispids = self.exporter.run_call(
+                target, request.orpcthis, lambda: dispatcher.get_ids_of_names(names))
+        return wire.GetIDsOfNamesResponse(ORPCTHAT(), dispids, code).encode()
+
+    # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
+    def _invoke(self, target: Any, call: Any) -> bytes:
+        request = wire.InvokeRequest.decode(call.stub, exact=False)
+        params = request.pDispParams
+        args = params.rgvarg or []
+        named = params.rgdispidNamedArgs or []
+        if params.cArgs != len(args) or params.cNamedArgs != len(named) or \
+                request.cVarRef != len(request.rgVarRef) or \
+                request.cVarRef != len(request.rgVarRefIdx):
+            raise RpcFault(hresult.RPC_X_BAD_STUB_DATA, "DISPPARAMS counts disagree with arrays")
+        if request.riid != IID_NULL:
+            self.exporter.check_call(request.orpcthis)
+            outcome = InvokeOutcome(hresult.DISP_E_UNKNOWNINTERFACE)
+        elif any(a is None for a in args) or any(v is None for v in request.rgVarRef):
+            self.exporter.check_call(request.orpcthis)
+            outcome = InvokeOutcome(hresult.E_INVALIDARG)
+        else:
+            dispatcher = self.dispatcher(target)
+            outcome = self.exporter.run_call(
+                target, request.orpcthis,
+                lambda: dispatcher.invoke(request.dispIdMember, request.dwFlags & ~_WANTS, args,
+                                          named, request.rgVarRefIdx, request.rgVarRef))
+        return encode_invoke_response(outcome, request.rgVarRef, request.dwFlags)
+
+    # -- GetTypeInfo (MS-OAUT 3.1.4.2) ----------------------------------------------------------
+    def _get_type_info(self, target: Any, call: Any) -> bytes:
+        request = wire.GetTypeInfoRequest.decode(call.stub, exact=False)
+        self.exporter.check_call(request.orpcthis)
+        if request.iTInfo != 0:
+            return wire.GetTypeInfoResponse(ORPCTHAT(), None, hresult.DISP_E_BADINDEX).encode()
+        from pydcom.automation.typeinfo import TypeInfo, IID_ITypeInfo
+        info = TypeInfo.of(type(target))
+        pointer = self.exporter.marshal_pointer(info, IID_ITypeInfo)
+        return wire.GetTypeInfoResponse(ORPCTHAT(), pointer, hresult.S_OK).encode()
+
+
+def encode_invoke_response(outcome: InvokeOutcome, varref_in: list, flags: int) -> bytes:
+    """Invoke's [out] side (MS-OAUT 3.1.4.4): the result, the EXCEPINFO, the bad argument's
+    index, and rgVarRef as many as came in (unchanged where the call failed)."""
+    ok = outcome.hresult == hresult.S_OK
+    varref = outcome.varref if ok and len(outcome.varref) == len(varref_in) else varref_in
+    result = outcome.result if ok and not flags & wire.DISPATCH_ZEROVARRESULT else EMPTY
+    return wire.InvokeResponse(ORPCTHAT(), result, excepinfo_of(outcome.error),
+                               outcome.arg_error, list(varref), outcome.hresult).encode()
