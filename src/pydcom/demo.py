@@ -1,6 +1,6 @@
 """The demo behind ``make demo``: an activation service standing for machine B, a client for
-machine A that knows the class only by its registry entry, remote activation, and calls from
-many threads.
+machine A that knows Demo.Calculator only by its registry entry, remote activation, late-bound
+calls through IDispatch, and calls from many threads.
 
     python -m pydcom.demo [--host 127.0.0.2] [--threads 16] [--calls 200]
 """
@@ -16,58 +16,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from pydcom import ndr
+from pydcom.examples.calculator import CALC_CLSID, Calculator, ICalculator  # noqa: F401
 
-CALC_CLSID = uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e51")
 DEMO_APPID = uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e52")
-
-
-# -- ICalculator, an ORPC interface declared in NDR ----------------------------------------------
-def _interface():
-    from pydcom.runtime.interfaces import ComInterface, Method, register_interface
-    from pydcom.wire.orpc import ORPCTHAT, ORPCTHIS
-
-    class PairRequest(ndr.Params):
-        orpcthis = ndr.ref(ORPCTHIS)
-        a = ndr.i32
-        b = ndr.i32
-
-    class IntResponse(ndr.Params):
-        orpcthat = ndr.ref(ORPCTHAT)
-        result = ndr.ref(ndr.i32)
-        hr = ndr.HRESULT
-
-    class EmptyRequest(ndr.Params):
-        orpcthis = ndr.ref(ORPCTHIS)
-
-    return register_interface(ComInterface(
-        "ICalculator", uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e53"), (
-            Method("Add", 3, PairRequest, IntResponse),
-            Method("Divide", 4, PairRequest, IntResponse),
-            Method("ProcessId", 5, EmptyRequest, IntResponse),
-        )))
-
-
-ICalculator = _interface()
-
-
-class Calculator:
-    """The class machine B serves; a surrogate process hosts it."""
-
-    _com_interfaces_ = [ICalculator]
-    _reg_threading_ = "Both"
-
-    def Add(self, a: int, b: int) -> int:
-        return a + b
-
-    def Divide(self, a: int, b: int) -> int:
-        if b == 0:
-            from pydcom import hresult
-            raise hresult.ComError(hresult.DISP_E_DIVBYZERO, f"{a} / 0")
-        return a // b
-
-    def ProcessId(self) -> int:
-        return os.getpid()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="pydcom-demo-") as folder:
         machine_b = registry.Registry(os.path.join(folder, "machine-b.sqlite3"))
         machine_b.register(registry.ClassEntry(CALC_CLSID, name="Demo Calculator",
-                                               inproc_server="pydcom.demo:Calculator"))
+                                               inproc_server="pydcom.examples.calculator:Calculator"))
         service = Service(RegistryClassStore(machine_b), [args.host], 0, grace=2).start()
         where = f"{args.host}[{service.port}]"
         print(f"machine B: activation service on {where}; Demo Calculator registered there "
@@ -99,19 +50,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine A: Demo.Calculator -> {CALC_CLSID} -> AppID RemoteServerName {where}")
         try:
             start = time.perf_counter()
-            calc = pydcom.create_instance("Demo.Calculator", pydcom.CLSCTX.REMOTE_SERVER,
-                                          iid=ICalculator.iid)
+            calc = pydcom.dispatch("Demo.Calculator")
             print(f"activation: RemoteCreateInstance on {where} -> {calc} "
                   f"({(time.perf_counter() - start) * 1000:.1f} ms, server process started)")
             print(f"call: Add(2, 3) = {calc.Add(2, 3)}, served by process {calc.ProcessId()} "
                   f"(this is process {os.getpid()})")
+            calc.Memory = 7
+            print(f"property: Memory = 7, then Memory -> {calc.Memory}")
+            print(f"call: Echo([1, 'a', 2.5]) -> {calc.Echo([1, 'a', 2.5])!r}")
             try:
                 calc.Divide(1, 0)
             except ComError as exc:
                 print(f"call: Divide(1, 0) -> {exc}")
-            unknown = calc.query_interface(pydcom.IID_IUnknown)
-            print(f"QueryInterface(IUnknown) -> {unknown}")
-            unknown.release()
+            child = calc.Clone()
+            print(f"call: Clone() -> {child}, whose Memory is {child.Memory}")
+            child.release()
 
             errors: list[BaseException] = []
             lock = threading.Lock()
@@ -121,10 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 for i in range(args.calls):
                     try:
                         if i % 50 == 0:  # now and then a fresh activation, from this thread
-                            fresh = pydcom.create_instance("Demo.Calculator",
-                                                           pydcom.CLSCTX.REMOTE_SERVER,
-                                                           iid=ICalculator.iid)
-                            fresh.release()
+                            pydcom.dispatch("Demo.Calculator").release()
                         if calc.Add(index, i) != index + i:
                             raise AssertionError(f"Add({index}, {i}) is wrong")
                         done += 1

@@ -199,6 +199,8 @@ class Dispatcher:
 
     # -- conversions ------------------------------------------------------------------------------
     def _python(self, variant: Variant, index: int, coerce_to: type | None = None) -> Any:
+        if coerce_to is Variant:
+            return variant
         try:
             value = from_variant(variant, unmarshal=self._unmarshal)
         except ComError as exc:

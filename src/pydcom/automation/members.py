@@ -12,7 +12,9 @@ Which members:
 DISPIDs are a function of the name alone (case-insensitive, as names are in automation), so
 the same member has the same DISPID in every process and in every version of the class that
 keeps the name; ``_dispids_ = {"Name": n}`` fixes one by hand. Parameters are numbered from 0
-in declaration order, as GetIDsOfNames answers for named arguments (MS-OAUT 3.1.4.3).
+in declaration order, as GetIDsOfNames answers for named arguments (MS-OAUT 3.1.4.3). A
+parameter annotated ``bool``, ``int``, ``float`` or ``str`` gets its argument converted to that
+type; one annotated ``Variant`` gets the VARIANT itself, unconverted.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import typing
 import zlib
 from dataclasses import dataclass
 from typing import Any
+
+from pydcom.automation.variant import Variant
 
 METHOD, PROPERTY = "method", "property"
 _FIRST_HASHED_DISPID = 0x10000  # below: room for hand-chosen DISPIDs
@@ -157,7 +161,7 @@ def members_of(cls: type) -> MemberTable:
     return MemberTable(cls, members, dynamic)
 
 
-_COERCIBLE = (bool, int, float, str)
+_COERCIBLE = (bool, int, float, str, Variant)  # Variant: the argument as it came, unconverted
 
 
 def _method(cls: type, name: str, dispid: int, attribute: Any) -> Member:
