@@ -120,7 +120,7 @@ class ClassObject:
 def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> frozenset[uuid.UUID]:
     """The IIDs an exported Python object answers QueryInterface for, each one it serves:
     IUnknown; IClassFactory for a class object, IDispatch for any other (once automation is
-    loaded); those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
+    loaded) whose class does not set ``_dispatch_ = False``; those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
     ``@coclass`` metadata, and ``declared`` (the registry's Interface list), when their methods
     are known or, as dual interfaces, served through IDispatch."""
     if "_com_interfaces_" in getattr(obj, "__dict__", ()):  # the object's own list
@@ -147,7 +147,7 @@ def _iids_of(cls: type, listed: Iterable, declared: tuple[uuid.UUID, ...]
     if issubclass(cls, ClassObject):
         served.add(ids.IID_IClassFactory)
         served.discard(ids.IID_IDispatch)
-    elif dual is not None:
+    elif dual is not None and getattr(cls, "_dispatch_", True):  # False: a plain COM object
         served.add(dual.iid)
     return frozenset(served)
 
