@@ -44,6 +44,8 @@ _NOT_A_PROPERTY = frozenset({
     hresult.DISP_E_PARAMNOTOPTIONAL, hresult.DISP_E_TYPEMISMATCH, hresult.E_INVALIDARG,
 })
 _UNKNOWN, _METHOD, _PROPERTY = 0, 1, 2
+# The answers whose pArgErr is the index in rgvarg of the argument at fault (MS-OAUT 3.1.4.4).
+_ARGUMENT_ERRORS = frozenset({hresult.DISP_E_TYPEMISMATCH, hresult.DISP_E_PARAMNOTFOUND})
 _CALL = DISPATCH_METHOD | DISPATCH_PROPERTYGET
 
 
@@ -228,7 +230,7 @@ class Dispatch:
         for i in varref_index:
             slots[i] = _EMPTY
         outcome = self._channel.invoke(dispid, flags, slots, named_numbers, varref_index, varref)
-        result = self._result(_name or str(dispid), outcome)
+        result = self._result(_name or str(dispid), outcome, tuple(kwargs), len(args))
         for ref, variant in zip(refs, outcome.varref):
             ref.value = from_variant(variant, unmarshal=self._channel.unmarshal)
         return result
@@ -260,11 +262,16 @@ class Dispatch:
     def _variant(self, value: Any) -> Variant:
         return to_variant(value, marshal=self._channel.marshal)
 
-    def _result(self, name: str, outcome: InvokeOutcome) -> Any:
+    def _result(self, name: str, outcome: InvokeOutcome, names: tuple[str, ...] = (),
+                positional: int = 0) -> Any:
         if outcome.hresult == hresult.DISP_E_EXCEPTION and outcome.error is not None:
             raise outcome.error
         if outcome.hresult & 0x80000000:
-            detail = name if not outcome.arg_error else f"{name}, argument {outcome.arg_error}"
+            detail = name
+            if outcome.hresult in _ARGUMENT_ERRORS:
+                # pArgErr names the argument for these two, and 0 is an index like any other
+                # (rgvarg[0], the last argument) (MS-OAUT 3.1.4.4).
+                detail = f"{name}, {_which_argument(outcome.arg_error, names, positional)}"
             raise ComError(outcome.hresult, detail)
         return from_variant(outcome.result, unmarshal=self._channel.unmarshal)
 
@@ -280,6 +287,17 @@ class Dispatch:
 
 
 _EMPTY = Variant(VT.EMPTY, None)
+
+
+def _which_argument(index: int, names: tuple[str, ...], positional: int) -> str:
+    """The argument at rgvarg[index] as the caller wrote it: the named ones stand first in
+    rgvarg, then the positional ones, last first (MS-OAUT 2.2.33)."""
+    if 0 <= index < len(names):
+        return f"argument {names[index]!r} (rgvarg index {index})"
+    position = len(names) + positional - 1 - index
+    if 0 <= position < positional:
+        return f"argument {position + 1} of {positional} (rgvarg index {index})"
+    return f"rgvarg index {index}"
 
 
 class _Method:

@@ -12,10 +12,12 @@ from typing import Any, Sequence
 
 from pydcom import hresult
 from pydcom.automation import idispatch_wire as wire
+from pydcom.automation import invoke_codec
 from pydcom.automation.dispatcher import EMPTY, InvokeOutcome
 from pydcom.automation.stub import IID_NULL, error_of
 from pydcom.automation.variant import Variant
 from pydcom.hresult import ComError
+from pydcom.ndr import NdrError
 from pydcom.runtime import causality
 from pydcom.runtime.client import Proxy
 from pydcom.runtime.interfaces import syntax_of
@@ -50,7 +52,7 @@ class RemoteChannel:
         return proxy._call(self._syntax, opnum, stub, proxy.ipid)
 
     def get_ids_of_names(self, names: Sequence[str]) -> tuple[int, list[int]]:
-        request = wire.GetIDsOfNamesRequest(orpcthis(causality.current()), IID_NULL, list(names),
+        request = wire.GetIDsOfNamesRequest(orpcthis(causality.outgoing()), IID_NULL, list(names),
                                             len(names), LOCALE_USER_DEFAULT)
         answer = wire.GetIDsOfNamesResponse.decode(
             self._call(wire.OP_GET_IDS_OF_NAMES, request.encode()))
@@ -61,17 +63,19 @@ class RemoteChannel:
 
     def invoke(self, dispid: int, flags: int, args: Sequence[Variant], named: Sequence[int],
                varref_index: Sequence[int], varref: Sequence[Variant]) -> InvokeOutcome:
-        params = wire.DISPPARAMS(list(args) or None, list(named) or None, len(args), len(named))
-        request = wire.InvokeRequest(orpcthis(causality.current()), dispid, IID_NULL,
-                                     LOCALE_USER_DEFAULT, flags, params, len(varref),
-                                     list(varref_index), list(varref))
-        answer = wire.InvokeResponse.decode(self._call(wire.OP_INVOKE, request.encode()))
-        refs = list(answer.rgVarRef or ())
-        return InvokeOutcome(answer.hr, answer.pVarResult or EMPTY, error_of(answer.pExcepInfo),
-                             answer.pArgErr, refs if len(refs) == len(varref) else list(varref))
+        request = invoke_codec.encode_request(causality.outgoing(), dispid, flags, args, named,
+                                              varref_index, varref, LOCALE_USER_DEFAULT)
+        try:
+            answer = invoke_codec.decode_response(self._call(wire.OP_INVOKE, request))
+        except NdrError as exc:
+            raise ComError(hresult.hresult_from_win32(hresult.RPC_X_BAD_STUB_DATA), str(exc)) from None
+        refs = answer.varref
+        error = error_of(*answer.excepinfo) if answer.hr == hresult.DISP_E_EXCEPTION else None
+        return InvokeOutcome(answer.hr, answer.result or EMPTY, error, answer.arg_error,
+                             refs if len(refs) == len(varref) else list(varref))
 
     def type_info_count(self) -> int:
-        request = wire.GetTypeInfoCountRequest(orpcthis(causality.current()))
+        request = wire.GetTypeInfoCountRequest(orpcthis(causality.outgoing()))
         answer = wire.GetTypeInfoCountResponse.decode(
             self._call(wire.OP_GET_TYPE_INFO_COUNT, request.encode()))
         if answer.hr & 0x80000000:
@@ -80,7 +84,7 @@ class RemoteChannel:
 
     def type_info(self) -> Proxy:
         """ITypeInfo of the object (MS-OAUT 3.1.4.2), as a proxy."""
-        request = wire.GetTypeInfoRequest(orpcthis(causality.current()), 0, LOCALE_USER_DEFAULT)
+        request = wire.GetTypeInfoRequest(orpcthis(causality.outgoing()), 0, LOCALE_USER_DEFAULT)
         answer = wire.GetTypeInfoResponse.decode(self._call(wire.OP_GET_TYPE_INFO, request.encode()))
         if answer.hr & 0x80000000:
             raise ComError(answer.hr, "GetTypeInfo")

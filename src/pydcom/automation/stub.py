@@ -14,35 +14,29 @@ from typing import Any
 
 from pydcom import hresult
 from pydcom.automation import idispatch_wire as wire
+from pydcom.automation import invoke_codec
 from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
 from pydcom.automation.errors import DispatchError
+from pydcom.ndr import NdrError
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
 from pydcom.wire import ids
+from pydcom.runtime.exporter import check_version
 from pydcom.wire.orpc import ORPCTHAT
 
 IID_NULL = uuid.UUID(int=0)
-_NO_EXCEPTION = wire.EXCEPINFO(0, 0, None, None, None, 0, 0, 0, 0)
 _WANTS = wire.DISPATCH_ZEROVARRESULT | wire.DISPATCH_ZEROEXCEPINFO | wire.DISPATCH_ZEROARGERR
 
 
-def excepinfo_of(error: DispatchError | None) -> wire.EXCEPINFO:
-    """The EXCEPINFO a DISP_E_EXCEPTION carries (MS-OAUT 2.2.34); all zeros without one."""
-    if error is None:
-        return _NO_EXCEPTION
-    return wire.EXCEPINFO(error.wcode, 0, error.source or None, error.description or None,
-                          error.help_file, error.help_context, 0, 0,
-                          0 if error.wcode else error.scode)
-
-
-def error_of(info: wire.EXCEPINFO | None) -> DispatchError | None:
-    """The DispatchError an answered EXCEPINFO describes, or None if it is empty."""
-    if info is None or not (info.wCode or info.scode or info.bstrDescription or info.bstrSource):
+def error_of(wcode: int, source: str | None, description: str | None, help_file: str | None,
+             help_context: int, scode: int) -> DispatchError | None:
+    """The DispatchError an answered EXCEPINFO describes (MS-OAUT 2.2.34), or None if it is
+    empty."""
+    if not (wcode or scode or description or source):
         return None
-    return DispatchError(info.bstrDescription or "", info.bstrSource or "",
-                         info.scode or (hresult.E_FAIL if not info.wCode else 0),
-                         help_file=info.bstrHelpFile, help_context=info.dwHelpContext,
-                         wcode=info.wCode)
+    return DispatchError(description or "", source or "",
+                         scode or (hresult.E_FAIL if not wcode else 0),
+                         help_file=help_file, help_context=help_context, wcode=wcode)
 
 
 class DispatchStub:
@@ -97,27 +91,26 @@ class DispatchStub:
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
     def _invoke(self, target: Any, call: Any) -> bytes:
-        request = wire.InvokeRequest.decode(call.stub, exact=False)
-        params = request.pDispParams
-        args = params.rgvarg or []
-        named = params.rgdispidNamedArgs or []
-        if params.cArgs != len(args) or params.cNamedArgs != len(named) or \
-                request.cVarRef != len(request.rgVarRef) or \
-                request.cVarRef != len(request.rgVarRefIdx):
-            raise RpcFault(hresult.RPC_X_BAD_STUB_DATA, "DISPPARAMS counts disagree with arrays")
-        if request.riid != IID_NULL:
-            self.exporter.check_call(request.orpcthis)
+        try:
+            request = invoke_codec.decode_request(call.stub)
+        except NdrError as exc:
+            raise RpcFault(hresult.RPC_X_BAD_STUB_DATA, str(exc)) from None
+        check_version(request.version, request.flags)
+        args, varref = request.args, request.varref
+        if len(request.named) > len(args) or len(request.varref_index) != len(varref):
+            outcome = InvokeOutcome(hresult.E_INVALIDARG)
+        elif not request.riid_null:
             outcome = InvokeOutcome(hresult.DISP_E_UNKNOWNINTERFACE)
-        elif any(a is None for a in args) or any(v is None for v in request.rgVarRef):
-            self.exporter.check_call(request.orpcthis)
+        elif None in args or None in varref:
             outcome = InvokeOutcome(hresult.E_INVALIDARG)
         else:
             dispatcher = self.dispatcher(target)
-            outcome = self.exporter.run_call(
-                target, request.orpcthis,
-                lambda: dispatcher.invoke(request.dispIdMember, request.dwFlags & ~_WANTS, args,
-                                          named, request.rgVarRefIdx, request.rgVarRef))
-        return encode_invoke_response(outcome, request.rgVarRef, request.dwFlags)
+            flags = request.dw_flags & ~_WANTS
+            outcome = self.exporter.run_in_context(
+                target, request.cid,
+                lambda: dispatcher.invoke(request.dispid, flags, args, request.named,
+                                          request.varref_index, varref))
+        return encode_invoke_response(outcome, varref, request.dw_flags)
 
     # -- GetTypeInfo (MS-OAUT 3.1.4.2) ----------------------------------------------------------
     def _get_type_info(self, target: Any, call: Any) -> bytes:
@@ -133,9 +126,11 @@ class DispatchStub:
 
 def encode_invoke_response(outcome: InvokeOutcome, varref_in: list, flags: int) -> bytes:
     """Invoke's [out] side (MS-OAUT 3.1.4.4): the result, the EXCEPINFO, the bad argument's
-    index, and rgVarRef as many as came in (unchanged where the call failed)."""
+    index, and rgVarRef as many as came in (unchanged where the call failed; NULL ones, which
+    only a failed call has, as VT_EMPTY)."""
     ok = outcome.hresult == hresult.S_OK
     varref = outcome.varref if ok and len(outcome.varref) == len(varref_in) else varref_in
     result = outcome.result if ok and not flags & wire.DISPATCH_ZEROVARRESULT else EMPTY
-    return wire.InvokeResponse(ORPCTHAT(), result, excepinfo_of(outcome.error),
-                               outcome.arg_error, list(varref), outcome.hresult).encode()
+    return invoke_codec.encode_response(result, outcome.error, outcome.arg_error,
+                                        [EMPTY if v is None else v for v in varref],
+                                        outcome.hresult)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import uuid
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -45,7 +44,7 @@ class Apartment:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         # Causality ids the thread is waiting on, each with the queue its nested calls go to.
         # Changed only by the apartment's thread, under the lock; read by callers under it.
-        self._waiting: dict[uuid.UUID | None, queue.SimpleQueue] = {}
+        self._waiting: dict[bytes | None, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
         self._wait_timeout = wait_timeout
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -63,7 +62,7 @@ class Apartment:
     def thread(self) -> threading.Thread:
         return self._thread
 
-    def call(self, fn: Callable[..., Any], *args: Any, cid: uuid.UUID | None = None) -> Any:
+    def call(self, fn: Callable[..., Any], *args: Any, cid: bytes | None = None) -> Any:
         """Run ``fn(*args)`` on the apartment's thread and wait for it; reentrant from it. A call
         of causality ``cid`` that the thread is waiting on runs inside that wait."""
         if threading.current_thread() is self._thread:
@@ -74,7 +73,7 @@ class Apartment:
             target.put((future, fn, args))
         return future.result()
 
-    def call_out(self, fn: Callable[[], Any], cid: uuid.UUID | None) -> Any:
+    def call_out(self, fn: Callable[[], Any], cid: bytes | None) -> Any:
         """On the apartment's thread: run ``fn`` (a call to elsewhere, of causality ``cid``) on
         another thread, and meanwhile run the calls of causality ``cid`` that arrive here."""
         nested: queue.SimpleQueue = queue.SimpleQueue()

@@ -309,7 +309,7 @@ class ClientRuntime:
         with self._releases_lock:
             batches, self._releases = self._releases, defaultdict(list)
         for info, refs in batches.items():
-            request = RemReleaseRequest(orpcthis(causality.current()), len(refs), refs).encode()
+            request = RemReleaseRequest(orpcthis(causality.outgoing()), len(refs), refs).encode()
             try:
                 self.call(info.endpoint, REMUNKNOWN_SYNTAX, OP_REM_RELEASE, request,
                           info.ipid_rem_unknown)
@@ -478,7 +478,7 @@ class Proxy:
     def remote_query(self, iids: list[uuid.UUID]) -> list[tuple[int, "Proxy | None"]]:
         """One RemQueryInterface for several IIDs, each answered with a new reference:
         (HRESULT, proxy or None) per IID (MS-DCOM 3.1.1.5.6.1.1)."""
-        request = RemQueryInterfaceRequest(orpcthis(causality.current()), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
+        request = RemQueryInterfaceRequest(orpcthis(causality.outgoing()), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
                                            list(iids))
         answer = RemQueryInterfaceResponse.decode(self._call(
             REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(), self._info.ipid_rem_unknown))
@@ -528,7 +528,7 @@ class Proxy:
             pass
 
     def _add_remote_refs(self, count: int) -> None:
-        request = RemAddRefRequest(orpcthis(causality.current()), 1, [REMINTERFACEREF(self.ipid, count, 0)])
+        request = RemAddRefRequest(orpcthis(causality.outgoing()), 1, [REMINTERFACEREF(self.ipid, count, 0)])
         answer = RemAddRefResponse.decode(self._call(
             REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, request.encode(), self._info.ipid_rem_unknown))
         code = answer.hr or (answer.pResults[0] if answer.pResults else hresult.E_UNEXPECTED)
@@ -614,7 +614,7 @@ class Proxy:
         ins = method.ins
         if len(args) != len(ins):
             raise ComError(hresult.E_INVALIDARG, f"{method.name} takes {len(ins)} arguments")
-        values = [orpcthis(causality.current())]
+        values = [orpcthis(causality.outgoing())]
         for (name, pointer), value in zip(ins, args):
             if pointer and value is not None and not isinstance(value, MInterfacePointer):
                 value = self._runtime.marshal(value, method.in_iids.get(name, ids.IID_IUnknown))

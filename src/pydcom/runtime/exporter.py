@@ -409,8 +409,10 @@ class ObjectExporter:
         """Run ``fn``, the work of an ORPC call on ``target``, where ``target`` lives (on the
         apartment's thread for "Apartment" objects), carrying the call's causality id."""
         check_orpcthis(orpcthis, orpc=True)
-        cid = orpcthis.cid
+        return self.run_in_context(target, orpcthis.cid.bytes_le, fn)
 
+    def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any]) -> Any:
+        """``run_call`` for a call whose ORPCTHIS was checked; ``cid`` in its wire form."""
         def run() -> Any:
             with causality.serving(cid):
                 return fn()
@@ -594,9 +596,13 @@ def check_orpcthis(orpcthis: Any, orpc: bool) -> None:
     """MS-DCOM 3.1.1.5.4 and 1.7: a known major version, a minor version not above ours, and on
     ORPC calls flags 0."""
     version = orpcthis.version
-    if version.MajorVersion != CURRENT_VERSION.MajorVersion or \
-            version.MinorVersion > CURRENT_VERSION.MinorVersion:
-        raise RpcFault(hresult.RPC_E_VERSION_MISMATCH,
-                       f"COM version {version.MajorVersion}.{version.MinorVersion}")
-    if orpc and orpcthis.flags:
-        raise RpcFault(hresult.RPC_E_INVALID_HEADER, f"ORPCTHIS flags 0x{orpcthis.flags:x}")
+    check_version((version.MajorVersion, version.MinorVersion), orpcthis.flags if orpc else 0)
+
+
+def check_version(version: tuple[int, int], flags: int) -> None:
+    """``check_orpcthis`` on an ORPC call's ORPCTHIS read field by field."""
+    major, minor = version
+    if major != CURRENT_VERSION.MajorVersion or minor > CURRENT_VERSION.MinorVersion:
+        raise RpcFault(hresult.RPC_E_VERSION_MISMATCH, f"COM version {major}.{minor}")
+    if flags:
+        raise RpcFault(hresult.RPC_E_INVALID_HEADER, f"ORPCTHIS flags 0x{flags:x}")

@@ -95,9 +95,15 @@ class REMQIRESULT(ndr.Struct):
 PMInterfacePointer = ndr.unique(MInterfacePointer)  # MS-DCOM 2.2.15, 2.2.16
 
 
-def orpcthis(cid: uuid.UUID | None = None, version: COMVERSION = CURRENT_VERSION) -> ORPCTHIS:
-    """A fresh ORPCTHIS: flags 0, a causality id (new unless given), no extensions."""
-    return ORPCTHIS(version, 0, 0, cid or uuid.uuid4(), None)
+def orpcthis(cid: bytes | uuid.UUID | None = None,
+             version: COMVERSION = CURRENT_VERSION) -> ORPCTHIS:
+    """A fresh ORPCTHIS: flags 0, a causality id (its 16 wire bytes or a UUID; a random one
+    unless given), no extensions."""
+    if cid is None:
+        cid = uuid.uuid4()
+    elif not isinstance(cid, uuid.UUID):
+        cid = uuid.UUID(bytes_le=bytes(cid))
+    return ORPCTHIS(version, 0, 0, cid, None)
 
 
 def interface_pointer(objref: ObjRef) -> MInterfacePointer:

@@ -1,0 +1,474 @@
+"""IDispatch::Invoke's request and response (MS-OAUT 3.1.4.4), written and read directly.
+
+Invoke is the call every late-bound method call, property get and put makes, so its two
+parameter lists are coded here field by field in the order of the IDL, with one struct call for
+each run of fixed fields, instead of through the general NDR engine. The declarations in
+``idispatch_wire`` (InvokeRequest, InvokeResponse) stay the reference: the property tests hold
+both to the same bytes, and a request whose ORPCTHIS carries extensions is read by them.
+
+Layouts (after NDR alignment; referent ids numbered in the order the pointers are met):
+
+    request   ORPCTHIS{version, flags, reserved1, cid, extensions}  dispIdMember  riid  lcid
+              dwFlags  DISPPARAMS{rgvarg*, rgdispidNamedArgs*, cArgs, cNamedArgs}
+              [rgvarg: max_count, ids, VARIANTs]  [named: max_count, DISPIDs]
+              cVarRef  rgVarRefIdx{max_count, u32s}  rgVarRef{max_count, ids, VARIANTs}
+    response  ORPCTHAT{flags, extensions}  pVarResult{id, VARIANT}
+              EXCEPINFO{wCode, wReserved, 3 BSTR ids, dwHelpContext, pvReserved,
+              pfnDeferredFillIn, scode} [the three BSTR blobs]  pArgErr
+              rgVarRef{max_count, ids, VARIANTs}  HRESULT
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Sequence
+
+from pydcom.automation import idispatch_wire as wire
+from pydcom.automation.variant import (
+    VT,
+    Variant,
+    VariantError,
+    _read_blob,
+    _write_blob,
+    read_variant,
+    write_variant,
+)
+from pydcom.ndr.core import FIRST_REFERENT_ID, Reader, Writer
+from pydcom.ndr.errors import NdrError
+from pydcom.wire.ids import COM_MAJOR_VERSION, COM_MINOR_VERSION
+
+IID_NULL_BYTES = bytes(16)
+_REQUEST_HEAD = struct.Struct("<HHII16sIi16sIIIIII")  # through DISPPARAMS: 76 bytes
+_ORPCTHAT = struct.Struct("<II")
+_EXCEPINFO = struct.Struct("<HHIIIIIII")
+_U32 = struct.Struct("<I")
+_MAX_ARGS = 1 << 16  # more arguments than any automation call has; a count past it is an attack
+
+
+class InvokeCall:
+    """A decoded Invoke request: what the stub needs of it."""
+
+    __slots__ = ("version", "flags", "cid", "dispid", "riid_null", "lcid", "dw_flags", "args",
+                 "named", "varref_index", "varref")
+
+    def __init__(self, version, flags, cid, dispid, riid_null, lcid, dw_flags, args, named,
+                 varref_index, varref) -> None:
+        self.version = version  # (major, minor) of ORPCTHIS
+        self.flags = flags  # ORPCTHIS flags
+        self.cid = cid  # the causality id, 16 wire bytes
+        self.dispid = dispid
+        self.riid_null = riid_null
+        self.lcid = lcid
+        self.dw_flags = dw_flags
+        self.args = args
+        self.named = named
+        self.varref_index = varref_index
+        self.varref = varref
+
+
+# Fixed-size VARIANTs, the arguments and results of most calls: the whole wireVARIANTStr in one
+# struct call (MS-OAUT 2.2.29.2: clSize, rpcReserved, vt, three reserved, the discriminant, the
+# arm). Every other VARIANT goes through variant.write_variant / read_variant.
+_FIXED: dict[int, tuple[struct.Struct, int]] = {}
+for _vt, _code in ((VT.I1, "b"), (VT.UI1, "B"), (VT.I2, "h"), (VT.UI2, "H"), (VT.BOOL, "h"),
+                   (VT.I4, "i"), (VT.UI4, "I"), (VT.INT, "i"), (VT.UINT, "I"), (VT.ERROR, "I"),
+                   (VT.R4, "f"), (VT.I8, "q"), (VT.UI8, "Q"), (VT.R8, "d"), (VT.DATE, "d"),
+                   (VT.EMPTY, ""), (VT.NULL, "")):
+    _layout = struct.Struct("<IIHHHHI" + ("4x" if _code in "qQd" and _code else "") + _code)
+    _FIXED[int(_vt)] = (_layout, (_layout.size + 7) // 8)
+_VT_AT = struct.Struct("<H")
+_BOOL = int(VT.BOOL)
+_VARIANT_TYPE = Variant
+
+
+def write_any_variant(w: Writer, v: Variant) -> None:
+    """wireVARIANTStr for ``v``: directly when it has a fixed size, else through the general
+    writer."""
+    fixed = _FIXED.get(v.vt) if type(v) is _VARIANT_TYPE else None
+    if fixed is None:
+        write_variant(w, v)
+        return
+    layout, size = fixed
+    buf = w.buf
+    pad = -len(buf) % 8
+    if pad:
+        buf += bytes(pad)
+    vt = v.vt
+    try:
+        if size == 3 and layout.size == 20:  # EMPTY, NULL: no arm
+            buf += layout.pack(3, 0, vt, 0, 0, 0, vt)
+        else:
+            value = v.value
+            if vt == _BOOL:
+                value = -1 if value else 0
+            buf += layout.pack(size, 0, vt, 0, 0, 0, vt, value)
+    except (struct.error, TypeError):
+        write_variant(w, v)  # which says what is wrong with the value
+
+
+def read_any_variant(r: Reader) -> Variant:
+    """wireVARIANTStr: directly when its VARTYPE has a fixed size, else through the general
+    reader (which also says what is wrong with a malformed one)."""
+    pos = r.pos + (-r.pos % 8)
+    data = r.data
+    if pos + 20 <= r.end:
+        vt = _VT_AT.unpack_from(data, pos + 8)[0]
+        fixed = _FIXED.get(vt)
+        if fixed is not None:
+            layout = fixed[0]
+            end = pos + layout.size
+            if end <= r.end:
+                fields = layout.unpack_from(data, pos)
+                if fields[6] == vt:
+                    r.pos = end
+                    if len(fields) == 7:
+                        return Variant(vt)
+                    return Variant(vt, fields[7] != 0 if vt == _BOOL else fields[7])
+    return read_variant(r)
+
+
+def _pointer_ids(w: Writer, count: int) -> None:
+    first = w.next_id
+    w.next_id = first + 4 * count
+    w.buf += struct.pack(f"<{count}I", *range(first, first + 4 * count, 4))
+
+
+def _write_variants(w: Writer, values: Sequence[Variant]) -> None:
+    """A conformant array of VARIANT ([unique] wireVARIANT): max_count, ids, then each VARIANT
+    with its own pointees (MS-OAUT 2.2.29.1)."""
+    w.align(4)
+    w.buf += _U32.pack(len(values))
+    if values:
+        _pointer_ids(w, len(values))
+        for value in values:
+            if not isinstance(value, Variant):
+                raise VariantError(f"a VARIANT, not {type(value).__name__}")
+            write_any_variant(w, value)
+
+
+# -- the forms of nearly every call, in straight lines --------------------------------------------
+# Positional arguments and a result of fixed-size VARIANTs, no named or by-reference arguments,
+# no exception. Each function returns None for any other form, which the general code then
+# writes or reads (and, for malformed input, explains).
+_THREE_U32 = struct.Struct("<III")
+_RESULT_HEAD = struct.Struct("<IIII")  # ORPCTHAT{flags, extensions}, the result's id, pad
+# EXCEPINFO with three NULL BSTRs after it, pArgErr, rgVarRef's max_count, the HRESULT
+_EMPTY_TAIL = struct.Struct("<HHIIIIIII" + "III" * 3 + "III")
+_NULL_BLOB = (0, 0xFFFFFFFF, 0)
+
+
+def _fixed_variant(data: bytes, pos: int, end: int) -> tuple[Variant, int] | None:
+    pos += -pos % 8
+    if pos + 20 > end:
+        return None
+    vt = data[pos + 8] | data[pos + 9] << 8
+    fixed = _FIXED.get(vt)
+    if fixed is None:
+        return None
+    layout = fixed[0]
+    stop = pos + layout.size
+    if stop > end:
+        return None
+    fields = layout.unpack_from(data, pos)
+    if fields[6] != vt:
+        return None
+    if len(fields) == 7:
+        return Variant(vt), stop
+    return Variant(vt, fields[7] != 0 if vt == _BOOL else fields[7]), stop
+
+
+def _pack_fixed(parts: list, length: int, v: Variant) -> int | None:
+    """Append a fixed-size VARIANT at ``length`` bytes into the stub; the new length."""
+    fixed = _FIXED.get(v.vt) if type(v) is _VARIANT_TYPE else None
+    if fixed is None:
+        return None
+    layout, size = fixed
+    pad = -length % 8
+    if pad:
+        parts.append(bytes(pad))
+    vt = v.vt
+    try:
+        if layout.size == 20:
+            parts.append(layout.pack(3, 0, vt, 0, 0, 0, vt))
+        else:
+            value = v.value
+            parts.append(layout.pack(size, 0, vt, 0, 0, 0, vt,
+                                     (-1 if value else 0) if vt == _BOOL else value))
+    except (struct.error, TypeError):
+        return None
+    return length + pad + layout.size
+
+
+def _encode_request_fast(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
+                         lcid: int) -> bytes | None:
+    count = len(args)
+    parts = [_REQUEST_HEAD.pack(COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, cid, 0, dispid,
+                                IID_NULL_BYTES, lcid, flags, FIRST_REFERENT_ID if count else 0,
+                                0, count, 0)]
+    length = _REQUEST_HEAD.size
+    if count:
+        first = FIRST_REFERENT_ID + 4
+        parts.append(struct.pack(f"<I{count}I", count, *range(first, first + 4 * count, 4)))
+        length += 4 + 4 * count
+        for v in args:
+            length = _pack_fixed(parts, length, v)
+            if length is None:
+                return None
+    pad = -length % 4
+    parts.append(bytes(pad + 12))  # cVarRef 0, and the two empty arrays' max_counts
+    return b"".join(parts)
+
+
+def _decode_request_fast(stub: bytes) -> InvokeCall | None:
+    end = len(stub)
+    if end < _REQUEST_HEAD.size + 12:
+        return None
+    (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
+     named_id, arg_count, named_count) = _REQUEST_HEAD.unpack_from(stub)
+    if extensions or named_id or named_count or arg_count > _MAX_ARGS:
+        return None
+    pos = _REQUEST_HEAD.size
+    args = []
+    if args_id:
+        if _U32.unpack_from(stub, pos)[0] != arg_count or arg_count > (end - pos - 4) // 4:
+            return None
+        ids = struct.unpack_from(f"<{arg_count}I", stub, pos + 4)
+        pos += 4 + 4 * arg_count
+        for referent in ids:
+            found = _fixed_variant(stub, pos, end) if referent else None
+            if found is None:
+                return None
+            value, pos = found
+            args.append(value)
+    elif arg_count:
+        return None
+    pos += -pos % 4
+    if pos + 12 > end or _THREE_U32.unpack_from(stub, pos) != (0, 0, 0):
+        return None
+    return InvokeCall((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid,
+                      dw_flags, args, [], [], [])
+
+
+def _encode_response_fast(result: Variant, hr: int) -> bytes | None:
+    parts = [_RESULT_HEAD.pack(0, 0, FIRST_REFERENT_ID, 0)]
+    length = _pack_fixed(parts, _RESULT_HEAD.size, result)
+    if length is None:
+        return None
+    first = FIRST_REFERENT_ID + 4
+    parts.append(bytes(-length % 4))
+    parts.append(_EMPTY_TAIL.pack(0, 0, first, first + 4, first + 8, 0, 0, 0, 0,
+                                  *_NULL_BLOB, *_NULL_BLOB, *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF))
+    return b"".join(parts)
+
+
+def _decode_response_fast(stub: bytes) -> InvokeAnswer | None:
+    end = len(stub)
+    if end < 16:
+        return None
+    _flags, extensions, referent, _pad = _RESULT_HEAD.unpack_from(stub)
+    if extensions or not referent:
+        return None
+    found = _fixed_variant(stub, 12, end)
+    if found is None:
+        return None
+    result, pos = found
+    pos += -pos % 4
+    if pos + _EMPTY_TAIL.size > end or end - pos - _EMPTY_TAIL.size > 7:
+        return None
+    (wcode, _reserved, source, description, help_file, context, _r1, _r2, scode,
+     m1, c1, l1, m2, c2, l2, m3, c3, l3, arg_error, count, hr) = _EMPTY_TAIL.unpack_from(stub, pos)
+    if not (source and description and help_file) or count or \
+            (m1, c1, l1, m2, c2, l2, m3, c3, l3) != _NULL_BLOB * 3:
+        return None
+    return InvokeAnswer(result, (wcode, None, None, None, context, scode), arg_error, [], hr)
+
+
+def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
+                   named: Sequence[int], varref_index: Sequence[int],
+                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes:
+    """IDispatch::Invoke's [in] side (MS-OAUT 3.1.4.4) after an ORPCTHIS without extensions."""
+    if not named and not varref:
+        fast = _encode_request_fast(cid, dispid, flags, args, lcid)
+        if fast is not None:
+            return fast
+    w = Writer()
+    next_id = FIRST_REFERENT_ID
+    args_id = next_id if args else 0
+    next_id += 4 if args else 0
+    named_id = next_id if named else 0
+    next_id += 4 if named else 0
+    w.next_id = next_id
+    w.buf += _REQUEST_HEAD.pack(COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, cid, 0, dispid,
+                                IID_NULL_BYTES, lcid, flags, args_id, named_id, len(args),
+                                len(named))
+    if args:
+        _write_variants(w, args)
+    if named:
+        w.align(4)
+        w.buf += struct.pack(f"<I{len(named)}i", len(named), *named)
+    w.align(4)
+    count = len(varref)
+    w.buf += struct.pack(f"<II{count}I", count, count, *varref_index)
+    _write_variants(w, varref)
+    return w.getvalue()
+
+
+def _read_variants(r: Reader, count: int, what: str) -> list:
+    """``count`` [unique] VARIANT pointers and their VARIANTs; None for a NULL one."""
+    if count > _MAX_ARGS:
+        raise r.error(f"{count} {what}")
+    r.check_count(count, 4, what)
+    ids = r.unpack(struct.Struct(f"<{count}I")) if count else ()
+    return [read_any_variant(r) if referent else None for referent in ids]
+
+
+def _read_counted(r: Reader, expected: int, what: str) -> int:
+    r.align(4)
+    max_count = r.u32()
+    if max_count != expected:
+        raise r.error(f"{what}: max_count {max_count} disagrees with its count {expected}")
+    return max_count
+
+
+def decode_request(stub: bytes) -> InvokeCall:
+    """IDispatch::Invoke's [in] side; bytes after it are ignored (MS-OAUT 3.1.4.4). NdrError
+    for anything malformed."""
+    fast = _decode_request_fast(stub)
+    if fast is not None:
+        return fast
+    r = Reader(stub)
+    r.path.append("InvokeRequest")
+    (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
+     named_id, arg_count, named_count) = r.unpack(_REQUEST_HEAD)
+    if extensions:
+        return _decode_request_generic(stub)
+    args = named = []
+    if args_id:
+        _read_counted(r, arg_count, "rgvarg")
+        args = _read_variants(r, arg_count, "rgvarg")
+    elif arg_count:
+        raise r.error(f"cArgs {arg_count} with a NULL rgvarg")
+    if named_id:
+        _read_counted(r, named_count, "rgdispidNamedArgs")
+        r.check_count(named_count, 4, "rgdispidNamedArgs")
+        named = list(r.unpack(struct.Struct(f"<{named_count}i")))
+    elif named_count:
+        raise r.error(f"cNamedArgs {named_count} with a NULL rgdispidNamedArgs")
+    r.align(4)
+    varref_count = r.u32()
+    _read_counted(r, varref_count, "rgVarRefIdx")
+    r.check_count(varref_count, 4, "rgVarRefIdx")
+    index = list(r.unpack(struct.Struct(f"<{varref_count}I")))
+    _read_counted(r, varref_count, "rgVarRef")
+    varref = _read_variants(r, varref_count, "rgVarRef")
+    return InvokeCall((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid,
+                      dw_flags, args, named, index, varref)
+
+
+def _decode_request_generic(stub: bytes) -> InvokeCall:
+    request = wire.InvokeRequest.decode(stub, exact=False)
+    this = request.orpcthis
+    params = request.pDispParams
+    args = params.rgvarg or []
+    named = params.rgdispidNamedArgs or []
+    if params.cArgs != len(args) or params.cNamedArgs != len(named):
+        raise NdrError("DISPPARAMS counts disagree with its arrays")
+    return InvokeCall((this.version.MajorVersion, this.version.MinorVersion), this.flags,
+                      this.cid.bytes_le, request.dispIdMember,
+                      request.riid.int == 0, request.lcid, request.dwFlags, list(args),
+                      list(named), list(request.rgVarRefIdx), list(request.rgVarRef))
+
+
+def _write_excepinfo(w: Writer, wcode: int, source: str | None, description: str | None,
+                     help_file: str | None, help_context: int, scode: int) -> None:
+    w.align(4)
+    first = w.next_id
+    w.next_id = first + 12
+    w.buf += _EXCEPINFO.pack(wcode, 0, first, first + 4, first + 8, help_context, 0, 0, scode)
+    for text in (source, description, help_file):  # each BSTR travels, NULL ones as such
+        _write_blob(w, text)
+
+
+def encode_response(result: Variant | None, error, arg_error: int, varref: Sequence[Variant],
+                    hr: int) -> bytes:
+    """IDispatch::Invoke's [out] side (MS-OAUT 3.1.4.4) with an ORPCTHAT without extensions.
+    ``error`` is a DispatchError (its EXCEPINFO) or None (an empty one)."""
+    if error is None and not varref and not arg_error and result is not None:
+        fast = _encode_response_fast(result, hr)
+        if fast is not None:
+            return fast
+    w = Writer()
+    w.buf += _ORPCTHAT.pack(0, 0)
+    if result is None:
+        w.buf += _U32.pack(0)
+    else:
+        w.buf += _U32.pack(w.referent_id())
+        write_any_variant(w, result)
+    if error is None:
+        _write_excepinfo(w, 0, None, None, None, 0, 0)
+    else:
+        _write_excepinfo(w, error.wcode, error.source or None, error.description or None,
+                         error.help_file, error.help_context, 0 if error.wcode else error.scode)
+    w.align(4)
+    w.buf += _U32.pack(arg_error & 0xFFFFFFFF)
+    _write_variants(w, varref)
+    w.align(4)
+    w.buf += _U32.pack(hr & 0xFFFFFFFF)
+    return w.getvalue()
+
+
+class InvokeAnswer:
+    """A decoded Invoke response."""
+
+    __slots__ = ("result", "excepinfo", "arg_error", "varref", "hr")
+
+    def __init__(self, result, excepinfo, arg_error, varref, hr) -> None:
+        self.result = result  # a Variant, or None for a NULL pointer
+        self.excepinfo = excepinfo  # (wCode, source, description, help file, context, scode)
+        self.arg_error = arg_error
+        self.varref = varref
+        self.hr = hr
+
+
+def _read_bstr_pointer(r: Reader, referent: int) -> str | None:
+    return _read_blob(r) if referent else None
+
+
+def decode_response(stub: bytes) -> InvokeAnswer:
+    """IDispatch::Invoke's [out] side; NdrError for anything malformed, and for bytes left
+    over past the alignment padding."""
+    fast = _decode_response_fast(stub)
+    if fast is not None:
+        return fast
+    r = Reader(stub)
+    r.path.append("InvokeResponse")
+    _flags, extensions = r.unpack(_ORPCTHAT)
+    if extensions:
+        return _decode_response_generic(stub)
+    result = read_any_variant(r) if r.u32() else None
+    r.align(4)
+    wcode, _reserved, source_id, description_id, file_id, context, _r1, _r2, scode = \
+        r.unpack(_EXCEPINFO)
+    source = _read_bstr_pointer(r, source_id)
+    description = _read_bstr_pointer(r, description_id)
+    help_file = _read_bstr_pointer(r, file_id)
+    r.align(4)
+    arg_error = r.u32()
+    r.align(4)
+    count = r.u32()
+    varref = _read_variants(r, count, "rgVarRef")
+    r.align(4)
+    hr = r.u32()
+    if r.end - r.pos > 7:
+        raise r.error(f"{r.end - r.pos} bytes after the response")
+    return InvokeAnswer(result, (wcode, source, description, help_file, context, scode),
+                        arg_error, varref, hr)
+
+
+def _decode_response_generic(stub: bytes) -> InvokeAnswer:
+    answer = wire.InvokeResponse.decode(stub)
+    info = answer.pExcepInfo
+    return InvokeAnswer(answer.pVarResult, (info.wCode, info.bstrSource, info.bstrDescription,
+                                            info.bstrHelpFile, info.dwHelpContext, info.scode),
+                        answer.pArgErr, list(answer.rgVarRef or ()), answer.hr)
+

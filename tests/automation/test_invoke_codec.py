@@ -1,0 +1,114 @@
+"""Invoke's direct codec (pydcom.automation.invoke_codec) against the declared parameter lists
+(idispatch_wire.InvokeRequest / InvokeResponse, MS-OAUT 3.1.4.4): the same bytes both ways."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pydcom.automation import idispatch_wire as wire
+from pydcom.automation import invoke_codec as codec
+from pydcom.automation.errors import DispatchError
+from pydcom.automation.variant import VT, SafeArray, Variant
+from pydcom.ndr import NdrError
+from pydcom.wire.orpc import ORPCTHAT, ORPC_EXTENT, ORPC_EXTENT_ARRAY, orpcthis
+
+IID_NULL = uuid.UUID(int=0)
+
+scalars = st.one_of(
+    st.builds(Variant, st.just(VT.I4), st.integers(-2**31, 2**31 - 1)),
+    st.builds(Variant, st.just(VT.I2), st.integers(-2**15, 2**15 - 1)),
+    st.builds(Variant, st.just(VT.I8), st.integers(-2**63, 2**63 - 1)),
+    st.builds(Variant, st.just(VT.R8), st.floats(allow_nan=False)),
+    st.builds(Variant, st.just(VT.BOOL), st.booleans()),
+    st.builds(Variant, st.just(VT.BSTR), st.one_of(st.none(), st.text(max_size=20))),
+    st.builds(Variant, st.just(VT.EMPTY)),
+    st.builds(Variant, st.just(VT.ERROR), st.integers(0, 2**32 - 1)),
+)
+arrays = st.lists(st.integers(-2**31, 2**31 - 1), max_size=5).map(
+    lambda xs: Variant(VT.ARRAY | VT.I4, SafeArray(VT.I4, ((1, len(xs)),), tuple(xs))) if xs
+    else Variant(VT.EMPTY))
+variants = st.one_of(scalars, arrays,
+                     scalars.map(lambda v: Variant(VT.BYREF | VT.VARIANT, v)))
+cids = st.binary(min_size=16, max_size=16)
+
+
+@st.composite
+def requests(draw):
+    args = draw(st.lists(variants, max_size=6))
+    named = draw(st.lists(st.integers(-5, 20), max_size=len(args)))
+    varref_count = draw(st.integers(0, len(args)))
+    varref = draw(st.lists(variants, min_size=varref_count, max_size=varref_count))
+    index = draw(st.lists(st.integers(0, 2**32 - 1), min_size=varref_count,
+                          max_size=varref_count))
+    return (draw(cids), draw(st.integers(-2**31, 2**31 - 1)), draw(st.integers(0, 2**32 - 1)),
+            args, named, index, varref)
+
+
+def declared_request(cid, dispid, flags, args, named, index, varref):
+    params = wire.DISPPARAMS(list(args) or None, list(named) or None, len(args), len(named))
+    return wire.InvokeRequest(orpcthis(cid), dispid, IID_NULL, 0x400, flags, params,
+                              len(varref), list(index), list(varref))
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests())
+def test_request_bytes_match_the_declaration(request):
+    ours = codec.encode_request(*request)
+    assert ours == declared_request(*request).encode()
+    call = codec.decode_request(ours + b"\0\0\0\0")  # bytes after the request are ignored
+    cid, dispid, flags, args, named, index, varref = request
+    assert (call.cid, call.dispid, call.dw_flags) == (cid, dispid, flags)
+    assert (call.args, call.named, call.varref_index, call.varref) == (
+        list(args), list(named), list(index), list(varref))
+    assert call.riid_null and call.version == (5, 7) and call.lcid == 0x400
+
+
+def test_request_with_orpc_extensions_is_read_by_the_declaration():
+    this = orpcthis(bytes(range(16)))
+    this.extensions = ORPC_EXTENT_ARRAY(1, 0, [ORPC_EXTENT(uuid.uuid4(), 3, b"abc\0\0\0\0\0"),
+                                               None])
+    params = wire.DISPPARAMS([Variant(VT.I4, 7)], None, 1, 0)
+    stub = wire.InvokeRequest(this, 42, IID_NULL, 0, 1, params, 0, [], []).encode()
+    call = codec.decode_request(stub)
+    assert call.dispid == 42 and call.args == [Variant(VT.I4, 7)] and call.cid == bytes(range(16))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), variants), st.lists(variants, max_size=4),
+       st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
+       st.one_of(st.none(), st.builds(DispatchError, st.text(max_size=10), st.text(max_size=10),
+                                      st.integers(1, 2**32 - 1))))
+def test_response_bytes_match_the_declaration(result, varref, arg_error, hr, error):
+    ours = codec.encode_response(result, error, arg_error, varref, hr)
+    info = wire.EXCEPINFO(0, 0, None, None, None, 0, 0, 0, 0) if error is None else \
+        wire.EXCEPINFO(0, 0, error.source or None, error.description or None, None, 0, 0, 0,
+                       error.scode)
+    declared = wire.InvokeResponse(ORPCTHAT(), result, info, arg_error, list(varref), hr)
+    assert ours == declared.encode()
+    answer = codec.decode_response(ours)
+    assert (answer.result, answer.arg_error, answer.varref, answer.hr) == (
+        result, arg_error, list(varref), hr)
+    assert answer.excepinfo[1:3] == (info.bstrSource, info.bstrDescription)
+    assert answer.excepinfo[5] == info.scode
+
+
+@pytest.mark.parametrize("cut", range(1, 120, 7))
+def test_truncated_requests_are_ndr_errors(cut):
+    stub = codec.encode_request(bytes(16), 1, 1, [Variant(VT.BSTR, "abc"), Variant(VT.I4, 1)],
+                                [], [0], [Variant(VT.BYREF | VT.I4, 5)])
+    if cut >= len(stub):
+        return
+    with pytest.raises(NdrError):
+        codec.decode_request(stub[:cut])
+
+
+def test_absurd_counts_fail_before_allocating():
+    stub = bytearray(codec.encode_request(bytes(16), 1, 1, [Variant(VT.I4, 1)], [], [], []))
+    stub[68:72] = (0x7FFFFFFF).to_bytes(4, "little")  # cArgs
+    stub[76:80] = (0x7FFFFFFF).to_bytes(4, "little")  # max_count
+    with pytest.raises(NdrError):
+        codec.decode_request(bytes(stub))
