@@ -206,6 +206,17 @@ class Dispatch:
 
     def invoke(self, dispid: int, flags: int, *args: Any, _name: str = "", **kwargs: Any) -> Any:
         """IDispatch::Invoke by DISPID, with the arguments in calling order (first first)."""
+        if not kwargs:  # the common call: positional arguments, none by reference
+            marshal = self._channel.marshal
+            slots = [_ByRefSeen if type(v) is ByRef else to_variant(v, marshal=marshal)
+                     for v in reversed(args)]
+            if _ByRefSeen not in slots:
+                outcome = self._channel.invoke(dispid, flags, slots, (), (), ())
+                if outcome.hresult == 0:
+                    result = outcome.result
+                    return result.value if result.vt in _PLAIN else from_variant(
+                        result, unmarshal=self._channel.unmarshal)
+                return self._result(_name or str(dispid), outcome, (), len(args))
         named_numbers: Sequence[int] = ()
         if kwargs:
             names = tuple(kwargs)
@@ -287,6 +298,10 @@ class Dispatch:
 
 
 _EMPTY = Variant(VT.EMPTY, None)
+_ByRefSeen = object()  # marks a ByRef argument in the fast path of Dispatch.invoke
+# VARTYPEs whose Python value is the VARIANT's value as it is (convert.py's table).
+_PLAIN = frozenset({VT.I1, VT.I2, VT.I4, VT.I8, VT.UI1, VT.UI2, VT.UI4, VT.UI8, VT.INT, VT.UINT,
+                    VT.R4, VT.R8, VT.BSTR, VT.BOOL, VT.ERROR})
 
 
 def _which_argument(index: int, names: tuple[str, ...], positional: int) -> str:
