@@ -29,12 +29,13 @@ from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId
 from pydcom.rpc.errors import (
     BindRejected,
     CallFailed,
+    CallTimedOut,
     ProtocolError,
     RpcError,
     RpcFault,
     ServerUnavailable,
 )
-from pydcom.rpc.sockopts import set_send_timeout
+from pydcom.rpc.sockopts import set_kernel_timeouts, set_send_timeout
 
 _RECV_SIZE = 65536
 
@@ -92,8 +93,9 @@ class RpcClient:
             sock = _connect(host, port, connect_timeout)
         except OSError as exc:
             raise ServerUnavailable(f"cannot connect to {host}[{port}]: {exc}") from None
-        if timeout is not None:
-            sock.settimeout(timeout)
+        if timeout:  # every read and write bounded in the kernel: no poll() per call
+            set_kernel_timeouts(sock, timeout)
+        self.timeout = timeout
         self._sock = sock
 
     # -- life cycle --------------------------------------------------------------------------
@@ -275,8 +277,9 @@ class RpcClient:
     def _recv_failed(self, exc: OSError | None) -> None:
         """The request went out and no answer came: the call may have run."""
         self.close()
-        if isinstance(exc, socket.timeout):
-            raise CallFailed(f"no answer from {self.host}[{self.port}] in time") from None
+        if isinstance(exc, (socket.timeout, BlockingIOError)):  # SO_RCVTIMEO ran out
+            raise CallTimedOut(f"no answer from {self.host}[{self.port}] in "
+                               f"{self.timeout}s") from None
         if exc is None:
             raise CallFailed(f"{self.host}[{self.port}] closed the connection")
         raise CallFailed(f"connection to {self.host}[{self.port}] broke: {exc}") from None

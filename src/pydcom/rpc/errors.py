@@ -26,6 +26,14 @@ class CallFailed(RpcError):
         super().__init__(hresult.HRESULT_RPC_S_CALL_FAILED, detail)
 
 
+class CallTimedOut(CallFailed):
+    """No answer within the call timeout; the connection is abandoned and the call may have
+    run: RPC_E_TIMEOUT (0x8001011F)."""
+
+    def __init__(self, detail: str = "") -> None:
+        RpcError.__init__(self, hresult.RPC_E_TIMEOUT, detail)
+
+
 class ProtocolError(RpcError):
     """The peer broke the protocol: RPC_S_PROTOCOL_ERROR (0x800706C0)."""
 

@@ -25,6 +25,7 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime import causality
+from pydcom.runtime.apartment import current_apartment
 from pydcom.runtime.interfaces import ComInterface, Method, known_interface, syntax_of
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
@@ -52,6 +53,9 @@ from pydcom.wire.remunknown import (
 log = logging.getLogger("pydcom.runtime")
 
 RESOLVER_PORT = 135  # MS-RPCE 2.1.1.1
+# How long a call waits for its answer (PYDCOM_CALL_TIMEOUT): long enough for any real method,
+# short enough that a machine that stopped answering frees its caller.
+DEFAULT_CALL_TIMEOUT = float(os.environ.get("PYDCOM_CALL_TIMEOUT", "300"))
 MAX_PING_CHANGE = 0xFFFF  # cAddToSet / cDelFromSet are unsigned shorts (MS-DCOM 3.1.2.5.1.3)
 Endpoint = tuple[str, int]
 
@@ -85,9 +89,10 @@ class OxidInfo:
 class _Pool:
     """Idle connections to one endpoint; a thread takes one, calls, gives it back."""
 
-    def __init__(self, endpoint: Endpoint, connect_timeout: float) -> None:
+    def __init__(self, endpoint: Endpoint, connect_timeout: float, call_timeout: float) -> None:
         self.endpoint = endpoint
         self.connect_timeout = connect_timeout
+        self.call_timeout = call_timeout
         self._idle: list[RpcClient] = []
         self._lock = threading.Lock()
 
@@ -97,7 +102,8 @@ class _Pool:
                 client = self._idle.pop()
                 if client.usable():
                     return client
-        return RpcClient(*self.endpoint, connect_timeout=self.connect_timeout)
+        return RpcClient(*self.endpoint, connect_timeout=self.connect_timeout,
+                         timeout=self.call_timeout)
 
     def has_idle(self) -> bool:
         return bool(self._idle)  # a hint: another thread may take it meanwhile
@@ -133,8 +139,10 @@ class ClientRuntime:
     """Process-wide DCOM client state. Thread-safe; see the module docstring."""
 
     def __init__(self, *, connect_timeout: float = 5.0, ping_period: float = 120.0,
-                 release_delay: float = 0.05, local_service: str | None = None) -> None:
+                 release_delay: float = 0.05, local_service: str | None = None,
+                 call_timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
         self.connect_timeout = connect_timeout
+        self.call_timeout = call_timeout
         self.local_service = local_service
         self._exporter = None
         self._exporter_lock = threading.Lock()
@@ -159,13 +167,27 @@ class ClientRuntime:
         with self._pools_lock:
             pool = self._pools.get(endpoint)
             if pool is None:
-                pool = self._pools[endpoint] = _Pool(endpoint, self.connect_timeout)
+                pool = self._pools[endpoint] = _Pool(endpoint, self.connect_timeout,
+                                                     self.call_timeout)
             return pool
 
     def call(self, endpoint: Endpoint, syntax: SyntaxId, opnum: int, stub: bytes,
              object: uuid.UUID | None = None) -> bytes:
         """One call on a pooled connection. A connection found dead before the request went
-        out is replaced once; every failure is an RpcError with its true HRESULT."""
+        out is replaced once; every failure is an RpcError with its true HRESULT, and no call
+        waits longer than ``call_timeout`` for its answer (CallTimedOut, RPC_E_TIMEOUT).
+
+        Made from an apartment's thread, the call waits in ``Apartment.call_out``, so that
+        calls of its causality that come back meanwhile run on that thread (MS-DCOM 3.2.4.2:
+        a callback carries the cid of the call it answers)."""
+        apartment = current_apartment()
+        if apartment is not None:
+            return apartment.call_out(lambda: self._pooled_call(endpoint, syntax, opnum, stub,
+                                                                object), causality.current())
+        return self._pooled_call(endpoint, syntax, opnum, stub, object)
+
+    def _pooled_call(self, endpoint: Endpoint, syntax: SyntaxId, opnum: int, stub: bytes,
+                     object: uuid.UUID | None) -> bytes:
         pool = self._pool(endpoint)
         for attempt in (0, 1):
             client = pool.take()

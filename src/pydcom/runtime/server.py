@@ -28,6 +28,8 @@ from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_
 
 log = logging.getLogger("pydcom.runtime")
 
+LINK_TIMEOUT = 30.0  # seconds this machine's service has to answer its server processes
+
 
 def _stop_at_eof(stop: threading.Event) -> None:
     """Set ``stop`` when stdin, the pipe our launching service holds, closes."""
@@ -74,13 +76,13 @@ class ServiceLink:
     def __init__(self, endpoint: tuple[str, int], token: str = "") -> None:
         self.endpoint = endpoint
         self.token = token
-        self._client = RpcClient(*endpoint)
+        self._client = RpcClient(*endpoint, timeout=LINK_TIMEOUT)
         self._lock = threading.Lock()
 
     def _call(self, opnum: int, request) -> bytes:
         with self._lock:
             if self._client.closed:
-                self._client = RpcClient(*self.endpoint)
+                self._client = RpcClient(*self.endpoint, timeout=LINK_TIMEOUT)
             return self._client.call(local.SYNTAX, opnum, request.encode())
 
     def resolver_bindings(self):
