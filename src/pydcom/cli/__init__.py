@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from pydcom.cli import appid, classes, registry_file, serve
+from pydcom.cli import appid, call, classes, registry_file, serve
 from pydcom.cli.common import CliError, Parser, common_options
 from pydcom.hresult import ComError
 
-COMMAND_GROUPS = (classes, appid, registry_file, serve)
+COMMAND_GROUPS = (classes, appid, registry_file, serve, call)
 
 
 def build_parser() -> Parser:
