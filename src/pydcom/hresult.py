@@ -72,6 +72,8 @@ DISP_E_BADINDEX = 0x8002000B
 DISP_E_BADPARAMCOUNT = 0x8002000E
 DISP_E_PARAMNOTOPTIONAL = 0x8002000F
 DISP_E_DIVBYZERO = 0x80020012
+TYPE_E_ELEMENTNOTFOUND = 0x8002802B
+TYPE_E_BADMODULEKIND = 0x800288BD
 
 # --- Win32 codes (MS-ERREF 2.2); use hresult_from_win32() to carry them as HRESULTs -----------
 ERROR_FILE_NOT_FOUND = 0x002
@@ -184,6 +186,8 @@ _MESSAGES = {
     DISP_E_BADPARAMCOUNT: "Invalid number of parameters",
     DISP_E_PARAMNOTOPTIONAL: "Parameter not optional",
     DISP_E_DIVBYZERO: "Division by zero",
+    TYPE_E_ELEMENTNOTFOUND: "Element not found",
+    TYPE_E_BADMODULEKIND: "Module is of the wrong kind for the operation",
 }
 
 _WIN32_MESSAGES = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydcom import ndr
+from pydcom import hresult, ndr
 from pydcom.automation.variant import BSTR, VARIANT, VT
 from pydcom.rpc.constants import SyntaxId
 from pydcom.wire.orpc import ORPCTHAT, ORPCTHIS, PMInterfacePointer
@@ -31,22 +31,29 @@ OP_CREATE_INSTANCE, OP_GET_MOPS, OP_GET_CONTAINING_TYPE_LIB = 16, 17, 18
 
 # Enumerations (MS-OAUT 2.2.10-2.2.19)
 CC_STDCALL = 4
+FUNCFLAG_FRESTRICTED = 0x1
 FUNC_DISPATCH = 4
 INVOKE_FUNC, INVOKE_PROPERTYGET, INVOKE_PROPERTYPUT, INVOKE_PROPERTYPUTREF = 1, 2, 4, 8
-PARAMFLAG_FIN, PARAMFLAG_FOPT = 0x1, 0x10
+PARAMFLAG_FIN, PARAMFLAG_FOPT, PARAMFLAG_FHASDEFAULT = 0x1, 0x10, 0x20
 TKIND_DISPATCH = 4
 TYPEFLAG_FDISPATCHABLE = 0x1000
-VARFLAG_FREADONLY = 0x1
-VAR_DISPATCH = 3
-MEMBERID_NIL = -1
+VARFLAG_FREADONLY, VARFLAG_FRESTRICTED = 0x1, 0x80
+VAR_PERINSTANCE, VAR_STATIC, VAR_CONST, VAR_DISPATCH = 0, 1, 2, 3
+MEMBERID_NIL = -1  # the type itself (2.2.35.1)
 TYPEINFO_NAMEARG, TYPEINFO_DOCSTRINGARG = 0x1, 0x2
 TYPEINFO_HELPCONTEXTARG, TYPEINFO_HELPFILEARG = 0x4, 0x8
 POINTER_SIZE = 4  # cbSizeInstance and cbSizeVft count in the system pointer size (2.2.45)
 
-# The VARTYPEs a TYPEDESC may carry without an arm (the "T" ones of MS-OAUT 2.2.7).
-_SCALAR_TYPEDESC = (VT.I2, VT.I4, VT.R4, VT.R8, VT.CY, VT.DATE, VT.BSTR, VT.DISPATCH, VT.ERROR,
-                    VT.BOOL, VT.VARIANT, VT.UNKNOWN, VT.DECIMAL, VT.I1, VT.UI1, VT.UI2, VT.UI4,
-                    VT.I8, VT.UI8, VT.INT, VT.UINT, VT.VOID, VT.HRESULT, VT.LPSTR, VT.LPWSTR)
+# HRESULTs ITypeInfo's methods return beyond the common ones (MS-OAUT 3.7.4; MS-ERREF 2.1.1)
+TYPE_E_ELEMENTNOTFOUND = hresult.TYPE_E_ELEMENTNOTFOUND
+TYPE_E_BADMODULEKIND = hresult.TYPE_E_BADMODULEKIND
+
+# The VARTYPEs a TYPEDESC may carry without an arm (the "T" ones of MS-OAUT 2.2.7), and
+# VT_EMPTY, which a TYPEATTR's tdescAlias carries when the type is not an alias (2.2.44).
+_SCALAR_TYPEDESC = (VT.EMPTY, VT.I2, VT.I4, VT.R4, VT.R8, VT.CY, VT.DATE, VT.BSTR, VT.DISPATCH,
+                    VT.ERROR, VT.BOOL, VT.VARIANT, VT.UNKNOWN, VT.DECIMAL, VT.I1, VT.UI1, VT.UI2,
+                    VT.UI4, VT.I8, VT.UI8, VT.INT, VT.UINT, VT.VOID, VT.HRESULT, VT.LPSTR,
+                    VT.LPWSTR)
 VT_USERDEFINED = 29
 
 
@@ -99,8 +106,9 @@ class VARDESC(ndr.Struct):
     """MS-OAUT 2.2.43 (the union first, then varkind, which must name the same arm)."""
     memid = ndr.i32
     lpstrReserved = ndr.unique(ndr.wstring)
-    _vdUnion = ndr.union(ndr.v1_enum, {0: ndr.u32, 1: ndr.u32, 3: ndr.u32},
-                         name="VARDESC union")  # VAR_CONST (2) is not sent
+    _vdUnion = ndr.union(ndr.v1_enum, {VAR_PERINSTANCE: ndr.u32, VAR_STATIC: ndr.u32,
+                                       VAR_DISPATCH: ndr.u32},
+                         name="VARDESC union")  # VAR_CONST (a VARIANT*) is not sent
     elemdescVar = ELEMDESC
     wVarFlags = ndr.u16
     varkind = ndr.v1_enum
@@ -182,11 +190,27 @@ class GetNamesRequest(ndr.Params):
 
 
 class GetNamesResponse(ndr.Params):
-    """MS-OAUT 3.7.4.5 [out]: rgBstrNames is [size_is(cMaxNames), length_is(*pcNames)]."""
+    """MS-OAUT 3.7.4.5 [out]: rgBstrNames is [size_is(cMaxNames), length_is(*pcNames)], but
+    cMaxNames is an [in] parameter and pcNames follows the array: the array is read by its own
+    counts (the caller checks actual_count against pcNames), and written by
+    ``encode_get_names_response``, whose max_count is cMaxNames."""
     orpcthat = ndr.ref(ORPCTHAT)
-    rgBstrNames = ndr.ref(ndr.conformant_varying(BSTR, size_is="cMaxNames", length_is="pcNames"))
+    rgBstrNames = ndr.ref(ndr.conformant_varying(BSTR))
     pcNames = ndr.u32
     hr = ndr.HRESULT
+
+
+def encode_get_names_response(names: list[str], max_names: int, hr: int) -> bytes:
+    """GetNames' [out] side (MS-OAUT 3.7.4.5) in the layout of ``GetNamesResponse``, the array's
+    max_count being the caller's cMaxNames (offset 0, actual_count the names given)."""
+    if len(names) > max_names:
+        raise ndr.NdrError(f"GetNames: {len(names)} names for cMaxNames {max_names}")
+    w = ndr.Writer()
+    w.unit(ORPCTHAT.ndr, ORPCTHAT())
+    w.unit(ndr.conformant_varying(BSTR, size_is=max_names), list(names))
+    ndr.u32.encode(w, len(names))
+    ndr.HRESULT.encode(w, hr)
+    return w.getvalue()
 
 
 class RefTypeResponse(ndr.Params):
