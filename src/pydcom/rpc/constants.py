@@ -220,6 +220,11 @@ def fault_status_to_hresult(status: int) -> int:
     return _hr.hresult_from_win32(win32)
 
 
-# Windows' fragment size on ncacn_ip_tcp; C706's minimum receive size.
-DEFAULT_MAX_FRAG = 5840
+# The fragment size pydcom proposes and accepts. Windows proposes and accepts 5840 on
+# ncacn_ip_tcp, and the bind_ack answers the smaller of the two sides (C706 12.6.4.4), so with
+# Windows peers (and impacket's 4280) fragments stay theirs; between pydcom peers a call of a
+# megabyte takes 16 fragments each way instead of 180. frag_length is 16 bits: 65528 is the
+# largest multiple of 8 it holds.
+DEFAULT_MAX_FRAG = 65528
+WINDOWS_MAX_FRAG = 5840
 MIN_MAX_RECV_FRAG = 64  # below this a fault PDU plus a trailer no longer fits
