@@ -40,7 +40,7 @@ from pydcom.rpc.pdu import (
     PduError,
     Response,
     decode_pdu,
-    encode_request_fragment,
+    request_fragment_head,
 )
 
 _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
@@ -191,9 +191,9 @@ class ClientConnection:
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
-            fragments.append(encode_request_fragment(call_id, context_id, opnum,
-                                                     bytes(view[start:start + room]), flags,
-                                                     total - start, object_bytes))
+            piece = view[start:start + room]  # sent as it is: the stub's bytes are not copied
+            fragments.append(request_fragment_head(call_id, context_id, opnum, len(piece),
+                                                   flags, total - start, object_bytes) + piece)
         return call_id, fragments
 
     # -- incoming ----------------------------------------------------------------------------

@@ -43,4 +43,5 @@ class FrameBuffer:
             return None
         self._pos = end
         self.pending = len(buf) - end
-        return header, bytes(buf[pos:end])
+        with memoryview(buf) as view:  # one copy of the fragment, not two
+            return header, bytes(view[pos:end])

@@ -580,25 +580,25 @@ def decode_pdu(frame: bytes, header: Header | None = None) -> Pdu:
 
 # --- the hot path: one call, no object allocation beyond the bytes ---------------------------
 
-def encode_request_fragment(call_id: int, context_id: int, opnum: int, stub: bytes, flags: int,
-                            alloc_hint: int, object_bytes: bytes | None = None) -> bytes:
-    """One request fragment without auth (C706 12.6.4.9)."""
+def request_fragment_head(call_id: int, context_id: int, opnum: int, stub_length: int,
+                          flags: int, alloc_hint: int, object_bytes: bytes | None = None) -> bytes:
+    """What comes before a request fragment's stub, without auth (C706 12.6.4.9): the header,
+    and the object UUID when there is one."""
     if object_bytes is None:
         return _REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST, flags, DREP_LE,
-                             REQUEST_HEADER_SIZE + len(stub), 0, call_id, alloc_hint, context_id,
-                             opnum) + stub
-    return b"".join((_REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST,
-                                   flags | PFC_OBJECT_UUID, DREP_LE,
-                                   REQUEST_HEADER_SIZE + 16 + len(stub), 0, call_id, alloc_hint,
-                                   context_id, opnum), object_bytes, stub))
+                             REQUEST_HEADER_SIZE + stub_length, 0, call_id, alloc_hint,
+                             context_id, opnum)
+    return _REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST, flags | PFC_OBJECT_UUID,
+                         DREP_LE, REQUEST_HEADER_SIZE + 16 + stub_length, 0, call_id,
+                         alloc_hint, context_id, opnum) + object_bytes
 
 
-def encode_response_fragment(call_id: int, context_id: int, stub: bytes, flags: int,
-                             alloc_hint: int) -> bytes:
-    """One response fragment without auth (C706 12.6.4.10)."""
+def response_fragment_head(call_id: int, context_id: int, stub_length: int, flags: int,
+                           alloc_hint: int) -> bytes:
+    """A response fragment's header, without auth (C706 12.6.4.10)."""
     return _RESPONSE.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.RESPONSE, flags, DREP_LE,
-                          RESPONSE_HEADER_SIZE + len(stub), 0, call_id, alloc_hint, context_id,
-                          0, 0) + stub
+                          RESPONSE_HEADER_SIZE + stub_length, 0, call_id, alloc_hint, context_id,
+                          0, 0)
 
 
 def encode_fault(call_id: int, context_id: int, status: int, flags: int = PFC_SINGLE) -> bytes:

@@ -54,7 +54,7 @@ from pydcom.rpc.pdu import (
     Request,
     decode_pdu,
     encode_fault,
-    encode_response_fragment,
+    response_fragment_head,
 )
 from pydcom.rpc.verification import VerificationTrailer, split_verification_trailer
 
@@ -285,14 +285,15 @@ class ServerConnection:
             return _RESPONSE_SINGLE.pack(_RESPONSE_SINGLE_PREFIX, 24 + total, call.call_id, total,
                                          call.context_id) + stub
         view = memoryview(stub)
-        fragments = []
+        parts = []  # headers and slices of the stub, joined once: each byte copied once
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
-            fragments.append(encode_response_fragment(call.call_id, call.context_id,
-                                                       bytes(view[start:start + room]), flags,
-                                                       total - start))
-        return b"".join(fragments)
+            piece = view[start:start + room]
+            parts.append(response_fragment_head(call.call_id, call.context_id, len(piece), flags,
+                                                total - start))
+            parts.append(piece)
+        return b"".join(parts)
 
     @staticmethod
     def fault(call: CallReceived, status: int, did_not_execute: bool = False) -> bytes:
