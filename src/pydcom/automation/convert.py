@@ -10,8 +10,9 @@
 
 Back: each VARTYPE to the Python type above (VT_I1..VT_UI8, VT_INT, VT_UINT, VT_ERROR are int;
 VT_R4 float; VT_CY Decimal), arrays to lists (nested for several dimensions; lower bounds are
-not kept), VT_ARRAY|VT_UI1 to bytes, by-reference VARIANTs to what they point at, and interface
-pointers through ``unmarshal`` (a proxy).
+not kept; an array without elements is [] whatever its dimensions), VT_ARRAY|VT_UI1 to bytes,
+by-reference VARIANTs to what they point at, and interface pointers through ``unmarshal`` (a
+proxy).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import itertools
+import math
 from typing import Any, Callable
 
 from pydcom import hresult
@@ -139,7 +141,9 @@ def _from_array(array: SafeArray | None, unmarshal: Unmarshal | None) -> Any:
         return array.values
     values = [_element(array.vt, item, unmarshal) for item in array.values]
     shape = [n for _, n in array.bounds]
-    if len(shape) == 1:
+    if len(shape) == 1 or not values:
+        # An array without elements is [] whatever its dimensions: a 3 x 0 array as [[], [], []]
+        # would be lists counted by the peer (and, nested in other arrays, without limit).
         return values
     strides = [1]
     for n in shape[:-1]:
@@ -162,7 +166,13 @@ def to_ole_date(moment: datetime.datetime) -> float:
     delta = moment - OLE_EPOCH
     days = delta.days
     fraction = (delta.seconds + delta.microseconds / 1e6) / _DAY
-    return days - fraction if days < 0 else days + fraction
+    value = days + fraction if days >= 0 else days - fraction
+    # A time just before midnight far from the epoch may round to the next whole day (a double
+    # has no room for its fraction), or before the epoch, where the whole part counts back, to
+    # the day before: two days off. It is kept in its day, as the last double of that day.
+    if fraction and abs(value - days) >= 1:
+        value = math.nextafter(value, days)
+    return value
 
 
 def from_ole_date(value: float) -> datetime.datetime:

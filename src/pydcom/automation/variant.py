@@ -13,13 +13,14 @@ to and from ordinary Python values):
     ARRAY | t                SafeArray
     BYREF | t                the value of t; BYREF | VARIANT holds a Variant
 
-``VARIANT`` (a [unique] pointer to wireVARIANTStr), ``BSTR`` and ``PSAFEARRAY`` are NDR types
-for declared parameter lists. Their codec is written by hand rather than declared: the union's
-discriminant is the vt with the array type bits cleared, and the byte-level checks decide what a
-peer may make us allocate. Decoding is strict: an unknown VARTYPE, a size that disagrees with
-the data, more dimensions or elements than the bytes can hold are ``VariantError`` (an NdrError:
-RPC_X_BAD_STUB_DATA, or DISP_E_BADVARTYPE where an HRESULT answers). The clSize a peer sends is
-never trusted (impacket writes 5 whatever the size).
+``VARIANT`` (a [unique] pointer to wireVARIANTStr) and ``BSTR`` are NDR types for declared
+parameter lists. Their codec is written by hand rather than declared: the union's discriminant
+is the vt with the array type bits cleared, a VT_ARRAY arm is a PSAFEARRAY (two referent ids,
+then the SAFEARRAY), and the byte-level checks decide what a peer may make us allocate.
+Decoding is strict: an unknown VARTYPE, a size that disagrees with the data, more dimensions or
+elements than the bytes can hold, a SAFEARRAY whose features contradict its type are
+``VariantError`` (an NdrError: RPC_X_BAD_STUB_DATA, or DISP_E_BADVARTYPE where an HRESULT
+answers). The clSize a peer sends is never trusted (impacket writes 5 whatever the size).
 """
 
 from __future__ import annotations
@@ -104,7 +105,10 @@ class Variant:
 class SafeArray:
     """A SAFEARRAY (MS-OAUT 2.2.30.10): the element VARTYPE, each dimension's (lower bound,
     count), first dimension first, and the elements in storage order, where the first index
-    varies fastest. Elements are values in the form a Variant of type ``vt`` holds."""
+    varies fastest. Elements are values in the form a Variant of type ``vt`` holds.
+
+    The first dimension is SafeArrayGetLBound's dimension 1 (Visual Basic's first index) and
+    travels first in rgsabound."""
 
     vt: int
     bounds: tuple[tuple[int, int], ...]
@@ -145,13 +149,24 @@ _CY_SCALE = decimal.Decimal(10000)
 _DEC_CONTEXT = decimal.Context(prec=60)
 
 
+def _to_decimal(vt: int, value: Any) -> decimal.Decimal:
+    try:
+        return decimal.Decimal(value)
+    except (TypeError, ValueError, ArithmeticError):
+        raise VariantError(f"{vt_name(vt)} cannot hold {value!r}") from None
+
+
 def _scalar_to_wire(vt: int, value: Any) -> Any:
     if vt == VT.BOOL:
         return -1 if value else 0
-    if vt == VT.CY:
-        scaled = _DEC_CONTEXT.multiply(decimal.Decimal(value), _CY_SCALE)
-        if scaled != scaled.to_integral_value():
-            raise VariantError(f"VT_CY holds 4 decimal places, not {value}")
+    if vt == VT.CY:  # a 64-bit count of 1/10,000ths (MS-OAUT 2.2.24)
+        amount = _to_decimal(vt, value)
+        try:
+            scaled = _DEC_CONTEXT.multiply(amount, _CY_SCALE)
+        except ArithmeticError:  # a signaling NaN
+            raise VariantError(f"VT_CY cannot hold {value!r}") from None
+        if not scaled.is_finite() or scaled != scaled.to_integral_value():
+            raise VariantError(f"VT_CY holds a whole number of 1/10,000ths, not {value}")
         return int(scaled)
     return value
 
@@ -165,7 +180,7 @@ def _scalar_from_wire(vt: int, raw: Any) -> Any:
 
 
 def _pack_decimal(value: decimal.Decimal) -> bytes:
-    sign, digits, exponent = decimal.Decimal(value).as_tuple()
+    sign, digits, exponent = _to_decimal(VT.DECIMAL, value).as_tuple()
     if not isinstance(exponent, int):
         raise VariantError(f"VT_DECIMAL cannot hold {value}")
     mantissa = int("".join(map(str, digits)) or "0")
@@ -185,7 +200,7 @@ def _unpack_decimal(data: bytes, offset: int, r: Reader) -> decimal.Decimal:
         raise _error(r, f"VT_DECIMAL with scale {scale} and sign 0x{sign:x}")
     mantissa = hi << 64 | lo
     value = decimal.Decimal(mantissa).scaleb(-scale, _DEC_CONTEXT)
-    return -value if sign else value
+    return value.copy_negate() if sign else value  # exact, and keeps a negative zero
 
 
 def _error(r: Reader, message: str) -> VariantError:
@@ -202,6 +217,8 @@ def _write_blob(w: Writer, text: str | None) -> None:
     if text is None:  # a NULL BSTR still travels, marked by cBytes (2.2.23.2)
         w.buf += _BLOB_HEAD.pack(0, NULL_BSTR_BYTES, 0)
         return
+    if not isinstance(text, str):
+        raise VariantError(f"a BSTR holds text, not {type(text).__name__}")
     data = text.encode("utf-16-le", "surrogatepass")
     words = len(data) // 2
     w.buf += _BLOB_HEAD.pack(words, len(data), words)
@@ -301,41 +318,35 @@ def write_variant(w: Writer, v: Variant, depth: int = 0) -> None:
     value = v.value
     if vt & VT.BYREF:
         _write_pointer(w, True)
-        _write_referent(w, vt & ~VT.BYREF, value, depth, byref=True)
+        _write_referent(w, vt & ~VT.BYREF, value, depth)
     else:
-        _write_referent(w, vt, value, depth, byref=False)
+        _write_referent(w, vt, value, depth)
     # clSize: the VARIANT's size with its pointees, in 8-byte units (MS-OAUT 2.2.29.2)
     _U32.pack_into(w.buf, start, (len(w.buf) - start + 7) // 8)
 
 
-def _write_referent(w: Writer, vt: int, value: Any, depth: int, byref: bool) -> None:
-    """The arm of ``vt`` (inline, or as the pointee of a by-reference arm)."""
+def _write_referent(w: Writer, vt: int, value: Any, depth: int) -> None:
+    """The arm of ``vt``, inline, or as the pointee of a by-reference arm: the by-reference
+    pointer (BSTR*, IDispatch**, PSAFEARRAY*, VARIANT*) is written already, so what follows is
+    the BSTR, interface pointer, PSAFEARRAY or VARIANT it points at, each a pointer itself."""
     base = vt & TYPEMASK
-    if vt & VT.ARRAY:
-        if byref:  # PSAFEARRAY*: a pointer to the PSAFEARRAY pointer
-            if not _write_pointer(w, value is not None):
-                return
-        if _write_pointer(w, value is not None):
-            write_safearray(w, value, base, depth)
+    if vt & VT.ARRAY:  # by reference, write_variant has written the PSAFEARRAY* already
+        write_psafearray(w, value, base, depth)
         return
     if base in _SCALARS:
         fmt = _SCALARS[base]
         w.align(fmt.size)
         try:
             w.buf += fmt.pack(_scalar_to_wire(base, value))
-        except (struct.error, TypeError, decimal.InvalidOperation) as exc:
+        except (struct.error, TypeError, OverflowError) as exc:
             raise VariantError(f"{vt_name(vt)} cannot hold {value!r}: {exc}") from None
     elif base == VT.DECIMAL:
         w.align(8)
         w.buf += _pack_decimal(value)
-    elif base == VT.BSTR:
-        if byref:
-            _write_pointer(w, True)
+    elif base == VT.BSTR:  # a NULL BSTR too points at a blob (MS-OAUT 2.2.23.2)
         _write_pointer(w, True)
         _write_blob(w, value)
     elif base in _INTERFACES:
-        if byref:
-            _write_pointer(w, True)
         if _write_pointer(w, value is not None):
             w.unit(_MIP, value)
     elif base == VT.VARIANT:  # only by reference: the pointee is a VARIANT pointer
@@ -357,16 +368,14 @@ def read_variant(r: Reader, depth: int = 0) -> Variant:
     if vt & VT.BYREF:
         if not _read_pointer(r):
             raise _error(r, f"{vt_name(vt)} with a NULL pointer")
-        return Variant(vt, _read_referent(r, vt & ~VT.BYREF, depth, byref=True))
-    return Variant(vt, _read_referent(r, vt, depth, byref=False))
+        return Variant(vt, _read_referent(r, vt & ~VT.BYREF, depth))
+    return Variant(vt, _read_referent(r, vt, depth))
 
 
-def _read_referent(r: Reader, vt: int, depth: int, byref: bool) -> Any:
+def _read_referent(r: Reader, vt: int, depth: int) -> Any:
     base = vt & TYPEMASK
     if vt & VT.ARRAY:
-        if byref and not _read_pointer(r):
-            return None
-        return read_safearray(r, base, depth) if _read_pointer(r) else None
+        return read_psafearray(r, base, depth)
     fmt = _SCALARS.get(base)
     if fmt is not None:
         r.align(fmt.size)
@@ -376,12 +385,8 @@ def _read_referent(r: Reader, vt: int, depth: int, byref: bool) -> Any:
         data = r.take(16)
         return _unpack_decimal(data, 0, r)
     if base == VT.BSTR:
-        if byref and not _read_pointer(r):
-            return None
         return _read_blob(r) if _read_pointer(r) else None
     if base in _INTERFACES:
-        if byref and not _read_pointer(r):
-            return None
         return r.unit(_MIP) if _read_pointer(r) else None
     if base == VT.VARIANT:
         if not _read_pointer(r):
@@ -411,13 +416,17 @@ VARIANT = unique(VARIANT_BODY)
 
 
 # -- SAFEARRAY (MS-OAUT 2.2.30.10) -------------------------------------------------------------
+FADF_RECORD = 0x0020
 FADF_HAVEIID = 0x0040
 FADF_HAVEVARTYPE = 0x0080
 FADF_BSTR = 0x0100
 FADF_UNKNOWN = 0x0200
 FADF_DISPATCH = 0x0400
 FADF_VARIANT = 0x0800
-_IGNORED_FEATURES = 0x0001 | 0x0002 | 0x0004 | 0x0010  # AUTO, STATIC, EMBEDDED, FIXEDSIZE
+# The flags that say what the elements are; the others (FADF_AUTO, STATIC, EMBEDDED, FIXEDSIZE,
+# and local ones such as FADF_CREATEVECTOR) are ignored on receipt (MS-OAUT 2.2.9).
+_TYPE_FEATURES = (FADF_RECORD | FADF_HAVEIID | FADF_HAVEVARTYPE | FADF_BSTR | FADF_UNKNOWN
+                  | FADF_DISPATCH | FADF_VARIANT)
 
 SF_I1, SF_I2, SF_I4, SF_I8 = 0x10, 0x02, 0x03, 0x14
 SF_BSTR, SF_UNKNOWN, SF_DISPATCH, SF_VARIANT, SF_HAVEIID = 0x08, 0x0D, 0x09, 0x0C, 0x800D
@@ -433,32 +442,82 @@ _SF_OF: dict[int, tuple[int, str | None, int]] = {
     VT.BSTR: (SF_BSTR, None, 4), VT.VARIANT: (SF_VARIANT, None, 16),
     VT.UNKNOWN: (SF_HAVEIID, None, 4), VT.DISPATCH: (SF_HAVEIID, None, 4),
 }
-_FEATURE_OF = {VT.BSTR: FADF_BSTR, VT.VARIANT: FADF_VARIANT, VT.UNKNOWN: FADF_UNKNOWN,
-               VT.DISPATCH: FADF_DISPATCH}
+# What each element type sends in fFeatures; an array of interfaces carries its IID instead of
+# its VARTYPE (FADF_HAVEIID and FADF_HAVEVARTYPE never together with SF_HAVEIID).
+_FEATURES_SENT = {
+    VT.BSTR: FADF_HAVEVARTYPE | FADF_BSTR, VT.VARIANT: FADF_HAVEVARTYPE | FADF_VARIANT,
+    VT.UNKNOWN: FADF_HAVEIID | FADF_UNKNOWN, VT.DISPATCH: FADF_HAVEIID | FADF_DISPATCH,
+}
+# The consistency table of MS-OAUT 2.2.30.10: for each sfType, the element-type flags fFeatures
+# may carry (Windows refuses anything else with RPC_X_BAD_STUB_DATA, <12>).
+_SCALAR_FEATURES = frozenset({0, FADF_HAVEVARTYPE})
+_FEATURES_ALLOWED: dict[int, frozenset[int]] = {
+    SF_I1: _SCALAR_FEATURES, SF_I2: _SCALAR_FEATURES, SF_I4: _SCALAR_FEATURES,
+    SF_I8: _SCALAR_FEATURES,
+    SF_HAVEIID: frozenset({FADF_UNKNOWN | FADF_HAVEIID, FADF_DISPATCH | FADF_HAVEIID}),
+    SF_BSTR: frozenset({FADF_BSTR, FADF_BSTR | FADF_HAVEVARTYPE}),
+    SF_UNKNOWN: frozenset({FADF_UNKNOWN, FADF_UNKNOWN | FADF_HAVEVARTYPE,
+                           FADF_UNKNOWN | FADF_HAVEIID}),
+    SF_DISPATCH: frozenset({FADF_DISPATCH, FADF_DISPATCH | FADF_HAVEVARTYPE,
+                            FADF_DISPATCH | FADF_HAVEIID}),
+    SF_VARIANT: frozenset({FADF_VARIANT, FADF_VARIANT | FADF_HAVEVARTYPE}),
+}
 _SA_HEAD = struct.Struct("<IHHII")  # max_count (cDims), cDims, fFeatures, cbElements, cLocks
 _BOUND = struct.Struct("<Ii")
 _IID_OF = {VT.UNKNOWN: ids.IID_IUnknown, VT.DISPATCH: ids.IID_IDispatch}
 
 
+def write_psafearray(w: Writer, array: SafeArray | None, base: int, depth: int) -> None:
+    """PSAFEARRAY (MS-OAUT 2.2.6), the VT_ARRAY arm: a [unique] pointer to SAFEARRAY, itself a
+    [unique] pointer to _wireSAFEARRAY (2.2.30.10), so two referent ids, then the structure.
+    Windows sends both ids for a NULL array too (0, 0): its VARIANT marshaler writes the
+    PSAFEARRAY slot and then the SAFEARRAY marshaler its own pointer."""
+    _write_pointer(w, array is not None)
+    if _write_pointer(w, array is not None):
+        write_safearray(w, array, base, depth)
+
+
+def read_psafearray(r: Reader, base: int, depth: int) -> SafeArray | None:
+    """The VT_ARRAY arm written by ``write_psafearray``: two ids, then the SAFEARRAY. The second
+    says whether an array follows; the first (Windows fills it from its own pointer's value, so
+    it may be nonzero for a NULL array) may not be NULL when the second is not."""
+    outer = _read_pointer(r)
+    inner = _read_pointer(r)
+    if not inner:
+        return None
+    if not outer:
+        raise _error(r, "a NULL PSAFEARRAY followed by a SAFEARRAY")
+    return read_safearray(r, base, depth)
+
+
 def write_safearray(w: Writer, array: SafeArray, base: int, depth: int) -> None:
-    """_wireSAFEARRAY, a conformant structure, then its data (MS-OAUT 2.2.30.10)."""
+    """_wireSAFEARRAY, a conformant structure, then its data (MS-OAUT 2.2.30.10).
+
+    The bounds travel first dimension first: the dimension whose index varies fastest, which
+    the spec's C-like example calls the last ([0:5][0:2][0:10] travels as (10, 0), (2, 0),
+    (5, 0)), and which Windows sends first (its in-memory rgsabound, last dimension first, is
+    sent reversed)."""
     if not isinstance(array, SafeArray) or array.vt != base:
         raise VariantError(f"a SafeArray of {vt_name(base)} expected, not {array!r}")
     sf_type, fmt, size = _SF_OF[base]
     dims = len(array.bounds)
     if dims > MAX_DIMENSIONS:
         raise VariantError(f"a SAFEARRAY of {dims} dimensions")
-    features = FADF_HAVEVARTYPE | _FEATURE_OF.get(base, 0) | (FADF_HAVEIID if sf_type == SF_HAVEIID else 0)
+    features = _FEATURES_SENT.get(base, FADF_HAVEVARTYPE)
+    locks = base << 16 if features & FADF_HAVEVARTYPE else 0  # the VARTYPE in the high word
     count = len(array.values)
     w.align(4)
-    w.buf += _SA_HEAD.pack(dims, dims, features, size, base << 16)
-    w.buf += _U32.pack(sf_type)  # the SAFEARRAYUNION's discriminant
-    w.buf += _U32.pack(count)  # Size / clSize of the arm
-    _write_pointer(w, True)  # the arm's data pointer; the data is deferred past the bounds
-    if sf_type == SF_HAVEIID:
-        w.buf += guid_to_bytes(_IID_OF[base])
-    for lower, n in reversed(array.bounds):  # stored last dimension first
-        w.buf += _BOUND.pack(n, lower)
+    try:
+        w.buf += _SA_HEAD.pack(dims, dims, features, size, locks)
+        w.buf += _U32.pack(sf_type)  # the SAFEARRAYUNION's discriminant
+        w.buf += _U32.pack(count)  # Size / clSize of the arm
+        _write_pointer(w, True)  # the arm's data pointer; the data is deferred past the bounds
+        if sf_type == SF_HAVEIID:
+            w.buf += guid_to_bytes(_IID_OF[base])
+        for lower, n in array.bounds:
+            w.buf += _BOUND.pack(n, lower)
+    except struct.error as exc:
+        raise VariantError(f"a SAFEARRAY cannot have the bounds {array.bounds}: {exc}") from None
     # the data: max_count, then the elements (and their own pointees)
     w.buf += _U32.pack(count)
     if base == VT.UI1:
@@ -470,24 +529,29 @@ def write_safearray(w: Writer, array: SafeArray, base: int, depth: int) -> None:
         values = [_scalar_to_wire(base, v) for v in array.values]
         try:
             w.buf += struct.pack(f"<{count}{fmt}", *values)
-        except struct.error as exc:
-            raise VariantError(f"a SAFEARRAY of {vt_name(base)} cannot hold its values: {exc}") from None
+        except (struct.error, OverflowError) as exc:
+            raise VariantError(f"a SAFEARRAY of {vt_name(base)} cannot hold its values: "
+                               f"{exc}") from None
         return
-    for value in array.values:  # the pointers first, their referents after all of them
-        _write_pointer(w, base != VT.VARIANT or value is not None)
+    # the pointers first, their referents after all of them; a NULL BSTR is still a blob
+    for value in array.values:
+        _write_pointer(w, base == VT.BSTR or value is not None)
     for value in array.values:
         if base == VT.BSTR:
             _write_blob(w, value)
+        elif value is None:
+            continue
         elif base == VT.VARIANT:
-            if value is not None:
-                if not isinstance(value, Variant):
-                    raise VariantError(f"a SAFEARRAY of VARIANT holds Variants, not {value!r}")
-                write_variant(w, value, depth + 1)
-        elif value is not None:
+            if not isinstance(value, Variant):
+                raise VariantError(f"a SAFEARRAY of VARIANT holds Variants, not {value!r}")
+            write_variant(w, value, depth + 1)
+        else:
             w.unit(_MIP, value)
 
 
 def _element_count(r: Reader, bounds: list[tuple[int, int]], element_size: int) -> int:
+    if any(n == 0 for _, n in bounds):  # no elements, whatever the other dimensions say
+        return 0
     count = 1
     for _, n in bounds:
         count *= n
@@ -510,13 +574,15 @@ def read_safearray(r: Reader, base: int, depth: int) -> SafeArray:
         accepted.add(SF_UNKNOWN if base == VT.UNKNOWN else SF_DISPATCH)
     if sf_type not in accepted:
         raise _error(r, f"SAFEARRAY type 0x{sf_type:x} for {vt_name(VT.ARRAY | base)}")
+    if (features & _TYPE_FEATURES) not in _FEATURES_ALLOWED[sf_type]:
+        raise _error(r, f"SAFEARRAY features 0x{features:x} disagree with its type 0x{sf_type:x}")
     size_field = r.u32()
     present = _read_pointer(r)
     if sf_type == SF_HAVEIID:
         r.take(16)
-    stored = [_BOUND.unpack(r.take(8)) for _ in range(dims)]
-    bounds = [(lower, n) for n, lower in reversed(stored)]
-    count = _element_count(r, bounds, 1 if fmt is None else size)
+    r.check_count(dims, _BOUND.size, "SAFEARRAY bounds")
+    bounds = [(lower, n) for n, lower in (r.unpack(_BOUND) for _ in range(dims))]
+    count = _element_count(r, bounds, 4 if fmt is None else size)  # a pointer each at least
     if size_field != count:
         raise _error(r, f"a SAFEARRAY of {count} elements says it holds {size_field}")
     if not present:
