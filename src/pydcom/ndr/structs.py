@@ -449,3 +449,81 @@ class Params(Struct):
         if exact:
             check_consumed(r)
         return value
+
+
+class FlatLayout:
+    """A parameter list whose parameters all have one fixed layout, coded with one struct call
+    (C706 14.3.12: each parameter aligned in turn, no counts, no referents).
+
+    The leaves are the parameters' primitive values in order, a structure's fields in its
+    place, GUIDs as their 16 wire bytes (MS-DTYP 2.3.4), a top-level [ref] pointer as its
+    referent. [unique] pointers may stand among them only as NULL: ``unpack`` answers None for
+    data with a non-NULL one (or of another length), which the declared codec then reads.
+    ``widths`` holds how many leaves each parameter has.
+    """
+
+    __slots__ = ("struct", "size", "pointers", "widths", "pack")
+
+    def __init__(self, fmt: str, pointers: tuple[int, ...], widths: tuple[int, ...]) -> None:
+        self.struct = struct.Struct("<" + fmt)
+        self.size = self.struct.size
+        self.pointers = pointers
+        self.widths = widths
+        self.pack = self.struct.pack  # leaves -> stub; a pointer's leaf is 0
+
+    def unpack(self, data: bytes) -> tuple | None:
+        if len(data) != self.size:
+            return None
+        leaves = self.struct.unpack(data)
+        for i in self.pointers:
+            if leaves[i]:
+                return None
+        return leaves
+
+
+def _flat_leaves(kind: NdrType, offset: int, parts: list[str], pointers: list[int],
+                 count: int, top: bool) -> tuple[int, int] | None:
+    """Append ``kind``'s layout at ``offset``; (the offset after it, its leaves) or None."""
+    if isinstance(kind, Pointer):
+        if kind.kind == "ref":
+            if not top:
+                return None  # an embedded [ref] pointer always has a referent
+            return _flat_leaves(kind.target, offset, parts, pointers, count, False)
+        pointers.append(count)
+    elif isinstance(kind, StructType):
+        if not kind.flat:
+            return None
+        pad = -offset % kind.align
+        parts.append("x" * pad)
+        offset += pad
+        leaves = 0
+        for _, member in kind.fields:
+            found = _flat_leaves(member, offset, parts, pointers, count + leaves, False)
+            if found is None:
+                return None
+            offset, width = found
+            leaves += width
+        return offset, leaves
+    elif not (isinstance(kind, (Primitive, FixedArray)) or kind is GUID) or not kind.flat or (
+            isinstance(kind, FixedArray) and kind.element is not u8):
+        return None
+    part, offset = kind.layout(offset)
+    parts.append(part)
+    return offset, 1
+
+
+@functools.lru_cache(maxsize=None)
+def flat_layout(params: type) -> FlatLayout | None:
+    """The FlatLayout of a declared parameter list, or None if some parameter has none."""
+    parts: list[str] = []
+    pointers: list[int] = []
+    widths: list[int] = []
+    offset = count = 0
+    for _, kind in params.ndr.fields:
+        found = _flat_leaves(kind, offset, parts, pointers, count, True)
+        if found is None:
+            return None
+        offset, width = found
+        widths.append(width)
+        count += width
+    return FlatLayout("".join(parts), tuple(pointers), tuple(widths))

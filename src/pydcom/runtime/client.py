@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -26,8 +27,15 @@ from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import current_apartment
-from pydcom.runtime.interfaces import ComInterface, Method, known_interface, syntax_of
+from pydcom.runtime.interfaces import (
+    ORPCTHAT_LEAVES,
+    ComInterface,
+    Method,
+    known_interface,
+    syntax_of,
+)
 from pydcom.wire import ids, object_exporter as oe
+from pydcom.wire.ids import COM_MAJOR_VERSION, COM_MINOR_VERSION
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.objref import DEFAULT_PUBLIC_REFS, ObjRef, ObjRefStandard, StdObjRef
 from pydcom.wire.orpc import (
@@ -636,14 +644,34 @@ class Proxy:
         ins = method.ins
         if len(args) != len(ins):
             raise ComError(hresult.E_INVALIDARG, f"{method.name} takes {len(ins)} arguments")
+        flat = method.flat
+        if flat is not None:  # numbers in, numbers out: one struct call each way
+            try:
+                stub = flat[0].pack(COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0,
+                                    causality.outgoing(), 0, *args)
+            except struct.error as exc:
+                raise ComError(hresult.E_INVALIDARG, f"{method.name}: {exc}") from None
+            data = self._call(syntax_of(self.iid), method.opnum, stub, self.ipid)
+            leaves = flat[1].unpack(data)
+            if leaves is not None:
+                code = leaves[-1]
+                if code & 0x80000000:
+                    raise ComError(code, method.name)
+                outs = leaves[ORPCTHAT_LEAVES:-1]
+                return None if not outs else outs[0] if len(outs) == 1 else outs
+            return self._answer(method, data)  # an answer with extensions: read it whole
         values = [orpcthis(causality.outgoing())]
         for (name, pointer), value in zip(ins, args):
             if pointer and value is not None and not isinstance(value, MInterfacePointer):
                 value = self._runtime.marshal(value, method.in_iids.get(name, ids.IID_IUnknown))
             values.append(value)
         stub = method.request(*values).encode()
-        answer = method.response.decode(self._call(syntax_of(self.iid), method.opnum, stub,
-                                                   self.ipid))
+        return self._answer(method, self._call(syntax_of(self.iid), method.opnum, stub,
+                                               self.ipid))
+
+    def _answer(self, method: Method, data: bytes) -> Any:
+        """The [out] values of a method's response; ComError for a failure HRESULT."""
+        answer = method.response.decode(data)
         code = getattr(answer, method.hresult_name)
         if code & 0x80000000:
             raise ComError(code, f"{method.name}")
@@ -660,7 +688,7 @@ class Proxy:
         method = interface.by_name(name) if interface is not None else None
         if method is None:
             raise AttributeError(name)
-        return lambda *args: self.invoke(method, *args)
+        return functools.partial(self.invoke, method)
 
     def __repr__(self) -> str:
         name = self.interface.name if self.interface else str(self.iid)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+import struct
 import threading
 import time
 import uuid
@@ -19,13 +20,20 @@ from typing import Any, Callable, Iterable, Protocol
 
 from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.ndr import NdrError
 from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
-from pydcom.runtime.interfaces import ComInterface, dual_interface, known_interface, zero_value
+from pydcom.runtime.interfaces import (
+    ORPCTHIS_LEAVES,
+    ComInterface,
+    dual_interface,
+    known_interface,
+    zero_value,
+)
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.errors import WireError
@@ -397,6 +405,19 @@ class ObjectExporter:
             raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
         if interface.stub is not None:
             return self._stubs[interface.stub](target, call)
+        flat = method.flat
+        if flat is not None:
+            leaves = flat[0].unpack(call.stub)
+            if leaves is not None:  # numbers in, numbers out: one struct call each way
+                check_version((leaves[0], leaves[1]), leaves[2])
+                args = leaves[ORPCTHIS_LEAVES:]
+                outs, hr = self.run_in_context(target, leaves[4],
+                                               lambda: self._call_method(target, method, args))
+                try:
+                    return flat[1].pack(0, 0, *outs, hr)
+                except struct.error as exc:
+                    raise NdrError(f"{method.name} returned what its [out] types cannot hold: "
+                                   f"{exc}") from None
         request = method.request.decode(call.stub)
         return self.run_call(target, request.orpcthis,
                              lambda: self._run_method(target, method, request))
@@ -434,31 +455,41 @@ class ObjectExporter:
             return self._apartment
 
     def _run_method(self, target: Any, method, request) -> bytes:
-        """Call the Python method; its ComError becomes the HRESULT (MS-DCOM 3.2.4.2)."""
+        """Call the Python method with the decoded request; the encoded response."""
         args = [self.unmarshal_pointer(getattr(request, name)) if pointer
                 else getattr(request, name) for name, pointer in method.ins]
-        outs = method.outs
+        riid = getattr(request, "riid", ids.IID_IUnknown)
+        values, hr = self._call_method(target, method, args, riid)
         response = method.response(ORPCTHAT())
-        given = 0  # [out] values the method gave; the rest, or all after a failure, are zeros
-        try:
-            result = getattr(target, method.name)(*args)
-            values = () if not outs else (result,) if len(outs) == 1 else result
-            for (name, _, pointer), value in zip(outs, values):
-                if pointer:
-                    out_iid = method.out_iids.get(name) or getattr(request, "riid", ids.IID_IUnknown)
-                    value = self.marshal_pointer(value, out_iid)
-                setattr(response, name, value)
-                given += 1
-            hr = hresult.S_OK
-        except ComError as exc:
-            given, hr = 0, exc.hresult
-        except Exception:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
-            log.exception("%s.%s raised", type(target).__name__, method.name)
-            given, hr = 0, hresult.RPC_E_SERVERFAULT
-        for name, kind, _ in outs[given:]:
-            setattr(response, name, zero_value(kind))
+        for (name, _, _), value in zip(method.outs, values):
+            setattr(response, name, value)
         setattr(response, method.hresult_name, hr)
         return response.encode()
+
+    def _call_method(self, target: Any, method, args: Any,
+                     riid: uuid.UUID = ids.IID_IUnknown) -> tuple[list, int]:
+        """Call the Python method: its [out] values (interface pointers marshaled, as
+        ``riid`` where the declaration says so) and the HRESULT. A ComError is its HRESULT,
+        any other exception RPC_E_SERVERFAULT, and after a failure every [out] value is zero
+        (MS-DCOM 3.2.4.2)."""
+        outs = method.outs
+        values: list = []
+        try:
+            result = getattr(target, method.name)(*args)
+            given = () if not outs else (result,) if len(outs) == 1 else result
+            for (name, _, pointer), value in zip(outs, given):
+                if pointer:
+                    value = self.marshal_pointer(value, method.out_iids.get(name) or riid)
+                values.append(value)
+            hr = hresult.S_OK
+        except ComError as exc:
+            values, hr = [], exc.hresult
+        except Exception:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
+            log.exception("%s.%s raised", type(target).__name__, method.name)
+            values, hr = [], hresult.RPC_E_SERVERFAULT
+        for _, kind, _ in outs[len(values):]:
+            values.append(zero_value(kind))
+        return values, hr
 
     # -- the Remote Unknown (MS-DCOM 3.1.1.5.6) ----------------------------------------------
     def _rem_unknown_call(self, call: CallReceived, request_cls):

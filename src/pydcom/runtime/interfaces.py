@@ -27,6 +27,11 @@ from pydcom.wire.remunknown import (
     OrpcHresultResponse,
 )
 
+# ORPCTHIS: MajorVersion, MinorVersion, flags, reserved1, cid, extensions (MS-DCOM 2.2.13.3);
+# ORPCTHAT: flags, extensions (2.2.13.4). A flat call carries no extensions.
+ORPCTHIS_LEAVES, ORPCTHAT_LEAVES = 6, 2
+
+
 @functools.lru_cache(maxsize=4096)
 def syntax_of(iid: uuid.UUID) -> SyntaxId:
     """The abstract syntax of an ORPC interface (version 0.0), one object per IID: a connection
@@ -85,6 +90,24 @@ class Method:
     @functools.cached_property
     def hresult_name(self) -> str:
         return self.response._fields_[-1][0]
+
+    @functools.cached_property
+    def flat(self) -> tuple[ndr.structs.FlatLayout, ndr.structs.FlatLayout] | None:
+        """The request's and the response's one-struct layouts when every parameter besides
+        ORPCTHIS and ORPCTHAT is a number (``ndr.structs.flat_layout``), so that a call and its
+        answer are one struct call each; None otherwise."""
+        for params in (self.request, self.response):
+            for _, kind in params._fields_[1:]:
+                kind = ndr.core.as_type(kind)
+                if isinstance(kind, ndr.Pointer) and kind.kind == "ref":
+                    kind = kind.target
+                if not isinstance(kind, ndr.Primitive):
+                    return None
+        layouts = ndr.structs.flat_layout(self.request), ndr.structs.flat_layout(self.response)
+        if None in layouts or layouts[0].widths[0] != ORPCTHIS_LEAVES or \
+                layouts[1].widths[0] != ORPCTHAT_LEAVES:
+            return None
+        return layouts
 
 
 @dataclass(frozen=True)
