@@ -172,6 +172,9 @@ class ClientRuntime:
 
     # -- connections -----------------------------------------------------------------------
     def _pool(self, endpoint: Endpoint) -> _Pool:
+        pool = self._pools.get(endpoint)  # no lock to look: the table only grows, or is replaced
+        if pool is not None:
+            return pool
         with self._pools_lock:
             pool = self._pools.get(endpoint)
             if pool is None:
