@@ -69,6 +69,7 @@ class Channel(Protocol):
     def get_ids_of_names(self, names: Sequence[str]) -> tuple[int, list[int]]: ...
     def invoke(self, dispid: int, flags: int, args: Sequence[Variant], named: Sequence[int],
                varref_index: Sequence[int], varref: Sequence[Variant]) -> InvokeOutcome: ...
+    def invoke_values(self, dispid: int, flags: int, args: Sequence[Any]) -> Any: ...
     def marshal(self, value: Any) -> Any: ...
     def unmarshal(self, pointer: Any) -> Any: ...
     def release(self) -> None: ...
@@ -92,6 +93,9 @@ class LocalChannel:
 
     def invoke(self, dispid, flags, args, named, varref_index, varref) -> InvokeOutcome:
         return self.dispatcher.invoke(dispid, flags, args, named, varref_index, varref)
+
+    def invoke_values(self, dispid: int, flags: int, args: Sequence[Any]) -> None:
+        return None  # in one process every argument takes the general path: no bytes to save
 
     def marshal(self, value: Any) -> Any:
         return value
@@ -206,17 +210,10 @@ class Dispatch:
 
     def invoke(self, dispid: int, flags: int, *args: Any, _name: str = "", **kwargs: Any) -> Any:
         """IDispatch::Invoke by DISPID, with the arguments in calling order (first first)."""
-        if not kwargs:  # the common call: positional arguments, none by reference
-            marshal = self._channel.marshal
-            slots = [_ByRefSeen if type(v) is ByRef else to_variant(v, marshal=marshal)
-                     for v in reversed(args)]
-            if _ByRefSeen not in slots:
-                outcome = self._channel.invoke(dispid, flags, slots, (), (), ())
-                if outcome.hresult == 0:
-                    result = outcome.result
-                    return result.value if result.vt in _PLAIN else from_variant(
-                        result, unmarshal=self._channel.unmarshal)
-                return self._result(_name or str(dispid), outcome, (), len(args))
+        if not kwargs:
+            found = self._positional(dispid, flags, args, _name)
+            if found is not _ByRefSeen:
+                return found
         named_numbers: Sequence[int] = ()
         if kwargs:
             names = tuple(kwargs)
@@ -245,6 +242,30 @@ class Dispatch:
         for ref, variant in zip(refs, outcome.varref):
             ref.value = from_variant(variant, unmarshal=self._channel.unmarshal)
         return result
+
+    def _positional(self, dispid: int, flags: int, args: tuple, name: str) -> Any:
+        """The common call: positional arguments, none by reference (those answer
+        _ByRefSeen, for the general path); numbers travel in invoke_codec's lane."""
+        channel = self._channel
+        answer = channel.invoke_values(dispid, flags, args)
+        if answer is not None:
+            if type(answer) is tuple:  # numbers in and out
+                hr, value, arg_error = answer
+                if hr == 0:
+                    return value
+                answer = InvokeOutcome(hr, arg_error=arg_error)
+            return self._result(name or str(dispid), answer, (), len(args))
+        marshal = channel.marshal
+        slots = [_ByRefSeen if type(v) is ByRef else to_variant(v, marshal=marshal)
+                 for v in reversed(args)]
+        if _ByRefSeen in slots:
+            return _ByRefSeen
+        outcome = channel.invoke(dispid, flags, slots, (), (), ())
+        if outcome.hresult == 0:
+            result = outcome.result
+            return result.value if result.vt in _PLAIN else from_variant(
+                result, unmarshal=channel.unmarshal)
+        return self._result(name or str(dispid), outcome, (), len(args))
 
     # -- helpers --------------------------------------------------------------------------------
     def _dispid(self, name: str) -> int:
@@ -326,6 +347,10 @@ class _Method:
         self._dispid = dispid
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            found = self._owner._positional(self._dispid, _CALL, args, self._name)
+            if found is not _ByRefSeen:
+                return found
         return self._owner.invoke(self._dispid, _CALL, *args, _name=self._name, **kwargs)
 
     def __repr__(self) -> str:

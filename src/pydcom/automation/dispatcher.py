@@ -106,6 +106,41 @@ class Dispatcher:
         return code, ids
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
+    def invoke_values(self, dispid: int, flags: int, values: Sequence[Any],
+                      vts: Sequence[int]) -> tuple[int, Any] | InvokeOutcome:
+        """Invoke with positional arguments that arrived as plain numbers or booleans
+        (``values`` in rgvarg order, last first, of VARTYPEs ``vts``): (S_OK, the method's
+        result as it returned it) when a method takes them all as they are, else the outcome
+        ``invoke`` gives."""
+        member = self.table.find_dispid(self.target, dispid)
+        count = len(values)
+        if member is not None and flags & DISPATCH_METHOD and member.kind == METHOD and \
+                count == len(member.params) and not member.varargs:
+            call_args = []
+            for i, param in enumerate(member.params):
+                value, kind = values[count - 1 - i], param.coerce_to
+                if kind is not None and type(value) is not kind:
+                    if kind is Variant:
+                        break
+                    try:
+                        value = coerce(value, kind)
+                    except (TypeError, ValueError, OverflowError):
+                        return InvokeOutcome(hresult.DISP_E_TYPEMISMATCH, arg_error=count - 1 - i)
+                call_args.append(value)
+            else:
+                try:
+                    return hresult.S_OK, getattr(self.target, member.name)(*call_args)
+                except Exception as exc:  # noqa: BLE001 - the method's failure is the client's
+                    return self._failed(member, exc)
+        return self.invoke(dispid, flags, [Variant(vt, v) for vt, v in zip(vts, values)])
+
+    def result_outcome(self, dispid: int, value: Any) -> InvokeOutcome:
+        """The outcome of a method of this object that returned ``value``."""
+        try:
+            return self._outcome(value)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot travel
+            return self._failed(self.table.by_dispid[dispid], exc)
+
     def invoke(self, dispid: int, flags: int, args: Sequence[Variant],
                named: Sequence[int] = (), varref_index: Sequence[int] = (),
                varref: Sequence[Variant] = ()) -> InvokeOutcome:

@@ -20,6 +20,7 @@ Layouts (after NDR alignment; referent ids numbered in the order the pointers ar
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Sequence
 
@@ -472,3 +473,168 @@ def _decode_response_generic(stub: bytes) -> InvokeAnswer:
                                             info.bstrHelpFile, info.dwHelpContext, info.scode),
                         answer.pArgErr, list(answer.rgVarRef or ()), answer.hr)
 
+
+
+# -- the number lane -------------------------------------------------------------------------------
+# Calls whose positional arguments and result are numbers or booleans, which is what most
+# automation calls carry: the whole request, or the whole response, is one struct built once per
+# list of VARTYPEs, so that coding it is one struct call and no Variant is made. The functions
+# answer None for anything else, which the code above then writes or reads.
+_LANE_VTS = frozenset(int(vt) for vt in (VT.I1, VT.UI1, VT.I2, VT.UI2, VT.I4, VT.UI4, VT.INT,
+                                         VT.UINT, VT.R4, VT.I8, VT.UI8, VT.R8, VT.BOOL))
+_I4_RANGE = range(-(1 << 31), 1 << 31)
+_I8_RANGE = range(-(1 << 63), 1 << 63)
+_EMPTY_VT = int(VT.EMPTY)
+_HEAD_FIELDS = 14  # _REQUEST_HEAD's fields
+_VARIANT_FIELDS = 8  # clSize, rpcReserved, vt, 3 reserved, discriminant, the value
+
+
+def lane_vt(value: object) -> int | None:
+    """The VARTYPE a Python value travels as in the lane (convert.to_variant's choice), or None."""
+    kind = type(value)
+    if kind is int:
+        return VT.I4 if value in _I4_RANGE else VT.I8 if value in _I8_RANGE else None
+    if kind is float:
+        return VT.R8
+    if kind is bool:
+        return VT.BOOL
+    return None
+
+
+def _variant_format(vt: int, offset: int) -> tuple[str, int]:
+    pad = -offset % 8
+    layout = _FIXED[vt][0]
+    return "x" * pad + layout.format.lstrip("<"), offset + pad + layout.size
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_lane(vts: tuple[int, ...]) -> struct.Struct:
+    count = len(vts)
+    fmt, offset = _REQUEST_HEAD.format.lstrip("<"), _REQUEST_HEAD.size
+    if count:
+        fmt += "I" * (1 + count)  # rgvarg's max_count, then its referent ids
+        offset += 4 + 4 * count
+    for vt in vts:
+        part, offset = _variant_format(vt, offset)
+        fmt += part
+    return struct.Struct("<" + fmt + "x" * (-offset % 4) + "III")  # cVarRef, two max_counts
+
+
+@functools.lru_cache(maxsize=64)
+def _response_lane(vt: int) -> struct.Struct:
+    # ORPCTHAT{flags, extensions}, the result's referent id, the VARIANT (8-aligned), then
+    # EXCEPINFO and what follows it, as _EMPTY_TAIL
+    part, offset = _variant_format(vt, 12)
+    return struct.Struct("<III" + part + "x" * (-offset % 4) + _EMPTY_TAIL.format.lstrip("<"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_template(vts: tuple[int, ...]) -> tuple[struct.Struct, list, tuple[int, ...]]:
+    """The lane's request layout for these VARTYPEs, its fields with every constant in place,
+    and where the values go (the cid, dispid, lcid and dwFlags go at 4, 6, 8 and 9)."""
+    count = len(vts)
+    fields = [COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, None, 0, None, IID_NULL_BYTES, None,
+              None, FIRST_REFERENT_ID if count else 0, 0, count, 0]
+    if count:
+        fields.append(count)
+        fields.extend(range(FIRST_REFERENT_ID + 4, FIRST_REFERENT_ID + 4 + 4 * count, 4))
+    places = []
+    for vt in vts:
+        fields += (_FIXED[vt][1], 0, vt, 0, 0, 0, vt, None)
+        places.append(len(fields) - 1)
+    fields += (0, 0, 0)
+    return _request_lane(vts), fields, tuple(places)
+
+
+def encode_lane_request(cid: bytes, dispid: int, flags: int, args: Sequence, lcid: int = 0x0400
+                        ) -> bytes | None:
+    """Invoke's request (MS-OAUT 3.1.4.4) for positional arguments ``args`` in rgvarg order
+    (last first), when each is a number or a boolean; None otherwise."""
+    vts = tuple(map(lane_vt, args))
+    if None in vts:
+        return None
+    layout, template, places = _request_template(vts)
+    fields = template.copy()
+    fields[4], fields[6], fields[8], fields[9] = cid, dispid, lcid, flags
+    for place, vt, value in zip(places, vts, args):
+        fields[place] = (-1 if value else 0) if vt == _BOOL else value
+    return layout.pack(*fields)
+
+
+def decode_lane_request(stub: bytes) -> tuple | None:
+    """A request encode_lane_request would write: ((major, minor), ORPCTHIS flags, cid,
+    dispid, riid is IID_NULL, dwFlags, VARTYPEs, values in rgvarg order); None for any other."""
+    end = len(stub)
+    if end < _REQUEST_HEAD.size + 12:
+        return None
+    (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
+     named_id, count, named_count) = _REQUEST_HEAD.unpack_from(stub)
+    if extensions or named_id or named_count or (args_id == 0) != (count == 0) or count > 64:
+        return None
+    pos = _REQUEST_HEAD.size + (4 + 4 * count if count else 0)
+    vts = []
+    for _ in range(count):
+        pos += -pos % 8
+        if pos + 20 > end:
+            return None
+        vt = stub[pos + 8] | stub[pos + 9] << 8
+        if vt not in _LANE_VTS:
+            return None
+        vts.append(vt)
+        pos += _FIXED[vt][0].size
+    layout = _request_lane(tuple(vts))
+    if end < layout.size:
+        return None
+    fields = layout.unpack_from(stub)
+    if fields[-3:] != (0, 0, 0) or (count and fields[_HEAD_FIELDS] != count) or \
+            0 in fields[_HEAD_FIELDS + 1:_HEAD_FIELDS + 1 + count]:
+        return None
+    values = []
+    at = _HEAD_FIELDS + 1 + count
+    for vt in vts:
+        if fields[at + 6] != vt:  # the discriminant
+            return None
+        value = fields[at + 7]
+        values.append(value != 0 if vt == _BOOL else value)
+        at += _VARIANT_FIELDS
+    return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, dw_flags, vts, values)
+
+
+def encode_lane_response(value: object, hr: int) -> bytes | None:
+    """Invoke's response (MS-OAUT 3.1.4.4) for a result that is a number, a boolean or None
+    (VT_EMPTY), no exception and no by-reference argument; None otherwise."""
+    vt = _EMPTY_VT if value is None else lane_vt(value)
+    if vt is None:
+        return None
+    first = FIRST_REFERENT_ID + 4
+    tail = (0, 0, first, first + 4, first + 8, 0, 0, 0, 0, *_NULL_BLOB, *_NULL_BLOB,
+            *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF)
+    size = _FIXED[vt][1]
+    if vt == _EMPTY_VT:
+        return _response_lane(vt).pack(0, 0, FIRST_REFERENT_ID, 3, 0, vt, 0, 0, 0, vt, *tail)
+    return _response_lane(vt).pack(0, 0, FIRST_REFERENT_ID, size, 0, vt, 0, 0, 0, vt,
+                                   (-1 if value else 0) if vt == _BOOL else value, *tail)
+
+
+def decode_lane_response(data: bytes) -> tuple[int, object, int] | None:
+    """(HRESULT, the result as a Python value, pArgErr) of a response with a number, boolean
+    or VT_EMPTY result, no exception and no by-reference argument; None for any other."""
+    if len(data) < 40:
+        return None
+    vt = data[24] | data[25] << 8  # the VARIANT's vt, after ORPCTHAT, its id and the padding
+    if vt not in _LANE_VTS and vt != _EMPTY_VT:
+        return None
+    layout = _response_lane(vt)
+    if not 0 <= len(data) - layout.size <= 7:
+        return None
+    fields = layout.unpack_from(data)
+    empty = vt == _EMPTY_VT
+    at = 10 if empty else 11  # where EXCEPINFO starts: after ORPCTHAT, the id, the VARIANT
+    if fields[1] or not fields[2] or fields[9] != vt or fields[at] or fields[at + 8] or \
+            not all(fields[at + 2:at + 5]) or fields[at + 9:at + 18] != _NULL_BLOB * 3 or \
+            fields[at + 19]:
+        return None
+    value = None if empty else fields[10]
+    if vt == _BOOL:
+        value = value != 0
+    return fields[-1], value, fields[at + 18]

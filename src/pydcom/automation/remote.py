@@ -61,12 +61,27 @@ class RemoteChannel:
             raise ComError(hresult.RPC_E_UNEXPECTED, f"{len(dispids)} DISPIDs for {len(names)} names")
         return answer.hr, dispids
 
+    def invoke_values(self, dispid: int, flags: int, args: Sequence[Any]
+                      ) -> tuple[int, Any, int] | InvokeOutcome | None:
+        """Invoke with positional arguments in calling order, when each is a number or a
+        boolean (the lane of ``invoke_codec``): (HRESULT, result, pArgErr) when the answer is
+        in the lane too, else its InvokeOutcome; None when the arguments are not."""
+        stub = invoke_codec.encode_lane_request(causality.outgoing(), dispid, flags, args[::-1],
+                                                LOCALE_USER_DEFAULT)
+        if stub is None:
+            return None
+        data = self._call(wire.OP_INVOKE, stub)
+        return invoke_codec.decode_lane_response(data) or self._outcome(data, ())
+
     def invoke(self, dispid: int, flags: int, args: Sequence[Variant], named: Sequence[int],
                varref_index: Sequence[int], varref: Sequence[Variant]) -> InvokeOutcome:
         request = invoke_codec.encode_request(causality.outgoing(), dispid, flags, args, named,
                                               varref_index, varref, LOCALE_USER_DEFAULT)
+        return self._outcome(self._call(wire.OP_INVOKE, request), varref)
+
+    def _outcome(self, data: bytes, varref: Sequence[Variant]) -> InvokeOutcome:
         try:
-            answer = invoke_codec.decode_response(self._call(wire.OP_INVOKE, request))
+            answer = invoke_codec.decode_response(data)
         except NdrError as exc:
             raise ComError(hresult.hresult_from_win32(hresult.RPC_X_BAD_STUB_DATA), str(exc)) from None
         refs = answer.varref

@@ -91,6 +91,21 @@ class DispatchStub:
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
     def _invoke(self, target: Any, call: Any) -> bytes:
+        lane = invoke_codec.decode_lane_request(call.stub)
+        if lane is not None and lane[4]:  # numbers in, riid IID_NULL
+            version, orpc_flags, cid, dispid, _, dw_flags, vts, values = lane
+            check_version(version, orpc_flags)
+            dispatcher = self.dispatcher(target)
+            flags = dw_flags & ~_WANTS
+            answer = self.exporter.run_in_context(
+                target, cid, lambda: dispatcher.invoke_values(dispid, flags, values, vts))
+            if type(answer) is tuple:
+                result = None if dw_flags & wire.DISPATCH_ZEROVARRESULT else answer[1]
+                data = invoke_codec.encode_lane_response(result, hresult.S_OK)
+                if data is not None:
+                    return data
+                answer = dispatcher.result_outcome(dispid, result)
+            return encode_invoke_response(answer, [], dw_flags)
         try:
             request = invoke_codec.decode_request(call.stub)
         except NdrError as exc:
