@@ -120,9 +120,9 @@ def test_a_call_that_gets_no_answer_in_time_fails_with_rpc_e_timeout(machines):
         notifier = _activate(runtime, server, NOTIFIER_CLSID)
         started = time.monotonic()
         with pytest.raises(ComError) as caught:
-            notifier.Sleep(5)
+            notifier.Sleep(20)
         assert caught.value.hresult == pydcom.hresult.RPC_E_TIMEOUT
-        assert 0.9 < time.monotonic() - started < 4
+        assert 0.9 < time.monotonic() - started < 10  # the timeout, not the answer, ended it
         assert notifier.Value() == 42  # a new connection; the server kept serving
         notifier.release()
     finally:

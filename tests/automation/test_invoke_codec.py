@@ -112,3 +112,38 @@ def test_absurd_counts_fail_before_allocating():
     stub[76:80] = (0x7FFFFFFF).to_bytes(4, "little")  # max_count
     with pytest.raises(NdrError):
         codec.decode_request(bytes(stub))
+
+
+plain = st.one_of(st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(cids, st.integers(-2**31, 2**31 - 1), st.lists(plain, max_size=8),
+       st.one_of(st.none(), plain), st.integers(0, 2**32 - 1))
+def test_plain_values_take_the_fixed_forms(cid, dispid, args, result, hr):
+    """Numbers and booleans travel without Variants, in the same bytes as the declaration."""
+    vts = [codec.plain_vt(v) for v in args]
+    stub = codec.encode_fixed_request(cid, dispid, 3, vts, args)
+    assert stub == declared_request(cid, dispid, 3, [Variant(vt, v) for vt, v in zip(vts, args)],
+                                    [], [], []).encode()
+    assert codec.decode_fixed_request(stub)[-2:] == (vts, args)
+    vt = VT.EMPTY if result is None else codec.plain_vt(result)
+    data = codec.encode_fixed_response(vt, result, hr)
+    info = wire.EXCEPINFO(0, 0, None, None, None, 0, 0, 0, 0)
+    assert data == wire.InvokeResponse(ORPCTHAT(), Variant(vt, result), info, 0, [], hr).encode()
+    assert codec.decode_fixed_response(data) == (hr, vt, result, 0)
+
+
+def test_forms_the_fixed_decoders_leave_to_the_general_ones():
+    """A BSTR argument, a named argument, an exception: None, and the general decoder reads
+    them."""
+    stub = codec.encode_request(bytes(16), 1, 1, [Variant(VT.BSTR, "x")], [], [], [])
+    assert codec.decode_fixed_request(stub) is None
+    assert codec.decode_request(stub).args == [Variant(VT.BSTR, "x")]
+    stub = codec.encode_request(bytes(16), 1, 1, [Variant(VT.I4, 1)], [0], [], [])
+    assert codec.decode_fixed_request(stub) is None
+    assert codec.decode_request(stub).named == [0]
+    data = codec.encode_response(Variant(VT.EMPTY), DispatchError("no", "src", 0x80004005), 0,
+                                 [], 0x80020009)
+    assert codec.decode_fixed_response(data) is None
+    assert codec.decode_response(data).excepinfo[1:3] == ("src", "no")

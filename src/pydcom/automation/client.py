@@ -245,7 +245,7 @@ class Dispatch:
 
     def _positional(self, dispid: int, flags: int, args: tuple, name: str) -> Any:
         """The common call: positional arguments, none by reference (those answer
-        _ByRefSeen, for the general path); numbers travel in invoke_codec's lane."""
+        _ByRefSeen, for the general path); numbers and booleans travel without Variants."""
         channel = self._channel
         answer = channel.invoke_values(dispid, flags, args)
         if answer is not None:

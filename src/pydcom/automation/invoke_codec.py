@@ -147,151 +147,15 @@ def _write_variants(w: Writer, values: Sequence[Variant]) -> None:
             write_any_variant(w, value)
 
 
-# -- the forms of nearly every call, in straight lines --------------------------------------------
-# Positional arguments and a result of fixed-size VARIANTs, no named or by-reference arguments,
-# no exception. Each function returns None for any other form, which the general code then
-# writes or reads (and, for malformed input, explains).
-_THREE_U32 = struct.Struct("<III")
-_RESULT_HEAD = struct.Struct("<IIII")  # ORPCTHAT{flags, extensions}, the result's id, pad
-# EXCEPINFO with three NULL BSTRs after it, pArgErr, rgVarRef's max_count, the HRESULT
-_EMPTY_TAIL = struct.Struct("<HHIIIIIII" + "III" * 3 + "III")
-_NULL_BLOB = (0, 0xFFFFFFFF, 0)
-
-
-def _fixed_variant(data: bytes, pos: int, end: int) -> tuple[Variant, int] | None:
-    pos += -pos % 8
-    if pos + 20 > end:
-        return None
-    vt = data[pos + 8] | data[pos + 9] << 8
-    fixed = _FIXED.get(vt)
-    if fixed is None:
-        return None
-    layout = fixed[0]
-    stop = pos + layout.size
-    if stop > end:
-        return None
-    fields = layout.unpack_from(data, pos)
-    if fields[6] != vt:
-        return None
-    if len(fields) == 7:
-        return Variant(vt), stop
-    return Variant(vt, fields[7] != 0 if vt == _BOOL else fields[7]), stop
-
-
-def _pack_fixed(parts: list, length: int, v: Variant) -> int | None:
-    """Append a fixed-size VARIANT at ``length`` bytes into the stub; the new length."""
-    fixed = _FIXED.get(v.vt) if type(v) is _VARIANT_TYPE else None
-    if fixed is None:
-        return None
-    layout, size = fixed
-    pad = -length % 8
-    if pad:
-        parts.append(bytes(pad))
-    vt = v.vt
-    try:
-        if layout.size == 20:
-            parts.append(layout.pack(3, 0, vt, 0, 0, 0, vt))
-        else:
-            value = v.value
-            parts.append(layout.pack(size, 0, vt, 0, 0, 0, vt,
-                                     (-1 if value else 0) if vt == _BOOL else value))
-    except (struct.error, TypeError):
-        return None
-    return length + pad + layout.size
-
-
-def _encode_request_fast(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
-                         lcid: int) -> bytes | None:
-    count = len(args)
-    parts = [_REQUEST_HEAD.pack(COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, cid, 0, dispid,
-                                IID_NULL_BYTES, lcid, flags, FIRST_REFERENT_ID if count else 0,
-                                0, count, 0)]
-    length = _REQUEST_HEAD.size
-    if count:
-        first = FIRST_REFERENT_ID + 4
-        parts.append(struct.pack(f"<I{count}I", count, *range(first, first + 4 * count, 4)))
-        length += 4 + 4 * count
-        for v in args:
-            length = _pack_fixed(parts, length, v)
-            if length is None:
-                return None
-    pad = -length % 4
-    parts.append(bytes(pad + 12))  # cVarRef 0, and the two empty arrays' max_counts
-    return b"".join(parts)
-
-
-def _decode_request_fast(stub: bytes) -> InvokeCall | None:
-    end = len(stub)
-    if end < _REQUEST_HEAD.size + 12:
-        return None
-    (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
-     named_id, arg_count, named_count) = _REQUEST_HEAD.unpack_from(stub)
-    if extensions or named_id or named_count or arg_count > _MAX_ARGS:
-        return None
-    pos = _REQUEST_HEAD.size
-    args = []
-    if args_id:
-        if _U32.unpack_from(stub, pos)[0] != arg_count or arg_count > (end - pos - 4) // 4:
-            return None
-        ids = struct.unpack_from(f"<{arg_count}I", stub, pos + 4)
-        pos += 4 + 4 * arg_count
-        for referent in ids:
-            found = _fixed_variant(stub, pos, end) if referent else None
-            if found is None:
-                return None
-            value, pos = found
-            args.append(value)
-    elif arg_count:
-        return None
-    pos += -pos % 4
-    if pos + 12 > end or _THREE_U32.unpack_from(stub, pos) != (0, 0, 0):
-        return None
-    return InvokeCall((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid,
-                      dw_flags, args, [], [], [])
-
-
-def _encode_response_fast(result: Variant, hr: int) -> bytes | None:
-    parts = [_RESULT_HEAD.pack(0, 0, FIRST_REFERENT_ID, 0)]
-    length = _pack_fixed(parts, _RESULT_HEAD.size, result)
-    if length is None:
-        return None
-    first = FIRST_REFERENT_ID + 4
-    parts.append(bytes(-length % 4))
-    parts.append(_EMPTY_TAIL.pack(0, 0, first, first + 4, first + 8, 0, 0, 0, 0,
-                                  *_NULL_BLOB, *_NULL_BLOB, *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF))
-    return b"".join(parts)
-
-
-def _decode_response_fast(stub: bytes) -> InvokeAnswer | None:
-    end = len(stub)
-    if end < 16:
-        return None
-    _flags, extensions, referent, _pad = _RESULT_HEAD.unpack_from(stub)
-    if extensions or not referent:
-        return None
-    found = _fixed_variant(stub, 12, end)
-    if found is None:
-        return None
-    result, pos = found
-    pos += -pos % 4
-    if pos + _EMPTY_TAIL.size > end or end - pos - _EMPTY_TAIL.size > 7:
-        return None
-    (wcode, _reserved, source, description, help_file, context, _r1, _r2, scode,
-     m1, c1, l1, m2, c2, l2, m3, c3, l3, arg_error, count, hr) = _EMPTY_TAIL.unpack_from(stub, pos)
-    if not (source and description and help_file) or count or \
-            (m1, c1, l1, m2, c2, l2, m3, c3, l3) != _NULL_BLOB * 3:
-        return None
-    return InvokeAnswer(result, (wcode, None, None, None, context, scode), arg_error, [], hr)
-
-
 def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
                    named: Sequence[int], varref_index: Sequence[int],
                    varref: Sequence[Variant], lcid: int = 0x0400) -> bytes:
     """IDispatch::Invoke's [in] side (MS-OAUT 3.1.4.4) after an ORPCTHIS without extensions."""
-    if not named and not varref:
-        fast = _encode_request_fast(cid, dispid, flags, args, lcid)
-        if fast is not None:
-            return fast
+    if not named and not varref and all(type(v) is Variant for v in args):
+        fixed = encode_fixed_request(cid, dispid, flags, [v.vt for v in args],
+                                     [v.value for v in args], lcid)
+        if fixed is not None:
+            return fixed
     w = Writer()
     next_id = FIRST_REFERENT_ID
     args_id = next_id if args else 0
@@ -334,9 +198,11 @@ def _read_counted(r: Reader, expected: int, what: str) -> int:
 def decode_request(stub: bytes) -> InvokeCall:
     """IDispatch::Invoke's [in] side; bytes after it are ignored (MS-OAUT 3.1.4.4). NdrError
     for anything malformed."""
-    fast = _decode_request_fast(stub)
-    if fast is not None:
-        return fast
+    fixed = decode_fixed_request(stub)
+    if fixed is not None:
+        version, flags, cid, dispid, riid_null, lcid, dw_flags, vts, values = fixed
+        return InvokeCall(version, flags, cid, dispid, riid_null, lcid, dw_flags,
+                          [Variant(vt, value) for vt, value in zip(vts, values)], [], [], [])
     r = Reader(stub)
     r.path.append("InvokeRequest")
     (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
@@ -395,9 +261,10 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
     """IDispatch::Invoke's [out] side (MS-OAUT 3.1.4.4) with an ORPCTHAT without extensions.
     ``error`` is a DispatchError (its EXCEPINFO) or None (an empty one)."""
     if error is None and not varref and not arg_error and result is not None:
-        fast = _encode_response_fast(result, hr)
-        if fast is not None:
-            return fast
+        fixed = encode_fixed_response(result.vt, result.value, hr) \
+            if type(result) is Variant else None
+        if fixed is not None:
+            return fixed
     w = Writer()
     w.buf += _ORPCTHAT.pack(0, 0)
     if result is None:
@@ -438,9 +305,10 @@ def _read_bstr_pointer(r: Reader, referent: int) -> str | None:
 def decode_response(stub: bytes) -> InvokeAnswer:
     """IDispatch::Invoke's [out] side; NdrError for anything malformed, and for bytes left
     over past the alignment padding."""
-    fast = _decode_response_fast(stub)
-    if fast is not None:
-        return fast
+    fixed = decode_fixed_response(stub)
+    if fixed is not None:
+        hr, vt, value, arg_error = fixed
+        return InvokeAnswer(Variant(vt, value), (0, None, None, None, 0, 0), arg_error, [], hr)
     r = Reader(stub)
     r.path.append("InvokeResponse")
     _flags, extensions = r.unpack(_ORPCTHAT)
@@ -474,31 +342,20 @@ def _decode_response_generic(stub: bytes) -> InvokeAnswer:
                         answer.pArgErr, list(answer.rgVarRef or ()), answer.hr)
 
 
-
-# -- the number lane -------------------------------------------------------------------------------
-# Calls whose positional arguments and result are numbers or booleans, which is what most
-# automation calls carry: the whole request, or the whole response, is one struct built once per
-# list of VARTYPEs, so that coding it is one struct call and no Variant is made. The functions
-# answer None for anything else, which the code above then writes or reads.
-_LANE_VTS = frozenset(int(vt) for vt in (VT.I1, VT.UI1, VT.I2, VT.UI2, VT.I4, VT.UI4, VT.INT,
-                                         VT.UINT, VT.R4, VT.I8, VT.UI8, VT.R8, VT.BOOL))
-_I4_RANGE = range(-(1 << 31), 1 << 31)
-_I8_RANGE = range(-(1 << 63), 1 << 63)
+# -- the fixed forms: one struct per list of VARTYPEs ---------------------------------------------
+# Positional arguments and a result of fixed-size VARIANTs (numbers, booleans, dates, VT_ERROR,
+# VT_EMPTY, VT_NULL), no named or by-reference arguments and no exception: what nearly every
+# call carries. The whole request, or the whole response, is then one struct, built once per
+# list of VARTYPEs, so that coding it is one struct call. The decoders answer None for any other
+# form, which the code above then reads (and, for malformed input, explains). Values are in
+# Variant form (a VT_BOOL's is a bool).
 _EMPTY_VT = int(VT.EMPTY)
 _HEAD_FIELDS = 14  # _REQUEST_HEAD's fields
-_VARIANT_FIELDS = 8  # clSize, rpcReserved, vt, 3 reserved, discriminant, the value
-
-
-def lane_vt(value: object) -> int | None:
-    """The VARTYPE a Python value travels as in the lane (convert.to_variant's choice), or None."""
-    kind = type(value)
-    if kind is int:
-        return VT.I4 if value in _I4_RANGE else VT.I8 if value in _I8_RANGE else None
-    if kind is float:
-        return VT.R8
-    if kind is bool:
-        return VT.BOOL
-    return None
+_NULL_BLOB = (0, 0xFFFFFFFF, 0)  # a NULL BSTR's FLAGGED_WORD_BLOB (MS-OAUT 2.2.23.2)
+# EXCEPINFO with three NULL BSTRs after it, pArgErr, rgVarRef's max_count, the HRESULT
+_EMPTY_TAIL = "HHIIIIIII" + "III" * 3 + "III"
+_TAIL_FIELDS = 21
+_MAX_FIXED_ARGS = 64  # layouts kept are per list of VARTYPEs: longer lists take the general path
 
 
 def _variant_format(vt: int, offset: int) -> tuple[str, int]:
@@ -507,69 +364,83 @@ def _variant_format(vt: int, offset: int) -> tuple[str, int]:
     return "x" * pad + layout.format.lstrip("<"), offset + pad + layout.size
 
 
+def _variant_fields(vt: int) -> tuple:
+    """A fixed-size VARIANT's fields before its value: clSize, rpcReserved, vt, three
+    reserved, the discriminant (MS-OAUT 2.2.29.2)."""
+    return _FIXED[vt][1], 0, vt, 0, 0, 0, vt
+
+
 @functools.lru_cache(maxsize=1024)
-def _request_lane(vts: tuple[int, ...]) -> struct.Struct:
+def _request_template(vts: tuple[int, ...]
+                      ) -> tuple[struct.Struct, list, tuple[int, ...], tuple[int, ...]]:
+    """The request layout for these VARTYPEs, its fields with every constant in place, where
+    each VARIANT's value goes (-1: it has none) and where its discriminant stands (the cid,
+    dispid, lcid and dwFlags go at 4, 6, 8 and 9)."""
     count = len(vts)
     fmt, offset = _REQUEST_HEAD.format.lstrip("<"), _REQUEST_HEAD.size
-    if count:
-        fmt += "I" * (1 + count)  # rgvarg's max_count, then its referent ids
+    fields = [COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, None, 0, None, IID_NULL_BYTES, None,
+              None, FIRST_REFERENT_ID if count else 0, 0, count, 0]
+    if count:  # rgvarg's max_count, then its referent ids
+        fmt += "I" * (1 + count)
         offset += 4 + 4 * count
+        fields.append(count)
+        fields.extend(range(FIRST_REFERENT_ID + 4, FIRST_REFERENT_ID + 4 + 4 * count, 4))
+    places, discriminants = [], []
     for vt in vts:
         part, offset = _variant_format(vt, offset)
         fmt += part
-    return struct.Struct("<" + fmt + "x" * (-offset % 4) + "III")  # cVarRef, two max_counts
+        fields += _variant_fields(vt)
+        discriminants.append(len(fields) - 1)
+        if vt in _HAS_VALUE:
+            fields.append(None)
+            places.append(len(fields) - 1)
+        else:
+            places.append(-1)
+    fields += (0, 0, 0)  # cVarRef, and the max_counts of rgVarRefIdx and rgVarRef
+    return (struct.Struct("<" + fmt + "x" * (-offset % 4) + "III"), fields, tuple(places),
+            tuple(discriminants))
 
 
 @functools.lru_cache(maxsize=64)
-def _response_lane(vt: int) -> struct.Struct:
-    # ORPCTHAT{flags, extensions}, the result's referent id, the VARIANT (8-aligned), then
-    # EXCEPINFO and what follows it, as _EMPTY_TAIL
+def _response_layout(vt: int) -> struct.Struct:
+    """ORPCTHAT{flags, extensions}, the result's referent id, the VARIANT, the empty tail."""
     part, offset = _variant_format(vt, 12)
-    return struct.Struct("<III" + part + "x" * (-offset % 4) + _EMPTY_TAIL.format.lstrip("<"))
+    return struct.Struct("<III" + part + "x" * (-offset % 4) + _EMPTY_TAIL)
 
 
-@functools.lru_cache(maxsize=1024)
-def _request_template(vts: tuple[int, ...]) -> tuple[struct.Struct, list, tuple[int, ...]]:
-    """The lane's request layout for these VARTYPEs, its fields with every constant in place,
-    and where the values go (the cid, dispid, lcid and dwFlags go at 4, 6, 8 and 9)."""
-    count = len(vts)
-    fields = [COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, None, 0, None, IID_NULL_BYTES, None,
-              None, FIRST_REFERENT_ID if count else 0, 0, count, 0]
-    if count:
-        fields.append(count)
-        fields.extend(range(FIRST_REFERENT_ID + 4, FIRST_REFERENT_ID + 4 + 4 * count, 4))
-    places = []
-    for vt in vts:
-        fields += (_FIXED[vt][1], 0, vt, 0, 0, 0, vt, None)
-        places.append(len(fields) - 1)
-    fields += (0, 0, 0)
-    return _request_lane(vts), fields, tuple(places)
+_HAS_VALUE = frozenset(vt for vt, (layout, _) in _FIXED.items() if layout.size > 20)
 
 
-def encode_lane_request(cid: bytes, dispid: int, flags: int, args: Sequence, lcid: int = 0x0400
-                        ) -> bytes | None:
-    """Invoke's request (MS-OAUT 3.1.4.4) for positional arguments ``args`` in rgvarg order
-    (last first), when each is a number or a boolean; None otherwise."""
-    vts = tuple(map(lane_vt, args))
-    if None in vts:
+def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int],
+                         values: Sequence, lcid: int = 0x0400) -> bytes | None:
+    """Invoke's request for positional arguments of fixed-size VARTYPEs ``vts`` and their
+    ``values`` (rgvarg order, last first); None if some VARTYPE is not one."""
+    vts = tuple(vts)
+    if len(vts) > _MAX_FIXED_ARGS or not all(vt in _FIXED for vt in vts):
         return None
-    layout, template, places = _request_template(vts)
+    layout, template, places, _ = _request_template(vts)
     fields = template.copy()
     fields[4], fields[6], fields[8], fields[9] = cid, dispid, lcid, flags
-    for place, vt, value in zip(places, vts, args):
-        fields[place] = (-1 if value else 0) if vt == _BOOL else value
-    return layout.pack(*fields)
+    for place, vt, value in zip(places, vts, values):
+        if place >= 0:
+            fields[place] = (-1 if value else 0) if vt == _BOOL else value
+    try:
+        return layout.pack(*fields)
+    except (struct.error, TypeError):
+        return None  # a value its VARTYPE cannot hold: the general writer says which
 
 
-def decode_lane_request(stub: bytes) -> tuple | None:
-    """A request encode_lane_request would write: ((major, minor), ORPCTHIS flags, cid,
-    dispid, riid is IID_NULL, dwFlags, VARTYPEs, values in rgvarg order); None for any other."""
+def decode_fixed_request(stub: bytes) -> tuple | None:
+    """A request of encode_fixed_request's form: ((major, minor), ORPCTHIS flags, cid,
+    dispid, riid is IID_NULL, lcid, dwFlags, VARTYPEs, values in rgvarg order); bytes after it
+    are ignored (MS-OAUT 3.1.4.4). None for any other form."""
     end = len(stub)
     if end < _REQUEST_HEAD.size + 12:
         return None
     (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
      named_id, count, named_count) = _REQUEST_HEAD.unpack_from(stub)
-    if extensions or named_id or named_count or (args_id == 0) != (count == 0) or count > 64:
+    if extensions or named_id or named_count or (args_id == 0) != (count == 0) or \
+            count > _MAX_FIXED_ARGS:
         return None
     pos = _REQUEST_HEAD.size + (4 + 4 * count if count else 0)
     vts = []
@@ -578,11 +449,12 @@ def decode_lane_request(stub: bytes) -> tuple | None:
         if pos + 20 > end:
             return None
         vt = stub[pos + 8] | stub[pos + 9] << 8
-        if vt not in _LANE_VTS:
+        fixed = _FIXED.get(vt)
+        if fixed is None:
             return None
         vts.append(vt)
-        pos += _FIXED[vt][0].size
-    layout = _request_lane(tuple(vts))
+        pos += fixed[0].size
+    layout, _, places, discriminants = _request_template(tuple(vts))
     if end < layout.size:
         return None
     fields = layout.unpack_from(stub)
@@ -590,51 +462,73 @@ def decode_lane_request(stub: bytes) -> tuple | None:
             0 in fields[_HEAD_FIELDS + 1:_HEAD_FIELDS + 1 + count]:
         return None
     values = []
-    at = _HEAD_FIELDS + 1 + count
-    for vt in vts:
-        if fields[at + 6] != vt:  # the discriminant
+    for place, at, vt in zip(places, discriminants, vts):
+        if fields[at] != vt:
             return None
-        value = fields[at + 7]
-        values.append(value != 0 if vt == _BOOL else value)
-        at += _VARIANT_FIELDS
-    return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, dw_flags, vts, values)
+        if place < 0:
+            values.append(None)
+        else:
+            value = fields[place]
+            values.append(value != 0 if vt == _BOOL else value)
+    return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid, dw_flags, vts,
+            values)
 
 
-def encode_lane_response(value: object, hr: int) -> bytes | None:
-    """Invoke's response (MS-OAUT 3.1.4.4) for a result that is a number, a boolean or None
-    (VT_EMPTY), no exception and no by-reference argument; None otherwise."""
-    vt = _EMPTY_VT if value is None else lane_vt(value)
-    if vt is None:
+def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | None:
+    """Invoke's response with a result of fixed-size VARTYPE ``vt``, no exception and no
+    by-reference argument (MS-OAUT 3.1.4.4); None if ``vt`` is not one."""
+    if vt not in _FIXED:
         return None
     first = FIRST_REFERENT_ID + 4
-    tail = (0, 0, first, first + 4, first + 8, 0, 0, 0, 0, *_NULL_BLOB, *_NULL_BLOB,
-            *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF)
-    size = _FIXED[vt][1]
-    if vt == _EMPTY_VT:
-        return _response_lane(vt).pack(0, 0, FIRST_REFERENT_ID, 3, 0, vt, 0, 0, 0, vt, *tail)
-    return _response_lane(vt).pack(0, 0, FIRST_REFERENT_ID, size, 0, vt, 0, 0, 0, vt,
-                                   (-1 if value else 0) if vt == _BOOL else value, *tail)
+    fields = [0, 0, FIRST_REFERENT_ID, *_variant_fields(vt)]
+    if vt in _HAS_VALUE:
+        fields.append((-1 if value else 0) if vt == _BOOL else value)
+    fields += (0, 0, first, first + 4, first + 8, 0, 0, 0, 0, *_NULL_BLOB, *_NULL_BLOB,
+               *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF)
+    try:
+        return _response_layout(vt).pack(*fields)
+    except (struct.error, TypeError):
+        return None
 
 
-def decode_lane_response(data: bytes) -> tuple[int, object, int] | None:
-    """(HRESULT, the result as a Python value, pArgErr) of a response with a number, boolean
-    or VT_EMPTY result, no exception and no by-reference argument; None for any other."""
+def decode_fixed_response(data: bytes) -> tuple[int, int, object, int] | None:
+    """(HRESULT, the result's VARTYPE, its value, pArgErr) of a response of
+    encode_fixed_response's form (any pArgErr); None for any other form."""
     if len(data) < 40:
         return None
     vt = data[24] | data[25] << 8  # the VARIANT's vt, after ORPCTHAT, its id and the padding
-    if vt not in _LANE_VTS and vt != _EMPTY_VT:
+    if vt not in _FIXED:
         return None
-    layout = _response_lane(vt)
+    layout = _response_layout(vt)
     if not 0 <= len(data) - layout.size <= 7:
         return None
     fields = layout.unpack_from(data)
-    empty = vt == _EMPTY_VT
-    at = 10 if empty else 11  # where EXCEPINFO starts: after ORPCTHAT, the id, the VARIANT
+    has_value = vt in _HAS_VALUE
+    at = 11 if has_value else 10  # where EXCEPINFO starts: after ORPCTHAT, the id, the VARIANT
     if fields[1] or not fields[2] or fields[9] != vt or fields[at] or fields[at + 8] or \
             not all(fields[at + 2:at + 5]) or fields[at + 9:at + 18] != _NULL_BLOB * 3 or \
             fields[at + 19]:
         return None
-    value = None if empty else fields[10]
+    value = fields[10] if has_value else None
     if vt == _BOOL:
         value = value != 0
-    return fields[-1], value, fields[at + 18]
+    return fields[-1], vt, value, fields[at + 18]
+
+
+# -- plain values: numbers and booleans, as Dispatch and the dispatcher hold them -------------
+PLAIN_VTS = frozenset(int(vt) for vt in (VT.I1, VT.UI1, VT.I2, VT.UI2, VT.I4, VT.UI4, VT.INT,
+                                        VT.UINT, VT.R4, VT.I8, VT.UI8, VT.R8, VT.BOOL))
+_I4_RANGE = range(-(1 << 31), 1 << 31)
+_I8_RANGE = range(-(1 << 63), 1 << 63)
+
+
+def plain_vt(value: object) -> int | None:
+    """The VARTYPE a number or boolean travels as (convert.to_variant's choice), or None."""
+    kind = type(value)
+    if kind is int:
+        return VT.I4 if value in _I4_RANGE else VT.I8 if value in _I8_RANGE else None
+    if kind is float:
+        return VT.R8
+    if kind is bool:
+        return VT.BOOL
+    return None

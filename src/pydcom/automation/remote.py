@@ -15,7 +15,7 @@ from pydcom.automation import idispatch_wire as wire
 from pydcom.automation import invoke_codec
 from pydcom.automation.dispatcher import EMPTY, InvokeOutcome
 from pydcom.automation.stub import IID_NULL, error_of
-from pydcom.automation.variant import Variant
+from pydcom.automation.variant import VT, Variant
 from pydcom.hresult import ComError
 from pydcom.ndr import NdrError
 from pydcom.runtime import causality
@@ -64,14 +64,22 @@ class RemoteChannel:
     def invoke_values(self, dispid: int, flags: int, args: Sequence[Any]
                       ) -> tuple[int, Any, int] | InvokeOutcome | None:
         """Invoke with positional arguments in calling order, when each is a number or a
-        boolean (the lane of ``invoke_codec``): (HRESULT, result, pArgErr) when the answer is
-        in the lane too, else its InvokeOutcome; None when the arguments are not."""
-        stub = invoke_codec.encode_lane_request(causality.outgoing(), dispid, flags, args[::-1],
-                                                LOCALE_USER_DEFAULT)
+        boolean (``invoke_codec``'s fixed forms, no Variant made): (HRESULT, result, pArgErr)
+        when the result is one too (or VT_EMPTY), else its InvokeOutcome; None when some
+        argument is not."""
+        rgvarg = args[::-1]
+        vts = [invoke_codec.plain_vt(value) for value in rgvarg]
+        if None in vts:
+            return None
+        stub = invoke_codec.encode_fixed_request(causality.outgoing(), dispid, flags, vts,
+                                                 rgvarg, LOCALE_USER_DEFAULT)
         if stub is None:
             return None
         data = self._call(wire.OP_INVOKE, stub)
-        return invoke_codec.decode_lane_response(data) or self._outcome(data, ())
+        fixed = invoke_codec.decode_fixed_response(data)
+        if fixed is not None and (fixed[1] in invoke_codec.PLAIN_VTS or fixed[1] == VT.EMPTY):
+            return fixed[0], fixed[2], fixed[3]
+        return self._outcome(data, ())
 
     def invoke(self, dispid: int, flags: int, args: Sequence[Variant], named: Sequence[int],
                varref_index: Sequence[int], varref: Sequence[Variant]) -> InvokeOutcome:

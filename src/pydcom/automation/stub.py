@@ -17,6 +17,7 @@ from pydcom.automation import idispatch_wire as wire
 from pydcom.automation import invoke_codec
 from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
 from pydcom.automation.errors import DispatchError
+from pydcom.automation.variant import VT
 from pydcom.ndr import NdrError
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
@@ -25,6 +26,7 @@ from pydcom.runtime.exporter import check_version
 from pydcom.wire.orpc import ORPCTHAT
 
 IID_NULL = uuid.UUID(int=0)
+EMPTY_VT = int(VT.EMPTY)
 _WANTS = wire.DISPATCH_ZEROVARRESULT | wire.DISPATCH_ZEROEXCEPINFO | wire.DISPATCH_ZEROARGERR
 
 
@@ -91,9 +93,10 @@ class DispatchStub:
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
     def _invoke(self, target: Any, call: Any) -> bytes:
-        lane = invoke_codec.decode_lane_request(call.stub)
-        if lane is not None and lane[4]:  # numbers in, riid IID_NULL
-            version, orpc_flags, cid, dispid, _, dw_flags, vts, values = lane
+        fixed = invoke_codec.decode_fixed_request(call.stub)
+        if fixed is not None and fixed[4] and invoke_codec.PLAIN_VTS.issuperset(fixed[7]):
+            # numbers and booleans in, riid IID_NULL: no Variant on the way in or out
+            version, orpc_flags, cid, dispid, _, _, dw_flags, vts, values = fixed
             check_version(version, orpc_flags)
             dispatcher = self.dispatcher(target)
             flags = dw_flags & ~_WANTS
@@ -101,7 +104,9 @@ class DispatchStub:
                 target, cid, lambda: dispatcher.invoke_values(dispid, flags, values, vts))
             if type(answer) is tuple:
                 result = None if dw_flags & wire.DISPATCH_ZEROVARRESULT else answer[1]
-                data = invoke_codec.encode_lane_response(result, hresult.S_OK)
+                vt = EMPTY_VT if result is None else invoke_codec.plain_vt(result)
+                data = invoke_codec.encode_fixed_response(vt, result, hresult.S_OK) \
+                    if vt is not None else None
                 if data is not None:
                     return data
                 answer = dispatcher.result_outcome(dispid, result)
