@@ -151,7 +151,7 @@ def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
                    named: Sequence[int], varref_index: Sequence[int],
                    varref: Sequence[Variant], lcid: int = 0x0400) -> bytes:
     """IDispatch::Invoke's [in] side (MS-OAUT 3.1.4.4) after an ORPCTHIS without extensions."""
-    if not named and not varref and all(type(v) is Variant for v in args):
+    if not named and not varref and all(type(v) is Variant and v.vt in FIXED_VTS for v in args):
         fixed = encode_fixed_request(cid, dispid, flags, [v.vt for v in args],
                                      [v.value for v in args], lcid)
         if fixed is not None:
@@ -409,14 +409,16 @@ def _response_layout(vt: int) -> struct.Struct:
 
 
 _HAS_VALUE = frozenset(vt for vt, (layout, _) in _FIXED.items() if layout.size > 20)
+FIXED_VTS = frozenset(_FIXED)
 
 
 def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int],
                          values: Sequence, lcid: int = 0x0400) -> bytes | None:
-    """Invoke's request for positional arguments of fixed-size VARTYPEs ``vts`` and their
-    ``values`` (rgvarg order, last first); None if some VARTYPE is not one."""
+    """Invoke's request for positional arguments of fixed-size VARTYPEs ``vts`` (each in
+    ``FIXED_VTS``) and their ``values`` (rgvarg order, last first); None if they cannot take
+    this form."""
     vts = tuple(vts)
-    if len(vts) > _MAX_FIXED_ARGS or not all(vt in _FIXED for vt in vts):
+    if len(vts) > _MAX_FIXED_ARGS:
         return None
     layout, template, places, _ = _request_template(vts)
     fields = template.copy()

@@ -12,6 +12,7 @@ import itertools
 import os
 import struct
 import threading
+from typing import Any, Callable
 
 _local = threading.local()
 _prefix = os.urandom(8)
@@ -32,6 +33,18 @@ def current() -> bytes | None:
 def outgoing() -> bytes:
     """The cid for a call this thread makes now: the one it serves, or a new one."""
     return getattr(_local, "cid", None) or new_cid()
+
+
+def run(cid: bytes, fn: Callable[[], Any]) -> Any:
+    """``fn()`` while serving a call of causality ``cid`` (``serving`` as a call, without a
+    context manager object: on every incoming call's path)."""
+    local = _local
+    previous = getattr(local, "cid", None)
+    local.cid = cid
+    try:
+        return fn()
+    finally:
+        local.cid = previous
 
 
 class serving:  # noqa: N801 - used as a function: ``with serving(cid): ...``

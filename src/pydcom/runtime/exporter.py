@@ -236,6 +236,9 @@ class ObjectExporter:
     def threading_model(self, target: Any) -> str:
         """"apartment" or a concurrent model, a class's (ThreadingModel is per CLSID): the
         registry's word first, then the class's own."""
+        model = self._models.get(type(target))  # an object's class, known: the common case
+        if model is not None:
+            return model
         cls = target if isinstance(target, type) else type(target)
         model = self._models.get(cls)
         if model is not None:
@@ -278,12 +281,14 @@ class ObjectExporter:
                 self._interfaces = {**self._interfaces, iid: interface}
                 if interface.stub is not None and interface.stub not in self._stubs:
                     self._stubs = {**self._stubs, interface.stub: interface.stub(self)}
+            dispatch = self._dispatcher(iid, interface)
             for method in interface.methods:
-                operations[method.opnum] = self._dispatcher(iid)
+                operations[method.opnum] = dispatch
         self._serve(iid, operations)
 
-    def _dispatcher(self, iid: uuid.UUID) -> Callable[[CallReceived], bytes]:
-        return lambda call: self.invoke(iid, call)
+    def _dispatcher(self, iid: uuid.UUID, interface: ComInterface
+                    ) -> Callable[[CallReceived], bytes]:
+        return lambda call: self.invoke(iid, call, interface)
 
     def _entry_for(self, target: Any, iid: uuid.UUID, refs: int) -> _IPID:
         """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
@@ -388,8 +393,10 @@ class ObjectExporter:
             return id(target) in self._by_object
 
     # -- ORPC calls --------------------------------------------------------------------------
-    def invoke(self, iid: uuid.UUID, call: CallReceived) -> bytes:
-        """An ORPC call on an exported object (MS-DCOM 3.1.1.5.4)."""
+    def invoke(self, iid: uuid.UUID, call: CallReceived,
+               interface: ComInterface | None = None) -> bytes:
+        """An ORPC call on an exported object (MS-DCOM 3.1.1.5.4), on ``interface`` (the one
+        served as ``iid``, looked up when not given)."""
         with self._lock:
             entry = self._ipids.get(call.object) if call.object is not None else None
             if entry is None:
@@ -397,9 +404,10 @@ class ObjectExporter:
             oid_entry = self._oids[entry.oid]
             oid_entry.last_used = time.monotonic()
             target = oid_entry.target
-        if entry.iid != iid:
+        if entry.iid is not iid and entry.iid != iid:
             raise RpcFault(NCA_S_UNK_IF, f"IPID {entry.ipid} is {entry.iid}, not {iid}")
-        interface = self._interfaces.get(iid)
+        if interface is None:
+            interface = self._interfaces.get(iid)
         method = interface.method(call.opnum) if interface is not None else None
         if method is None:
             raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
@@ -434,13 +442,9 @@ class ObjectExporter:
 
     def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any]) -> Any:
         """``run_call`` for a call whose ORPCTHIS was checked; ``cid`` in its wire form."""
-        def run() -> Any:
-            with causality.serving(cid):
-                return fn()
-
         if self.threading_model(target) == APARTMENT:
-            return self._apartment_for().call(run, cid=cid)
-        return run()
+            return self._apartment_for().call(causality.run, cid, fn, cid=cid)
+        return causality.run(cid, fn)
 
     def run_in_apartment_of(self, cls: Any, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` where objects of ``cls`` live: the apartment thread for "Apartment"."""
