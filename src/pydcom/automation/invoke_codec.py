@@ -350,7 +350,7 @@ def _decode_response_generic(stub: bytes) -> InvokeAnswer:
 # form, which the code above then reads (and, for malformed input, explains). Values are in
 # Variant form (a VT_BOOL's is a bool).
 _EMPTY_VT = int(VT.EMPTY)
-_HEAD_FIELDS = 14  # _REQUEST_HEAD's fields
+_THREE_U32 = struct.Struct("<III")
 _NULL_BLOB = (0, 0xFFFFFFFF, 0)  # a NULL BSTR's FLAGGED_WORD_BLOB (MS-OAUT 2.2.23.2)
 # EXCEPINFO with three NULL BSTRs after it, pArgErr, rgVarRef's max_count, the HRESULT
 _EMPTY_TAIL = "HHIIIIIII" + "III" * 3 + "III"
@@ -371,11 +371,10 @@ def _variant_fields(vt: int) -> tuple:
 
 
 @functools.lru_cache(maxsize=1024)
-def _request_template(vts: tuple[int, ...]
-                      ) -> tuple[struct.Struct, list, tuple[int, ...], tuple[int, ...]]:
-    """The request layout for these VARTYPEs, its fields with every constant in place, where
-    each VARIANT's value goes (-1: it has none) and where its discriminant stands (the cid,
-    dispid, lcid and dwFlags go at 4, 6, 8 and 9)."""
+def _request_template(vts: tuple[int, ...]) -> tuple[struct.Struct, list, tuple[int, ...]]:
+    """The request layout for these VARTYPEs, its fields with every constant in place, and
+    where each VARIANT's value goes (-1: it has none; the cid, dispid, lcid and dwFlags go at
+    4, 6, 8 and 9)."""
     count = len(vts)
     fmt, offset = _REQUEST_HEAD.format.lstrip("<"), _REQUEST_HEAD.size
     fields = [COM_MAJOR_VERSION, COM_MINOR_VERSION, 0, 0, None, 0, None, IID_NULL_BYTES, None,
@@ -385,20 +384,18 @@ def _request_template(vts: tuple[int, ...]
         offset += 4 + 4 * count
         fields.append(count)
         fields.extend(range(FIRST_REFERENT_ID + 4, FIRST_REFERENT_ID + 4 + 4 * count, 4))
-    places, discriminants = [], []
+    places = []
     for vt in vts:
         part, offset = _variant_format(vt, offset)
         fmt += part
         fields += _variant_fields(vt)
-        discriminants.append(len(fields) - 1)
         if vt in _HAS_VALUE:
             fields.append(None)
             places.append(len(fields) - 1)
         else:
             places.append(-1)
     fields += (0, 0, 0)  # cVarRef, and the max_counts of rgVarRefIdx and rgVarRef
-    return (struct.Struct("<" + fmt + "x" * (-offset % 4) + "III"), fields, tuple(places),
-            tuple(discriminants))
+    return struct.Struct("<" + fmt + "x" * (-offset % 4) + "III"), fields, tuple(places)
 
 
 @functools.lru_cache(maxsize=64)
@@ -420,7 +417,7 @@ def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int]
     vts = tuple(vts)
     if len(vts) > _MAX_FIXED_ARGS:
         return None
-    layout, template, places, _ = _request_template(vts)
+    layout, template, places = _request_template(vts)
     fields = template.copy()
     fields[4], fields[6], fields[8], fields[9] = cid, dispid, lcid, flags
     for place, vt, value in zip(places, vts, values):
@@ -444,8 +441,13 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
     if extensions or named_id or named_count or (args_id == 0) != (count == 0) or \
             count > _MAX_FIXED_ARGS:
         return None
-    pos = _REQUEST_HEAD.size + (4 + 4 * count if count else 0)
-    vts = []
+    pos = _REQUEST_HEAD.size
+    if count:
+        if _U32.unpack_from(stub, pos)[0] != count or 0 in struct.unpack_from(
+                f"<{count}I", stub, pos + 4):
+            return None
+        pos += 4 + 4 * count
+    vts, values = [], []
     for _ in range(count):
         pos += -pos % 8
         if pos + 20 > end:
@@ -454,24 +456,18 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
         fixed = _FIXED.get(vt)
         if fixed is None:
             return None
-        vts.append(vt)
-        pos += fixed[0].size
-    layout, _, places, discriminants = _request_template(tuple(vts))
-    if end < layout.size:
-        return None
-    fields = layout.unpack_from(stub)
-    if fields[-3:] != (0, 0, 0) or (count and fields[_HEAD_FIELDS] != count) or \
-            0 in fields[_HEAD_FIELDS + 1:_HEAD_FIELDS + 1 + count]:
-        return None
-    values = []
-    for place, at, vt in zip(places, discriminants, vts):
-        if fields[at] != vt:
+        layout = fixed[0]
+        if pos + layout.size > end:
             return None
-        if place < 0:
-            values.append(None)
-        else:
-            value = fields[place]
-            values.append(value != 0 if vt == _BOOL else value)
+        fields = layout.unpack_from(stub, pos)
+        if fields[6] != vt:  # the discriminant
+            return None
+        vts.append(vt)
+        values.append(None if len(fields) == 7 else fields[7] != 0 if vt == _BOOL else fields[7])
+        pos += layout.size
+    pos += -pos % 4
+    if pos + 12 > end or _THREE_U32.unpack_from(stub, pos) != (0, 0, 0):
+        return None
     return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid, dw_flags, vts,
             values)
 
