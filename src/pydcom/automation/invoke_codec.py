@@ -356,6 +356,7 @@ _NULL_BLOB = (0, 0xFFFFFFFF, 0)  # a NULL BSTR's FLAGGED_WORD_BLOB (MS-OAUT 2.2.
 _EMPTY_TAIL = "HHIIIIIII" + "III" * 3 + "III"
 _TAIL_FIELDS = 21
 _MAX_FIXED_ARGS = 64  # layouts kept are per list of VARTYPEs: longer lists take the general path
+_IDS = [struct.Struct(f"<{n}I") for n in range(_MAX_FIXED_ARGS + 1)]  # rgvarg's referent ids
 
 
 def _variant_format(vt: int, offset: int) -> tuple[str, int]:
@@ -443,8 +444,7 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
         return None
     pos = _REQUEST_HEAD.size
     if count:
-        if _U32.unpack_from(stub, pos)[0] != count or 0 in struct.unpack_from(
-                f"<{count}I", stub, pos + 4):
+        if _U32.unpack_from(stub, pos)[0] != count or 0 in _IDS[count].unpack_from(stub, pos + 4):
             return None
         pos += 4 + 4 * count
     vts, values = [], []
