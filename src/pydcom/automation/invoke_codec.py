@@ -149,7 +149,7 @@ def _write_variants(w: Writer, values: Sequence[Variant]) -> None:
 
 def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
                    named: Sequence[int], varref_index: Sequence[int],
-                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes:
+                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes | bytearray:
     """IDispatch::Invoke's [in] side (MS-OAUT 3.1.4.4) after an ORPCTHIS without extensions."""
     if not named and not varref and all(type(v) is Variant and v.vt in FIXED_VTS for v in args):
         fixed = encode_fixed_request(cid, dispid, flags, [v.vt for v in args],
@@ -175,7 +175,7 @@ def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
     count = len(varref)
     w.buf += struct.pack(f"<II{count}I", count, count, *varref_index)
     _write_variants(w, varref)
-    return w.getvalue()
+    return w.buf  # the buffer itself: a megabyte argument is not copied once more
 
 
 def _read_variants(r: Reader, count: int, what: str) -> list:
@@ -257,7 +257,7 @@ def _write_excepinfo(w: Writer, wcode: int, source: str | None, description: str
 
 
 def encode_response(result: Variant | None, error, arg_error: int, varref: Sequence[Variant],
-                    hr: int) -> bytes:
+                    hr: int) -> bytes | bytearray:
     """IDispatch::Invoke's [out] side (MS-OAUT 3.1.4.4) with an ORPCTHAT without extensions.
     ``error`` is a DispatchError (its EXCEPINFO) or None (an empty one)."""
     if error is None and not varref and not arg_error and result is not None:
@@ -282,7 +282,7 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
     _write_variants(w, varref)
     w.align(4)
     w.buf += _U32.pack(hr & 0xFFFFFFFF)
-    return w.getvalue()
+    return w.buf  # the buffer itself: a megabyte result is not copied once more
 
 
 class InvokeAnswer:

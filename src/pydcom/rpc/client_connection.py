@@ -225,11 +225,21 @@ class ClientConnection:
                 if header.frag_length > self.max_recv_frag:
                     raise ProtocolError(f"fragment of {header.frag_length} bytes exceeds "
                                         f"{self.max_recv_frag}")
+                if header.ptype == PTYPE.RESPONSE and not header.auth_length and \
+                        header.little_endian and len(frame) >= 24 and \
+                        header.flags & PFC_SINGLE != PFC_SINGLE:
+                    # A fragment of a longer answer: its stub stays in the frame (a view), so
+                    # that reassembly copies each byte once.
+                    event = self._on_response(header.call_id, header.flags,
+                                              memoryview(frame)[24:])
+                    if event is not None:
+                        return event
+                    continue
                 pdu = decode_pdu(frame, header)
             except PduError as exc:
                 raise ProtocolError(f"malformed PDU from server: {exc}") from None
             if isinstance(pdu, Response):
-                event = self._on_response(pdu)
+                event = self._on_response(pdu.call_id, pdu.flags, pdu.stub)
                 if event is not None:
                     return event
             elif isinstance(pdu, Fault):
@@ -242,21 +252,21 @@ class ClientConnection:
             else:
                 raise ProtocolError(f"unexpected {type(pdu).__name__} PDU from server")
 
-    def _on_response(self, pdu: Response) -> ResponseReceived | None:
-        flags = pdu.flags
+    def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview
+                     ) -> ResponseReceived | None:
         if flags & PFC_FIRST_FRAG:
             if flags & PFC_LAST_FRAG:
                 self._partial = None
-                return ResponseReceived(pdu.call_id, pdu.stub)
-            self._partial = (pdu.call_id, [pdu.stub], len(pdu.stub))
+                return ResponseReceived(call_id, stub)
+            self._partial = (call_id, [stub], len(stub))
             return None
-        if self._partial is None or self._partial[0] != pdu.call_id:
-            raise ProtocolError(f"response fragment for call {pdu.call_id} out of sequence")
+        if self._partial is None or self._partial[0] != call_id:
+            raise ProtocolError(f"response fragment for call {call_id} out of sequence")
         call_id, chunks, size = self._partial
-        size += len(pdu.stub)
+        size += len(stub)
         if size > self._max_response_size:
             raise ProtocolError(f"response larger than {self._max_response_size} bytes")
-        chunks.append(pdu.stub)
+        chunks.append(stub)
         if flags & PFC_LAST_FRAG:
             self._partial = None
             return ResponseReceived(call_id, b"".join(chunks))

@@ -349,11 +349,14 @@ class ServerConnection:
             return None
         flags = header.flags
         call_id = header.call_id
-        if not header.auth_length and flags & PFC_OBJECT_UUID == 0 and len(frame) >= 24:
-            # The common case: no object UUID, no auth.
+        start = 40 if flags & PFC_OBJECT_UUID else 24
+        if not header.auth_length and len(frame) >= start and header.little_endian:
+            # The common case: no auth. A fragment of a longer call keeps its stub in the
+            # frame (a view), so that reassembly copies each byte once.
             _, context_id, opnum = _REQUEST_FIXED.unpack_from(frame, 16)
-            stub = frame[24:]
-            obj = None
+            obj = guid_from_bytes(frame[24:40]) if start == 40 else None
+            whole = flags & PFC_SINGLE == PFC_SINGLE
+            stub = frame[start:] if whole else memoryview(frame)[start:]
             auth = None
         else:
             try:
