@@ -22,9 +22,9 @@ from pydcom.runtime.serverinfo import ServerInfo
 from pydcom.automation import ByRef, Dispatch, DispatchError, dispatch
 
 __all__ = [
-    "ByRef", "CLSCTX", "ComError", "Dispatch", "DispatchError", "dispatch", "IID_IClassFactory", "IID_IDispatch", "IID_IUnknown", "MultiQI",
-    "MultiQIResults", "ServerInfo", "coclass", "create_instance", "create_instance_ex",
-    "get_class_object", "hresult",
+    "ByRef", "CLSCTX", "ComError", "Dispatch", "DispatchError", "IID_IClassFactory",
+    "IID_IDispatch", "IID_IUnknown", "MultiQI", "MultiQIResults", "ServerInfo", "coclass",
+    "create_instance", "create_instance_ex", "dispatch", "get_class_object", "hresult",
 ]
 __version__ = "0.1.0"
 

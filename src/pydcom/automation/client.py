@@ -81,7 +81,7 @@ class LocalChannel:
     __slots__ = ("dispatcher", "_release")
 
     def __init__(self, target: Any, release: Any = None) -> None:
-        self.dispatcher = Dispatcher(target, marshal=_keep, unmarshal=_keep)
+        self.dispatcher = Dispatcher(target, marshal=handle_of, unmarshal=handle_of)
         self._release = release
 
     @property
@@ -111,13 +111,9 @@ class LocalChannel:
         return f"in-process {type(self.dispatcher.target).__name__}"
 
 
-def _keep(value: Any) -> Any:
-    """In one process an object stays itself: VT_DISPATCH carries the object, not an OBJREF."""
-    return value._channel.handle if isinstance(value, Dispatch) else value
-
-
 def handle_of(value: Any) -> Any:
-    """What an object argument stands for: the proxy or the local object behind a Dispatch."""
+    """What an object argument stands for: the proxy or the local object behind a Dispatch (in
+    one process VT_DISPATCH carries that object itself, not an OBJREF)."""
     return value._channel.handle if isinstance(value, Dispatch) else value
 
 

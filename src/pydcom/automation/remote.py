@@ -98,6 +98,7 @@ class RemoteChannel:
                              refs if len(refs) == len(varref) else list(varref))
 
     def type_info_count(self) -> int:
+        """IDispatch::GetTypeInfoCount (MS-OAUT 3.1.4.1)."""
         request = wire.GetTypeInfoCountRequest(orpcthis(causality.outgoing()))
         answer = wire.GetTypeInfoCountResponse.decode(
             self._call(wire.OP_GET_TYPE_INFO_COUNT, request.encode()))

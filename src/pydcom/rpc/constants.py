@@ -226,5 +226,4 @@ def fault_status_to_hresult(status: int) -> int:
 # megabyte takes 16 fragments each way instead of 180. frag_length is 16 bits: 65528 is the
 # largest multiple of 8 it holds.
 DEFAULT_MAX_FRAG = 65528
-WINDOWS_MAX_FRAG = 5840
 MIN_MAX_RECV_FRAG = 64  # below this a fault PDU plus a trailer no longer fits

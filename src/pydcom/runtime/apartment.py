@@ -16,9 +16,6 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from pydcom import hresult
-from pydcom.hresult import ComError
-
 APARTMENT = "apartment"
 CONCURRENT_MODELS = {"free", "both", "neutral"}
 
@@ -40,13 +37,12 @@ class Apartment:
     """A single-threaded apartment: one thread runs every call posted to it, in order; while that
     thread waits on a call it made (``call_out``), it runs the calls of that call's causality."""
 
-    def __init__(self, name: str = "sta", wait_timeout: float | None = None) -> None:
+    def __init__(self, name: str = "sta") -> None:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         # Causality ids the thread is waiting on, each with the queue its nested calls go to.
         # Changed only by the apartment's thread, under the lock; read by callers under it.
         self._waiting: dict[bytes | None, queue.SimpleQueue] = {}
         self._lock = threading.Lock()
-        self._wait_timeout = wait_timeout
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -91,12 +87,8 @@ class Apartment:
 
         try:
             threading.Thread(target=run, name=f"{self._thread.name}-out", daemon=True).start()
-            while True:
-                try:
-                    item = nested.get(timeout=self._wait_timeout)
-                except queue.Empty:
-                    raise ComError(hresult.RPC_E_TIMEOUT, "no answer to a call made from an "
-                                   f"apartment in {self._wait_timeout}s") from None
+            while True:  # ``fn`` is an ORPC call, bounded by the client's call timeout
+                item = nested.get()
                 if item is None:
                     return done.result()
                 _execute(item)

@@ -36,8 +36,7 @@ def outgoing() -> bytes:
 
 
 def run(cid: bytes, fn: Callable[[], Any]) -> Any:
-    """``fn()`` while serving a call of causality ``cid`` (``serving`` as a call, without a
-    context manager object: on every incoming call's path)."""
+    """``fn()`` while serving a call of causality ``cid``: calls it makes carry ``cid``."""
     local = _local
     previous = getattr(local, "cid", None)
     local.cid = cid
@@ -45,19 +44,3 @@ def run(cid: bytes, fn: Callable[[], Any]) -> Any:
         return fn()
     finally:
         local.cid = previous
-
-
-class serving:  # noqa: N801 - used as a function: ``with serving(cid): ...``
-    """While serving a call with causality id ``cid``, calls this thread makes carry it."""
-
-    __slots__ = ("_cid", "_previous")
-
-    def __init__(self, cid: bytes) -> None:
-        self._cid = cid
-
-    def __enter__(self) -> None:
-        self._previous = getattr(_local, "cid", None)
-        _local.cid = self._cid
-
-    def __exit__(self, *exc_info) -> None:
-        _local.cid = self._previous

@@ -128,8 +128,8 @@ class ClassObject:
 def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> frozenset[uuid.UUID]:
     """The IIDs an exported Python object answers QueryInterface for, each one it serves:
     IUnknown; IClassFactory for a class object, IDispatch for any other (once automation is
-    loaded) whose class does not set ``_dispatch_ = False``; those its class lists in ``_com_interfaces_`` (pywin32's name) or in its
-    ``@coclass`` metadata, and ``declared`` (the registry's Interface list), when their methods
+    loaded) whose class does not set ``_dispatch_ = False``; those its class lists in
+    ``_com_interfaces_`` (pywin32's name) or in its ``@coclass`` metadata, and ``declared`` (the registry's Interface list), when their methods
     are known or, as dual interfaces, served through IDispatch."""
     if "_com_interfaces_" in getattr(obj, "__dict__", ()):  # the object's own list
         return _iids_of(type(obj), obj._com_interfaces_, declared)
@@ -180,7 +180,6 @@ class ObjectExporter:
         self._by_object: dict[int, int] = {}  # id(target) -> oid
         self._apartment: Apartment | None = None
         self._served: set[uuid.UUID] = set()
-        self._interfaces: dict[uuid.UUID, ComInterface] = {}  # ORPC interfaces served, by IID
         self._stubs: dict[Any, Callable[[Any, CallReceived], bytes]] = {}  # by stub factory
         # What the registry says of a class beyond what the class says of itself.
         self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
@@ -278,7 +277,6 @@ class ObjectExporter:
         operations = {}
         if interface is not None:
             with self._lock:
-                self._interfaces = {**self._interfaces, iid: interface}
                 if interface.stub is not None and interface.stub not in self._stubs:
                     self._stubs = {**self._stubs, interface.stub: interface.stub(self)}
             dispatch = self._dispatcher(iid, interface)
@@ -393,10 +391,9 @@ class ObjectExporter:
             return id(target) in self._by_object
 
     # -- ORPC calls --------------------------------------------------------------------------
-    def invoke(self, iid: uuid.UUID, call: CallReceived,
-               interface: ComInterface | None = None) -> bytes:
-        """An ORPC call on an exported object (MS-DCOM 3.1.1.5.4), on ``interface`` (the one
-        served as ``iid``, looked up when not given)."""
+    def invoke(self, iid: uuid.UUID, call: CallReceived, interface: ComInterface) -> bytes:
+        """An ORPC call on an exported object (MS-DCOM 3.1.1.5.4), on ``interface``, the one
+        served as ``iid``."""
         with self._lock:
             entry = self._ipids.get(call.object) if call.object is not None else None
             if entry is None:
@@ -406,9 +403,7 @@ class ObjectExporter:
             target = oid_entry.target
         if entry.iid is not iid and entry.iid != iid:
             raise RpcFault(NCA_S_UNK_IF, f"IPID {entry.ipid} is {entry.iid}, not {iid}")
-        if interface is None:
-            interface = self._interfaces.get(iid)
-        method = interface.method(call.opnum) if interface is not None else None
+        method = interface.method(call.opnum)
         if method is None:
             raise RpcFault(NCA_S_OP_RNG_ERROR, did_not_execute=True)
         if interface.stub is not None:
