@@ -22,7 +22,7 @@ from pydcom.ndr import NdrError
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
 from pydcom.wire import ids
-from pydcom.runtime.exporter import check_version
+from pydcom.runtime.exporter import check_orpcthis, check_version
 from pydcom.wire.orpc import ORPCTHAT
 
 IID_NULL = uuid.UUID(int=0)
@@ -68,7 +68,7 @@ class DispatchStub:
             return self._get_ids_of_names(target, call)
         if opnum == wire.OP_GET_TYPE_INFO_COUNT:
             request = wire.GetTypeInfoCountRequest.decode(call.stub, exact=False)
-            self.exporter.check_call(request.orpcthis)  # pctinfo is 1: GetTypeInfo answers
+            check_orpcthis(request.orpcthis, orpc=True)  # pctinfo is 1: GetTypeInfo answers
             return wire.GetTypeInfoCountResponse(ORPCTHAT(), 1, hresult.S_OK).encode()
         if opnum == wire.OP_GET_TYPE_INFO:
             return self._get_type_info(target, call)
@@ -77,7 +77,7 @@ class DispatchStub:
     # -- GetIDsOfNames (MS-OAUT 3.1.4.3) ------------------------------------------------------
     def _get_ids_of_names(self, target: Any, call: Any) -> bytes:
         request = wire.GetIDsOfNamesRequest.decode(call.stub, exact=False)
-        self.exporter.check_call(request.orpcthis)
+        check_orpcthis(request.orpcthis, orpc=True)
         names = request.rgszNames or []
         if request.cNames != len(names) or request.cNames > wire.MAX_NAMES:
             raise RpcFault(hresult.RPC_X_BAD_STUB_DATA, "cNames disagrees with rgszNames")
@@ -87,8 +87,8 @@ class DispatchStub:
             code, dispids = hresult.E_INVALIDARG, [wire.DISPID_UNKNOWN] * len(names)
         else:
             dispatcher = self.dispatcher(target)
-            code, dispids = self.exporter.run_call(
-                target, request.orpcthis, lambda: dispatcher.get_ids_of_names(names))
+            code, dispids = self.exporter.run_in_context(
+                target, request.orpcthis.cid.bytes_le, lambda: dispatcher.get_ids_of_names(names))
         return wire.GetIDsOfNamesResponse(ORPCTHAT(), dispids, code).encode()
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
@@ -135,7 +135,7 @@ class DispatchStub:
     # -- GetTypeInfo (MS-OAUT 3.1.4.2) ----------------------------------------------------------
     def _get_type_info(self, target: Any, call: Any) -> bytes:
         request = wire.GetTypeInfoRequest.decode(call.stub, exact=False)
-        self.exporter.check_call(request.orpcthis)
+        check_orpcthis(request.orpcthis, orpc=True)
         if request.iTInfo != 0:
             return wire.GetTypeInfoResponse(ORPCTHAT(), None, hresult.DISP_E_BADINDEX).encode()
         from pydcom.automation.typeinfo import TypeInfo, IID_ITypeInfo

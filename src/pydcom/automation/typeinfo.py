@@ -45,6 +45,7 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
 from pydcom.runtime import causality
+from pydcom.runtime.exporter import check_orpcthis
 from pydcom.runtime.interfaces import ComInterface, Method, register_interface, syntax_of
 from pydcom.wire.orpc import ORPCTHAT, orpcthis
 
@@ -251,7 +252,7 @@ class TypeInfoStub:
     def _request(self, kind: type, call: Any) -> Any:
         """The call's [in] parameters, its ORPCTHIS checked (MS-DCOM 3.1.1.5.4)."""
         request = kind.decode(call.stub, exact=False)
-        self.exporter.check_call(request.orpcthis)
+        check_orpcthis(request.orpcthis, orpc=True)
         return request
 
     def get_type_attr(self, target: Any, call: Any) -> bytes:

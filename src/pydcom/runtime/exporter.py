@@ -422,21 +422,14 @@ class ObjectExporter:
                     raise NdrError(f"{method.name} returned what its [out] types cannot hold: "
                                    f"{exc}") from None
         request = method.request.decode(call.stub)
-        return self.run_call(target, request.orpcthis,
-                             lambda: self._run_method(target, method, request))
-
-    def check_call(self, orpcthis: Any) -> None:
-        """What every ORPC call's ORPCTHIS must satisfy (MS-DCOM 3.1.1.5.4)."""
-        check_orpcthis(orpcthis, orpc=True)
-
-    def run_call(self, target: Any, orpcthis: Any, fn: Callable[[], Any]) -> Any:
-        """Run ``fn``, the work of an ORPC call on ``target``, where ``target`` lives (on the
-        apartment's thread for "Apartment" objects), carrying the call's causality id."""
-        check_orpcthis(orpcthis, orpc=True)
-        return self.run_in_context(target, orpcthis.cid.bytes_le, fn)
+        check_orpcthis(request.orpcthis, orpc=True)
+        return self.run_in_context(target, request.orpcthis.cid.bytes_le,
+                                   lambda: self._run_method(target, method, request))
 
     def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any]) -> Any:
-        """``run_call`` for a call whose ORPCTHIS was checked; ``cid`` in its wire form."""
+        """Run ``fn``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked, where
+        ``target`` lives (on the apartment's thread for "Apartment" objects), carrying the
+        call's causality id ``cid`` (its wire form)."""
         if self.threading_model(target) == APARTMENT:
             return self._apartment_for().call(causality.run, cid, fn, cid=cid)
         return causality.run(cid, fn)
