@@ -36,6 +36,8 @@ from pydcom.automation.idispatch_wire import (
 )
 from pydcom.automation.variant import VT, Variant
 from pydcom.hresult import ComError
+from pydcom.runtime.client import Proxy
+from pydcom.runtime.inproc import InprocObject
 from pydcom.wire.ids import IID_IDispatch
 
 # Answers to a property get that mean the member is a method (comtypes reads them so too).
@@ -109,6 +111,12 @@ class LocalChannel:
 
     def __repr__(self) -> str:
         return f"in-process {type(self.dispatcher.target).__name__}"
+
+
+def as_value(target: Any) -> Any:
+    """An unmarshaled interface pointer as Python code sees it: a proxy as a Dispatch, an
+    object of this process as itself."""
+    return wrap(target) if isinstance(target, Proxy) else target
 
 
 def handle_of(value: Any) -> Any:
@@ -358,9 +366,8 @@ def wrap(value: Any, type_key: Any = None) -> Any:
     None and Dispatch objects as they are."""
     if value is None or isinstance(value, Dispatch):
         return value
-    from pydcom.automation.remote import RemoteChannel, is_dispatch_proxy
-    from pydcom.runtime.inproc import InprocObject
-    if is_dispatch_proxy(value):
+    from pydcom.automation.remote import RemoteChannel  # it imports this module
+    if isinstance(value, Proxy):
         return Dispatch(RemoteChannel(value), type_key)
     if isinstance(value, InprocObject):
         return Dispatch(LocalChannel(object.__getattribute__(value, "_target"), value.release),

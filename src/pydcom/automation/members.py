@@ -165,7 +165,8 @@ _COERCIBLE = (bool, int, float, str, Variant)  # Variant: the argument as it cam
 
 
 def _method(cls: type, name: str, dispid: int, attribute: Any) -> Member:
-    function = attribute.__func__ if isinstance(attribute, (staticmethod, classmethod)) else attribute
+    wrapped = isinstance(attribute, (staticmethod, classmethod))
+    function = attribute.__func__ if wrapped else attribute
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):  # a builtin without one: any arguments

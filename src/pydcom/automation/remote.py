@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from pydcom import hresult
 from pydcom.automation import idispatch_wire as wire
 from pydcom.automation import invoke_codec
+from pydcom.automation.client import as_value, handle_of
 from pydcom.automation.dispatcher import EMPTY, InvokeOutcome
 from pydcom.automation.stub import IID_NULL, error_of
 from pydcom.automation.variant import VT, Variant
@@ -22,14 +23,9 @@ from pydcom.runtime import causality
 from pydcom.runtime.client import Proxy
 from pydcom.runtime.interfaces import syntax_of
 from pydcom.wire import ids
-from pydcom.wire.objref import ObjRefStandard
-from pydcom.wire.orpc import objref_of, orpcthis
+from pydcom.wire.orpc import orpcthis
 
 LOCALE_USER_DEFAULT = 0x0400  # the lcid late-bound clients send (MS-OAUT 3.1.4.3)
-
-
-def is_dispatch_proxy(value: Any) -> bool:
-    return isinstance(value, Proxy)
 
 
 class RemoteChannel:
@@ -58,7 +54,8 @@ class RemoteChannel:
             self._call(wire.OP_GET_IDS_OF_NAMES, request.encode()))
         dispids = list(answer.rgDispId or ())
         if len(dispids) != len(names):
-            raise ComError(hresult.RPC_E_UNEXPECTED, f"{len(dispids)} DISPIDs for {len(names)} names")
+            raise ComError(hresult.RPC_E_UNEXPECTED,
+                           f"{len(dispids)} DISPIDs for {len(names)} names")
         return answer.hr, dispids
 
     def invoke_values(self, dispid: int, flags: int, args: Sequence[Any]
@@ -91,7 +88,8 @@ class RemoteChannel:
         try:
             answer = invoke_codec.decode_response(data)
         except NdrError as exc:
-            raise ComError(hresult.hresult_from_win32(hresult.RPC_X_BAD_STUB_DATA), str(exc)) from None
+            raise ComError(hresult.hresult_from_win32(hresult.RPC_X_BAD_STUB_DATA),
+                           str(exc)) from None
         refs = answer.varref
         error = error_of(*answer.excepinfo) if answer.hr == hresult.DISP_E_EXCEPTION else None
         return InvokeOutcome(answer.hr, answer.result or EMPTY, error, answer.arg_error,
@@ -109,7 +107,8 @@ class RemoteChannel:
     def type_info(self) -> Proxy:
         """ITypeInfo of the object (MS-OAUT 3.1.4.2), as a proxy."""
         request = wire.GetTypeInfoRequest(orpcthis(causality.outgoing()), 0, LOCALE_USER_DEFAULT)
-        answer = wire.GetTypeInfoResponse.decode(self._call(wire.OP_GET_TYPE_INFO, request.encode()))
+        answer = wire.GetTypeInfoResponse.decode(
+            self._call(wire.OP_GET_TYPE_INFO, request.encode()))
         if answer.hr & 0x80000000:
             raise ComError(answer.hr, "GetTypeInfo")
         return self.proxy._runtime.unmarshal_pointer(answer.ppTInfo, self.proxy._info.resolver)
@@ -117,18 +116,10 @@ class RemoteChannel:
     def marshal(self, value: Any) -> Any:
         """An object argument: a proxy passes its own reference on; a local object is exported
         by this process's exporter, so that the server can call it back."""
-        from pydcom.automation.client import handle_of
         return self.proxy._runtime.marshal(handle_of(value), ids.IID_IDispatch)
 
     def unmarshal(self, pointer: Any) -> Any:
-        from pydcom.automation.client import wrap
-        runtime = self.proxy._runtime
-        objref = objref_of(pointer)
-        exporter = runtime._exporter
-        if exporter is not None and isinstance(objref, ObjRefStandard) and \
-                objref.std.oxid == exporter.oxid:
-            return exporter.unmarshal(objref)  # one of ours, handed back: the object itself
-        return wrap(runtime.unmarshal(objref, self.proxy._info.resolver))
+        return as_value(self.proxy._runtime.unmarshal_pointer(pointer, self.proxy._info.resolver))
 
     def release(self) -> None:
         self.proxy.release()

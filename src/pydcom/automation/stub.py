@@ -15,6 +15,7 @@ from typing import Any
 from pydcom import hresult
 from pydcom.automation import idispatch_wire as wire
 from pydcom.automation import invoke_codec
+from pydcom.automation.client import as_value, handle_of
 from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
 from pydcom.automation.errors import DispatchError
 from pydcom.automation.variant import VT
@@ -48,13 +49,10 @@ class DispatchStub:
         self.exporter = exporter
 
     def _marshal(self, value: Any) -> Any:
-        from pydcom.automation.client import handle_of
         return self.exporter.marshal_pointer(handle_of(value), ids.IID_IDispatch)
 
     def _unmarshal(self, pointer: Any) -> Any:
-        from pydcom.automation.client import wrap
-        target = self.exporter.unmarshal_pointer(pointer)
-        return target if not hasattr(target, "_marshal_objref_") else wrap(target)
+        return as_value(self.exporter.unmarshal_pointer(pointer))
 
     def dispatcher(self, target: Any) -> Dispatcher:
         return Dispatcher(target, marshal=self._marshal, unmarshal=self._unmarshal)

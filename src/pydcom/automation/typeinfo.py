@@ -557,13 +557,14 @@ def describe_type(obj: Any) -> TypeDescription:
     obtained released; for one in this process, from its class's ``TypeInfo``.
     ``ComError`` with the server's HRESULT when the object has no type information."""
     from pydcom.automation.client import Dispatch, LocalChannel
-    from pydcom.automation.remote import RemoteChannel, is_dispatch_proxy
+    from pydcom.automation.remote import RemoteChannel
+    from pydcom.runtime.client import Proxy
 
     if isinstance(obj, Dispatch):
         channel = obj._channel
         if isinstance(channel, LocalChannel):
             return _read(TypeInfo.of(type(channel.dispatcher.target)))
-    elif is_dispatch_proxy(obj):
+    elif isinstance(obj, Proxy):
         channel = RemoteChannel(obj)
     else:
         return _read(TypeInfo.of(type(obj)))

@@ -297,7 +297,8 @@ def _check_vt(vt: int, r: Reader | None = None) -> None:
     if flags & VT.ARRAY:
         ok = ok and base in _SF_OF
     elif flags & VT.BYREF:
-        ok = ok and (base in _SCALARS or base in (VT.DECIMAL, VT.BSTR, VT.VARIANT) or base in _INTERFACES)
+        ok = ok and (base in _SCALARS or base in (VT.DECIMAL, VT.BSTR, VT.VARIANT)
+                     or base in _INTERFACES)
     else:
         ok = ok and (base in _SCALARS or base in (VT.EMPTY, VT.NULL, VT.DECIMAL, VT.BSTR)
                      or base in _INTERFACES)

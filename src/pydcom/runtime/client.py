@@ -314,17 +314,21 @@ class ClientRuntime:
             return False
 
     # -- proxies -----------------------------------------------------------------------------
-    def unmarshal(self, objref: ObjRef, resolver_hint: Endpoint | None = None) -> "Proxy":
-        """A proxy for an OBJREF_STANDARD (MS-DCOM 3.2.4.1.2)."""
+    def unmarshal(self, objref: ObjRef, resolver_hint: Endpoint | None = None) -> Any:
+        """A proxy for an OBJREF_STANDARD (MS-DCOM 3.2.4.1.2); for one naming an object this
+        process exports (a callback handed back), that object itself, as COM gives it."""
         if not isinstance(objref, ObjRefStandard):
             raise ComError(hresult.RPC_E_INVALID_OBJREF,
                            f"{type(objref).__name__} cannot be unmarshaled here")
+        exporter = self._exporter
+        if exporter is not None and objref.std.oxid == exporter.oxid:
+            return exporter.unmarshal(objref)
         resolver = resolver_endpoint(objref.resolver, resolver_hint)
         info = self.oxid_info(resolver, objref.std.oxid)
         return Proxy(self, info, objref.iid, objref.std)
 
     def unmarshal_pointer(self, pointer: MInterfacePointer | None,
-                          resolver_hint: Endpoint | None = None) -> "Proxy | None":
+                          resolver_hint: Endpoint | None = None) -> Any:
         if pointer is None:
             return None
         return self.unmarshal(objref_of(pointer), resolver_hint)
@@ -511,8 +515,8 @@ class Proxy:
     def remote_query(self, iids: list[uuid.UUID]) -> list[tuple[int, "Proxy | None"]]:
         """One RemQueryInterface for several IIDs, each answered with a new reference:
         (HRESULT, proxy or None) per IID (MS-DCOM 3.1.1.5.6.1.1)."""
-        request = RemQueryInterfaceRequest(orpcthis(causality.outgoing()), self.ipid, DEFAULT_PUBLIC_REFS, len(iids),
-                                           list(iids))
+        request = RemQueryInterfaceRequest(orpcthis(causality.outgoing()), self.ipid,
+                                           DEFAULT_PUBLIC_REFS, len(iids), list(iids))
         answer = RemQueryInterfaceResponse.decode(self._call(
             REMUNKNOWN_SYNTAX, OP_REM_QUERY_INTERFACE, request.encode(), self._info.ipid_rem_unknown))
         if answer.hr:
@@ -561,7 +565,8 @@ class Proxy:
             pass
 
     def _add_remote_refs(self, count: int) -> None:
-        request = RemAddRefRequest(orpcthis(causality.outgoing()), 1, [REMINTERFACEREF(self.ipid, count, 0)])
+        request = RemAddRefRequest(orpcthis(causality.outgoing()), 1,
+                                   [REMINTERFACEREF(self.ipid, count, 0)])
         answer = RemAddRefResponse.decode(self._call(
             REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, request.encode(), self._info.ipid_rem_unknown))
         code = answer.hr or (answer.pResults[0] if answer.pResults else hresult.E_UNEXPECTED)

@@ -129,8 +129,9 @@ def supported_iids(obj: Any, declared: tuple[uuid.UUID, ...] = ()) -> frozenset[
     """The IIDs an exported Python object answers QueryInterface for, each one it serves:
     IUnknown; IClassFactory for a class object, IDispatch for any other (once automation is
     loaded) whose class does not set ``_dispatch_ = False``; those its class lists in
-    ``_com_interfaces_`` (pywin32's name) or in its ``@coclass`` metadata, and ``declared`` (the registry's Interface list), when their methods
-    are known or, as dual interfaces, served through IDispatch."""
+    ``_com_interfaces_`` (pywin32's name) or in its ``@coclass`` metadata, and ``declared``
+    (the registry's Interface list), when their methods are known or, as dual interfaces,
+    served through IDispatch."""
     if "_com_interfaces_" in getattr(obj, "__dict__", ()):  # the object's own list
         return _iids_of(type(obj), obj._com_interfaces_, declared)
     return _class_iids(type(obj), declared)
