@@ -26,12 +26,13 @@ from typing import Sequence
 
 from pydcom.automation import idispatch_wire as wire
 from pydcom.automation.variant import (
+    FIXED_VARIANTS,
     VT,
     Variant,
     VariantError,
-    _read_blob,
-    _write_blob,
+    read_blob,
     read_variant,
+    write_blob,
     write_variant,
 )
 from pydcom.ndr.core import FIRST_REFERENT_ID, Reader, Writer
@@ -67,65 +68,7 @@ class InvokeCall:
         self.varref = varref
 
 
-# Fixed-size VARIANTs, the arguments and results of most calls: the whole wireVARIANTStr in one
-# struct call (MS-OAUT 2.2.29.2: clSize, rpcReserved, vt, three reserved, the discriminant, the
-# arm). Every other VARIANT goes through variant.write_variant / read_variant.
-_FIXED: dict[int, tuple[struct.Struct, int]] = {}
-for _vt, _code in ((VT.I1, "b"), (VT.UI1, "B"), (VT.I2, "h"), (VT.UI2, "H"), (VT.BOOL, "h"),
-                   (VT.I4, "i"), (VT.UI4, "I"), (VT.INT, "i"), (VT.UINT, "I"), (VT.ERROR, "I"),
-                   (VT.R4, "f"), (VT.I8, "q"), (VT.UI8, "Q"), (VT.R8, "d"), (VT.DATE, "d"),
-                   (VT.EMPTY, ""), (VT.NULL, "")):
-    _layout = struct.Struct("<IIHHHHI" + ("4x" if _code in "qQd" and _code else "") + _code)
-    _FIXED[int(_vt)] = (_layout, (_layout.size + 7) // 8)
-_VT_AT = struct.Struct("<H")
 _BOOL = int(VT.BOOL)
-_VARIANT_TYPE = Variant
-
-
-def write_any_variant(w: Writer, v: Variant) -> None:
-    """wireVARIANTStr for ``v``: directly when it has a fixed size, else through the general
-    writer."""
-    fixed = _FIXED.get(v.vt) if type(v) is _VARIANT_TYPE else None
-    if fixed is None:
-        write_variant(w, v)
-        return
-    layout, size = fixed
-    buf = w.buf
-    pad = -len(buf) % 8
-    if pad:
-        buf += bytes(pad)
-    vt = v.vt
-    try:
-        if size == 3 and layout.size == 20:  # EMPTY, NULL: no arm
-            buf += layout.pack(3, 0, vt, 0, 0, 0, vt)
-        else:
-            value = v.value
-            if vt == _BOOL:
-                value = -1 if value else 0
-            buf += layout.pack(size, 0, vt, 0, 0, 0, vt, value)
-    except (struct.error, TypeError):
-        write_variant(w, v)  # which says what is wrong with the value
-
-
-def read_any_variant(r: Reader) -> Variant:
-    """wireVARIANTStr: directly when its VARTYPE has a fixed size, else through the general
-    reader (which also says what is wrong with a malformed one)."""
-    pos = r.pos + (-r.pos % 8)
-    data = r.data
-    if pos + 20 <= r.end:
-        vt = _VT_AT.unpack_from(data, pos + 8)[0]
-        fixed = _FIXED.get(vt)
-        if fixed is not None:
-            layout = fixed[0]
-            end = pos + layout.size
-            if end <= r.end:
-                fields = layout.unpack_from(data, pos)
-                if fields[6] == vt:
-                    r.pos = end
-                    if len(fields) == 7:
-                        return Variant(vt)
-                    return Variant(vt, fields[7] != 0 if vt == _BOOL else fields[7])
-    return read_variant(r)
 
 
 def _pointer_ids(w: Writer, count: int) -> None:
@@ -144,7 +87,7 @@ def _write_variants(w: Writer, values: Sequence[Variant]) -> None:
         for value in values:
             if not isinstance(value, Variant):
                 raise VariantError(f"a VARIANT, not {type(value).__name__}")
-            write_any_variant(w, value)
+            write_variant(w, value)
 
 
 def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
@@ -184,7 +127,7 @@ def _read_variants(r: Reader, count: int, what: str) -> list:
         raise r.error(f"{count} {what}")
     r.check_count(count, 4, what)
     ids = r.unpack(struct.Struct(f"<{count}I")) if count else ()
-    return [read_any_variant(r) if referent else None for referent in ids]
+    return [read_variant(r) if referent else None for referent in ids]
 
 
 def _read_counted(r: Reader, expected: int, what: str) -> int:
@@ -253,7 +196,7 @@ def _write_excepinfo(w: Writer, wcode: int, source: str | None, description: str
     w.next_id = first + 12
     w.buf += _EXCEPINFO.pack(wcode, 0, first, first + 4, first + 8, help_context, 0, 0, scode)
     for text in (source, description, help_file):  # each BSTR travels, NULL ones as such
-        _write_blob(w, text)
+        write_blob(w, text)
 
 
 def encode_response(result: Variant | None, error, arg_error: int, varref: Sequence[Variant],
@@ -271,7 +214,7 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
         w.buf += _U32.pack(0)
     else:
         w.buf += _U32.pack(w.referent_id())
-        write_any_variant(w, result)
+        write_variant(w, result)
     if error is None:
         _write_excepinfo(w, 0, None, None, None, 0, 0)
     else:
@@ -299,7 +242,7 @@ class InvokeAnswer:
 
 
 def _read_bstr_pointer(r: Reader, referent: int) -> str | None:
-    return _read_blob(r) if referent else None
+    return read_blob(r) if referent else None
 
 
 def decode_response(stub: bytes) -> InvokeAnswer:
@@ -314,7 +257,7 @@ def decode_response(stub: bytes) -> InvokeAnswer:
     _flags, extensions = r.unpack(_ORPCTHAT)
     if extensions:
         return _decode_response_generic(stub)
-    result = read_any_variant(r) if r.u32() else None
+    result = read_variant(r) if r.u32() else None
     r.align(4)
     wcode, _reserved, source_id, description_id, file_id, context, _r1, _r2, scode = \
         r.unpack(_EXCEPINFO)
@@ -361,14 +304,14 @@ _IDS = [struct.Struct(f"<{n}I") for n in range(_MAX_FIXED_ARGS + 1)]  # rgvarg's
 
 def _variant_format(vt: int, offset: int) -> tuple[str, int]:
     pad = -offset % 8
-    layout = _FIXED[vt][0]
+    layout = FIXED_VARIANTS[vt][0]
     return "x" * pad + layout.format.lstrip("<"), offset + pad + layout.size
 
 
 def _variant_fields(vt: int) -> tuple:
     """A fixed-size VARIANT's fields before its value: clSize, rpcReserved, vt, three
     reserved, the discriminant (MS-OAUT 2.2.29.2)."""
-    return _FIXED[vt][1], 0, vt, 0, 0, 0, vt
+    return FIXED_VARIANTS[vt][1], 0, vt, 0, 0, 0, vt
 
 
 @functools.lru_cache(maxsize=1024)
@@ -406,8 +349,8 @@ def _response_layout(vt: int) -> struct.Struct:
     return struct.Struct("<III" + part + "x" * (-offset % 4) + _EMPTY_TAIL)
 
 
-_HAS_VALUE = frozenset(vt for vt, (layout, _) in _FIXED.items() if layout.size > 20)
-FIXED_VTS = frozenset(_FIXED)
+_HAS_VALUE = frozenset(vt for vt, (layout, _) in FIXED_VARIANTS.items() if layout.size > 20)
+FIXED_VTS = frozenset(FIXED_VARIANTS)
 
 
 def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int],
@@ -453,7 +396,7 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
         if pos + 20 > end:
             return None
         vt = stub[pos + 8] | stub[pos + 9] << 8
-        fixed = _FIXED.get(vt)
+        fixed = FIXED_VARIANTS.get(vt)
         if fixed is None:
             return None
         layout = fixed[0]
@@ -475,7 +418,7 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
 def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | None:
     """Invoke's response with a result of fixed-size VARTYPE ``vt``, no exception and no
     by-reference argument (MS-OAUT 3.1.4.4); None if ``vt`` is not one."""
-    if vt not in _FIXED:
+    if vt not in FIXED_VARIANTS:
         return None
     first = FIRST_REFERENT_ID + 4
     fields = [0, 0, FIRST_REFERENT_ID, *_variant_fields(vt)]
@@ -495,7 +438,7 @@ def decode_fixed_response(data: bytes) -> tuple[int, int, object, int] | None:
     if len(data) < 40:
         return None
     vt = data[24] | data[25] << 8  # the VARIANT's vt, after ORPCTHAT, its id and the padding
-    if vt not in _FIXED:
+    if vt not in FIXED_VARIANTS:
         return None
     layout = _response_layout(vt)
     if not 0 <= len(data) - layout.size <= 7:

@@ -144,6 +144,18 @@ _SCALARS: dict[int, struct.Struct] = {
 }
 _DECIMAL = struct.Struct("<HBBIQ")  # wReserved, scale, sign, Hi32, Lo64 (MS-OAUT 2.2.26)
 _HEADER = struct.Struct("<IIHHHHI")  # clSize, rpcReserved, vt, 3 reserved, discriminant
+
+# Fixed-size VARIANTs, what most calls carry: numbers, booleans, dates, VT_ERROR (a CY needs its
+# Decimal scaled), VT_EMPTY and VT_NULL. The whole wireVARIANTStr is then one struct (MS-OAUT
+# 2.2.29.2: the header, then the arm aligned to its size within the 8-aligned structure):
+# vt -> (that struct, clSize).
+FIXED_VARIANTS: dict[int, tuple[struct.Struct, int]] = {}
+for _vt, _arm in [*((vt, fmt) for vt, fmt in _SCALARS.items() if vt != VT.CY),
+                  (VT.EMPTY, None), (VT.NULL, None)]:
+    _code = "" if _arm is None else ("4x" if _arm.size == 8 else "") + _arm.format.lstrip("<")
+    _layout = struct.Struct("<IIHHHHI" + _code)
+    FIXED_VARIANTS[int(_vt)] = (_layout, (_layout.size + 7) // 8)
+_BOOL = int(VT.BOOL)
 _U32 = struct.Struct("<I")
 _CY_SCALE = decimal.Decimal(10000)
 _DEC_CONTEXT = decimal.Context(prec=60)
@@ -212,7 +224,8 @@ _BLOB_HEAD = struct.Struct("<III")  # max_count (hoisted), cBytes, clSize
 NULL_BSTR_BYTES = 0xFFFFFFFF
 
 
-def _write_blob(w: Writer, text: str | None) -> None:
+def write_blob(w: Writer, text: str | None) -> None:
+    """FLAGGED_WORD_BLOB, a BSTR's referent (MS-OAUT 2.2.23.1); None is a NULL BSTR."""
     w.align(4)
     if text is None:  # a NULL BSTR still travels, marked by cBytes (2.2.23.2)
         w.buf += _BLOB_HEAD.pack(0, NULL_BSTR_BYTES, 0)
@@ -225,7 +238,8 @@ def _write_blob(w: Writer, text: str | None) -> None:
     w.buf += data
 
 
-def _read_blob(r: Reader) -> str | None:
+def read_blob(r: Reader) -> str | None:
+    """FLAGGED_WORD_BLOB (MS-OAUT 2.2.23.1): the text, or None for a NULL BSTR."""
     r.align(4)
     max_count, cbytes, clsize = r.unpack(_BLOB_HEAD)
     if cbytes == NULL_BSTR_BYTES:
@@ -257,10 +271,10 @@ class _BlobType(NdrType):
     min_size = 12
 
     def encode(self, w: Writer, value: Any, owner: Any = None) -> None:
-        _write_blob(w, value)
+        write_blob(w, value)
 
     def decode(self, r: Reader, owner: Any = None) -> Any:
-        return _read_blob(r)
+        return read_blob(r)
 
 
 class _BstrType(Pointer):
@@ -311,6 +325,20 @@ def write_variant(w: Writer, v: Variant, depth: int = 0) -> None:
     """wireVARIANTStr (MS-OAUT 2.2.29.2), then its pointees, depth first (C706 14.3.12.3)."""
     if depth > MAX_NESTING:
         raise VariantError(f"VARIANTs nested more than {MAX_NESTING} deep")
+    fixed = FIXED_VARIANTS.get(v.vt) if type(v) is Variant else None
+    if fixed is not None:  # one struct call; a value it cannot hold is explained below
+        layout, size = fixed
+        vt, value = v.vt, v.value
+        try:
+            packed = layout.pack(size, 0, vt, 0, 0, 0, vt) if layout.size == 20 else \
+                layout.pack(size, 0, vt, 0, 0, 0, vt, (-1 if value else 0) if vt == _BOOL
+                            else value)
+        except (struct.error, TypeError, OverflowError):
+            packed = None
+        if packed is not None:
+            w.align(8)
+            w.buf += packed
+            return
     vt = v.vt
     _check_vt(vt)
     w.align(8)
@@ -346,7 +374,7 @@ def _write_referent(w: Writer, vt: int, value: Any, depth: int) -> None:
         w.buf += _pack_decimal(value)
     elif base == VT.BSTR:  # a NULL BSTR too points at a blob (MS-OAUT 2.2.23.2)
         _write_pointer(w, True)
-        _write_blob(w, value)
+        write_blob(w, value)
     elif base in _INTERFACES:
         if _write_pointer(w, value is not None):
             w.unit(_MIP, value)
@@ -359,8 +387,21 @@ def _write_referent(w: Writer, vt: int, value: Any, depth: int) -> None:
 
 
 def read_variant(r: Reader, depth: int = 0) -> Variant:
+    """wireVARIANTStr and its pointees (MS-OAUT 2.2.29.2); VariantError for a malformed one."""
     if depth > MAX_NESTING:
         raise _error(r, f"VARIANTs nested more than {MAX_NESTING} deep")
+    pos = r.pos + (-r.pos % 8)
+    if pos + 20 <= r.end:
+        data = r.data
+        vt = data[pos + 8] | data[pos + 9] << 8
+        fixed = FIXED_VARIANTS.get(vt)
+        if fixed is not None and pos + fixed[0].size <= r.end:
+            fields = fixed[0].unpack_from(data, pos)
+            if fields[6] == vt:  # the discriminant; a wrong one is explained below
+                r.pos = pos + fixed[0].size
+                if len(fields) == 7:
+                    return Variant(vt)
+                return Variant(vt, fields[7] != 0 if vt == _BOOL else fields[7])
     r.align(8)
     _clsize, _reserved, vt, _r1, _r2, _r3, disc = r.unpack(_HEADER)
     _check_vt(vt, r)
@@ -386,7 +427,7 @@ def _read_referent(r: Reader, vt: int, depth: int) -> Any:
         data = r.take(16)
         return _unpack_decimal(data, 0, r)
     if base == VT.BSTR:
-        return _read_blob(r) if _read_pointer(r) else None
+        return read_blob(r) if _read_pointer(r) else None
     if base in _INTERFACES:
         return r.unit(_MIP) if _read_pointer(r) else None
     if base == VT.VARIANT:
@@ -539,7 +580,7 @@ def write_safearray(w: Writer, array: SafeArray, base: int, depth: int) -> None:
         _write_pointer(w, base == VT.BSTR or value is not None)
     for value in array.values:
         if base == VT.BSTR:
-            _write_blob(w, value)
+            write_blob(w, value)
         elif value is None:
             continue
         elif base == VT.VARIANT:
@@ -608,7 +649,7 @@ def read_safearray(r: Reader, base: int, depth: int) -> SafeArray:
         if not item:
             values.append(None)
         elif base == VT.BSTR:
-            values.append(_read_blob(r))
+            values.append(read_blob(r))
         elif base == VT.VARIANT:
             values.append(read_variant(r, depth + 1))
         else:
