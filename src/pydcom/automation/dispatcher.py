@@ -139,7 +139,7 @@ class Dispatcher:
         try:
             return self._outcome(value)
         except Exception as exc:  # noqa: BLE001 - a result that cannot travel
-            return self._failed(self.table.by_dispid[dispid], exc)
+            return self._failed(self.table.find_dispid(self.target, dispid), exc)
 
     def invoke(self, dispid: int, flags: int, args: Sequence[Variant],
                named: Sequence[int] = (), varref_index: Sequence[int] = (),
@@ -150,19 +150,6 @@ class Dispatcher:
         member = self.table.find_dispid(self.target, dispid)
         if member is None or not kind:
             return InvokeOutcome(hresult.DISP_E_MEMBERNOTFOUND)
-        if not named and not varref_index and kind & DISPATCH_METHOD and \
-                member.kind == METHOD and len(args) == len(member.params) and \
-                not member.varargs and not any(map(_is_missing, args)):
-            # Every parameter given, by position: the call most clients make, taken directly.
-            count = len(args)
-            try:
-                values = [self._python(args[count - 1 - i], count - 1 - i, param.coerce_to)
-                          for i, param in enumerate(member.params)]
-                return self._outcome(getattr(self.target, member.name)(*values))
-            except _ArgumentError as exc:
-                return InvokeOutcome(exc.code, arg_error=exc.index)
-            except Exception as exc:  # noqa: BLE001 - the method's failure is the client's to see
-                return self._failed(member, exc)
         if len(named) > len(args) or len(varref_index) != len(varref):
             return InvokeOutcome(hresult.E_INVALIDARG)
         slots = list(args)
