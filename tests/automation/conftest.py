@@ -22,9 +22,10 @@ CLASSES = StaticClassStore([
 
 
 @contextlib.contextmanager
-def running_service(host: str, port: int = 0, **options):
-    """A started Service on ``host``; closed on the way out, whatever happened."""
-    service = Service(CLASSES, [host], port, **options)
+def running_service(host: str, port: int = 0, classes=CLASSES, **options):
+    """A started Service on ``host`` serving ``classes``; closed on the way out, whatever
+    happened."""
+    service = Service(classes, [host], port, **options)
     try:
         yield service.start()
     finally:

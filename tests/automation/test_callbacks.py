@@ -13,13 +13,12 @@ import pydcom
 from pydcom.automation import wrap
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
-from pydcom.service.service import Service
 
 from .callback_classes import APARTMENT_NOTIFIER_CLSID, NOTIFIER_CLSID
 from pydcom.hresult import ComError
 from pydcom.runtime.client import ClientRuntime
 
-from .conftest import client_runtime
+from .conftest import client_runtime, running_service
 
 CLIENT_HOST, SERVER_HOST = "127.0.0.2", "127.0.0.3"
 CLASSES = StaticClassStore([
@@ -50,15 +49,9 @@ class Sink:
 @pytest.fixture
 def machines():
     """A service for the client's machine (its exporter's resolver) and one for the server's."""
-    services = []
-    try:
-        for host, classes in ((CLIENT_HOST, StaticClassStore([])), (SERVER_HOST, CLASSES)):
-            services.append(Service(classes, [host], 0, ping_period=2).start())
-        yield [f"{host}[{service.port}]" for host, service in
-               zip((CLIENT_HOST, SERVER_HOST), services)]
-    finally:
-        for service in services:
-            service.close()
+    with running_service(CLIENT_HOST, classes=StaticClassStore([]), ping_period=2) as client, \
+            running_service(SERVER_HOST, classes=CLASSES, ping_period=2) as server:
+        yield [f"{CLIENT_HOST}[{client.port}]", f"{SERVER_HOST}[{server.port}]"]
 
 
 def _wait_for(condition, seconds: float = 10.0) -> bool:

@@ -36,10 +36,10 @@ from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.interfaces import syntax_of
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
-from pydcom.service.service import Service
 from pydcom.wire import ids
 from pydcom.wire.orpc import COMVERSION, ORPCTHAT, orpcthis
 
+from .conftest import running_service
 from .typeinfo_classes import DECLARED_CLSID, THERMOSTAT_CLSID, Declared, Thermostat
 
 HOST = "127.0.0.23"  # impacket's DCOM client always talks to port 135
@@ -68,11 +68,8 @@ THERMOSTAT = (
 # -- fixtures: one service for the module, closed even when a test fails -------------------------
 @pytest.fixture(scope="module")
 def service():
-    svc = Service(CLASSES, [HOST], PORT, ping_period=5)
-    try:
-        yield svc.start()
-    finally:
-        svc.close()
+    with running_service(HOST, PORT, classes=CLASSES, ping_period=5) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
