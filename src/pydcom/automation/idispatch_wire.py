@@ -60,6 +60,7 @@ class GetTypeInfoCountRequest(ndr.Params):
 
 
 class GetTypeInfoCountResponse(ndr.Params):
+    """MS-OAUT 3.1.4.1 [out]"""
     orpcthat = ORPCTHAT
     pctinfo = ndr.u32
     hr = ndr.HRESULT
@@ -73,6 +74,7 @@ class GetTypeInfoRequest(ndr.Params):
 
 
 class GetTypeInfoResponse(ndr.Params):
+    """MS-OAUT 3.1.4.2 [out]: an ITypeInfo pointer."""
     orpcthat = ORPCTHAT
     ppTInfo = ndr.ref(PMInterfacePointer)
     hr = ndr.HRESULT
@@ -89,6 +91,7 @@ class GetIDsOfNamesRequest(ndr.Params):
 
 
 class GetIDsOfNamesResponse(ndr.Params):
+    """MS-OAUT 3.1.4.3 [out]: a DISPID per name asked for."""
     orpcthat = ORPCTHAT
     rgDispId = ndr.ref(ndr.conformant(ndr.i32))
     hr = ndr.HRESULT
@@ -108,6 +111,7 @@ class InvokeRequest(ndr.Params):
 
 
 class InvokeResponse(ndr.Params):
+    """MS-OAUT 3.1.4.4 [out]: rgVarRef is [in, out] and comes back as many as went."""
     orpcthat = ORPCTHAT
     pVarResult = ndr.ref(VARIANT)
     pExcepInfo = ndr.ref(EXCEPINFO)

@@ -48,7 +48,7 @@ _MAX_ARGS = 1 << 16  # more arguments than any automation call has; a count past
 
 
 class InvokeCall:
-    """A decoded Invoke request: what the stub needs of it."""
+    """A decoded Invoke request (MS-OAUT 3.1.4.4): what the stub needs of it."""
 
     __slots__ = ("version", "flags", "cid", "dispid", "riid_null", "lcid", "dw_flags", "args",
                  "named", "varref_index", "varref")
@@ -229,7 +229,7 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
 
 
 class InvokeAnswer:
-    """A decoded Invoke response."""
+    """A decoded Invoke response (MS-OAUT 3.1.4.4)."""
 
     __slots__ = ("result", "excepinfo", "arg_error", "varref", "hr")
 
@@ -246,8 +246,8 @@ def _read_bstr_pointer(r: Reader, referent: int) -> str | None:
 
 
 def decode_response(stub: bytes) -> InvokeAnswer:
-    """IDispatch::Invoke's [out] side; NdrError for anything malformed, and for bytes left
-    over past the alignment padding."""
+    """IDispatch::Invoke's [out] side (MS-OAUT 3.1.4.4); NdrError for anything malformed, and
+    for bytes left over past the alignment padding."""
     fixed = decode_fixed_response(stub)
     if fixed is not None:
         hr, vt, value, arg_error = fixed

@@ -65,6 +65,7 @@ class TYPEDESC(ndr.Struct):
 
 
 def typedesc(vt: int) -> TYPEDESC:
+    """The TYPEDESC of a VARTYPE without an arm (MS-OAUT 2.2.37)."""
     return TYPEDESC((int(vt), None), int(vt))
 
 
@@ -148,7 +149,8 @@ def check_selector(value: TYPEDESC | VARDESC) -> None:
 
 # -- parameter lists (MS-OAUT 3.7.4), after the implicit ORPCTHIS / ORPCTHAT -----------------------
 class EmptyRequest(ndr.Params):
-    """GetTypeAttr, GetTypeComp: no [in] parameters."""
+    """GetTypeAttr, GetTypeComp, GetContainingTypeLib (MS-OAUT 3.7.4.1, 3.7.4.2, 3.7.4.13):
+    no [in] parameters."""
     orpcthis = ndr.ref(ORPCTHIS)
 
 

@@ -44,6 +44,7 @@ class IntResponse(ndr.Params):
 
 
 class EmptyRequest(ndr.Params):
+    """No [in] parameters of its own, the implicit ORPCTHIS only (MS-DCOM 3.2.4.2)."""
     orpcthis = ndr.ref(ORPCTHIS)
 
 

@@ -457,7 +457,7 @@ class FlatLayout:
 
     The leaves are the parameters' primitive values in order, a structure's fields in its
     place, GUIDs as their 16 wire bytes (MS-DTYP 2.3.4), a top-level [ref] pointer as its
-    referent. [unique] pointers may stand among them only as NULL: ``unpack`` answers None for
+    referent (ORPCTHIS is such a structure, MS-DCOM 2.2.13.3). [unique] pointers may stand among them only as NULL: ``unpack`` answers None for
     data with a non-NULL one (or of another length), which the declared codec then reads.
     ``widths`` holds how many leaves each parameter has.
     """
@@ -504,8 +504,7 @@ def _flat_leaves(kind: NdrType, offset: int, parts: list[str], pointers: list[in
             offset, width = found
             leaves += width
         return offset, leaves
-    elif not (isinstance(kind, (Primitive, FixedArray)) or kind is GUID) or not kind.flat or (
-            isinstance(kind, FixedArray) and kind.element is not u8):
+    elif not isinstance(kind, Primitive) and kind is not GUID:
         return None
     part, offset = kind.layout(offset)
     parts.append(part)
