@@ -7,27 +7,12 @@ import threading
 import uuid
 
 from pydcom import ndr
+from pydcom.examples.calculator import EmptyRequest, IntResponse, PairRequest
 from pydcom.runtime.interfaces import ComInterface, Method, register_interface
 from pydcom.wire.orpc import ORPCTHAT, ORPCTHIS, PMInterfacePointer
 
 CALC_CLSID = uuid.UUID("7b3c9e21-5d4a-4f6b-8c1d-2e3f4a5b6c7d")
 APARTMENT_CLSID = uuid.UUID("7b3c9e21-5d4a-4f6b-8c1d-2e3f4a5b6c7e")
-
-
-class AddRequest(ndr.Params):
-    orpcthis = ndr.ref(ORPCTHIS)
-    a = ndr.i32
-    b = ndr.i32
-
-
-class AddResponse(ndr.Params):
-    orpcthat = ndr.ref(ORPCTHAT)
-    result = ndr.ref(ndr.i32)
-    hr = ndr.HRESULT
-
-
-class PidRequest(ndr.Params):
-    orpcthis = ndr.ref(ORPCTHIS)
 
 
 class PidResponse(ndr.Params):
@@ -61,11 +46,11 @@ class RelayRequest(ndr.Params):
 
 ICALC_IID = uuid.UUID("6e5a1b2c-3d4e-4f50-8a61-7b8c9d0e1f20")
 ICalc = register_interface(ComInterface("ICalc", ICALC_IID, (
-    Method("Add", 3, AddRequest, AddResponse),
-    Method("Where", 4, PidRequest, PidResponse),
-    Method("Live", 6, PidRequest, CountResponse),
+    Method("Add", 3, PairRequest, IntResponse),
+    Method("Where", 4, EmptyRequest, PidResponse),
+    Method("Live", 6, EmptyRequest, CountResponse),
     Method("Fetch", 5, ObjectRequest, ObjectResponse, {"ppObject": ICALC_IID}),
-    Method("Relay", 7, RelayRequest, AddResponse, in_iids={"other": ICALC_IID}),
+    Method("Relay", 7, RelayRequest, IntResponse, in_iids={"other": ICALC_IID}),
 )))
 
 
