@@ -18,6 +18,7 @@ from pydcom.automation import invoke_codec
 from pydcom.automation.client import as_value, handle_of
 from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
 from pydcom.automation.errors import DispatchError
+from pydcom.automation.typeinfo import IID_ITypeInfo, TypeInfo
 from pydcom.automation.variant import VT
 from pydcom.ndr import NdrError
 from pydcom.rpc import RpcFault
@@ -136,7 +137,6 @@ class DispatchStub:
         check_orpcthis(request.orpcthis, orpc=True)
         if request.iTInfo != 0:
             return wire.GetTypeInfoResponse(ORPCTHAT(), None, hresult.DISP_E_BADINDEX).encode()
-        from pydcom.automation.typeinfo import TypeInfo, IID_ITypeInfo
         info = TypeInfo.of(type(target))
         pointer = self.exporter.marshal_pointer(info, IID_ITypeInfo)
         return wire.GetTypeInfoResponse(ORPCTHAT(), pointer, hresult.S_OK).encode()
