@@ -36,8 +36,11 @@ from pydcom.automation.idispatch_wire import (
 )
 from pydcom.automation.variant import VT, Variant
 from pydcom.hresult import ComError
+from pydcom.runtime.activation import create_instance, plan_activation
 from pydcom.runtime.client import Proxy
+from pydcom.runtime.clsctx import CLSCTX
 from pydcom.runtime.inproc import InprocObject
+from pydcom.runtime.serverinfo import ServerInfo
 from pydcom.wire.ids import IID_IDispatch
 
 # Answers to a property get that mean the member is a method (comtypes reads them so too).
@@ -384,10 +387,6 @@ def dispatch(target: Any, machine: str | None = None, clsctx: int | None = None,
     ``server_info`` names where to run it, overriding the registry's RemoteServerName; with one
     of them the object is never created in this process. ``clsctx`` defaults to CLSCTX.SERVER.
     """
-    from pydcom.runtime.activation import create_instance, plan_activation
-    from pydcom.runtime.clsctx import CLSCTX
-    from pydcom.runtime.serverinfo import ServerInfo
-
     if not isinstance(target, (str, uuid.UUID)):
         return wrap(target)
     if machine is not None:
