@@ -33,10 +33,16 @@ def state(path: Path) -> Snapshot:
         return reg.snapshot()
 
 
-def assert_refused(result: Result, *needles: str) -> None:
-    """Exit status 2 and exactly one line on stderr, containing each needle."""
-    assert result.code == 2, result
+def assert_refused(result: Result, *needles: str, status: int = 2) -> None:
+    """Exit status 2 (the command line is wrong) and exactly one line on stderr, containing
+    each needle."""
+    assert result.code == status, result
     lines = result.err.splitlines()
     assert len(lines) == 1, result.err
     for needle in needles:
         assert needle in lines[0], lines[0]
+
+
+def assert_failed(result: Result, *needles: str) -> None:
+    """Exit status 1 (the command could not be done) and exactly one line on stderr."""
+    assert_refused(result, *needles, status=1)

@@ -1,4 +1,5 @@
-"""Every bad input: one line on stderr, exit status 2, the registry as it was."""
+"""Every bad input: one line on stderr, the registry as it was; exit status 2 for a wrong
+command line, 1 for a command that could not be done."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlite3
 import pytest
 
 from pydcom.registry import Registry
-from tests.cli.support import assert_refused, pydcom_cli, state
+from tests.cli.support import assert_failed, assert_refused, pydcom_cli, state
 
 CALC = "{5E0C3A8E-2F1B-4D7A-9C61-0B8F4E2D7A01}"
 OTHER = "{0F8E5C2A-AAAA-4A2B-9C3D-000000000001}"
@@ -47,27 +48,34 @@ def test_malformed_guids(path, args, needles):
 ])
 def test_unknown_names(path, args, needles):
     before = state(path)
-    assert_refused(pydcom_cli(*args, registry=path), *needles)
+    assert_failed(pydcom_cli(*args, registry=path), *needles)
     assert state(path).generation == before.generation
 
 
-@pytest.mark.parametrize("target, needles", [
-    ("tests.runtime.no_such_module:X", ["ERROR_MOD_NOT_FOUND", "no_such_module"]),
-    ("tests.runtime.broken_module:X", ["CO_E_SERVER_EXEC_FAILURE", "refuses to import"]),
-    ("tests.runtime.sample_classes:Missing", ["CLASS_E_CLASSNOTAVAILABLE", "Missing"]),
-    ("not an import path", ["E_INVALIDARG", "package.module:Class"]),
-    ("tests.runtime.sample_classes:Plain", ["no @pydcom.coclass metadata; give --clsid"]),
+@pytest.mark.parametrize("target, status, needles", [
+    ("tests.runtime.no_such_module:X", 1, ["ERROR_MOD_NOT_FOUND", "no_such_module"]),
+    ("tests.runtime.broken_module:X", 1, ["CO_E_SERVER_EXEC_FAILURE", "refuses to import"]),
+    ("tests.runtime.sample_classes:Missing", 1, ["CLASS_E_CLASSNOTAVAILABLE", "Missing"]),
+    ("not an import path", 2, ["E_INVALIDARG", "package.module:Class", "register"]),
+    ("tests.runtime.sample_classes:Plain", 2, ["no @pydcom.coclass metadata; give --clsid"]),
 ])
-def test_import_paths_that_do_not_import(path, target, needles):
+def test_import_paths_that_do_not_import(path, target, status, needles):
     before = state(path)
-    assert_refused(pydcom_cli("register", target, registry=path), *needles)
+    assert_refused(pydcom_cli("register", target, registry=path), *needles, status=status)
     if not target.endswith(":Plain"):  # with --clsid, a class without metadata is fine
-        assert_refused(pydcom_cli("register", "--clsid", OTHER, "--python", target, registry=path))
+        assert_refused(pydcom_cli("register", "--clsid", OTHER, "--python", target,
+                                  registry=path), status=status)
     assert state(path).generation == before.generation
+
+
+def test_a_progid_another_class_has(path):
+    before = state(path)
+    assert_failed(pydcom_cli("register", "--clsid", OTHER, "--progid", "Test.Calculator.1",
+                             registry=path), "already names")
+    assert state(path) == before
 
 
 @pytest.mark.parametrize("args, needles", [
-    (["register", "--clsid", OTHER, "--progid", "Test.Calculator.1"], ["already names"]),
     (["register", "--clsid", OTHER, "--progid", "9Bad"], ["is not a ProgID"]),
     (["register", "--clsid", OTHER, "--threading", "single"], ["threading model"]),
     (["register", "--clsid", OTHER, "--command", ""], ["local server command"]),
@@ -94,7 +102,7 @@ def test_a_locked_database(path):
     holder.execute("BEGIN IMMEDIATE")
     try:
         done = pydcom_cli("register", "--clsid", OTHER, "--busy-timeout", "0.2", registry=path)
-        assert_refused(done, "locked", "0x80070021")
+        assert_failed(done, "locked", "0x80070021")
         assert pydcom_cli("list", registry=path).code == 0  # readers are not blocked
     finally:
         holder.execute("ROLLBACK")
@@ -107,7 +115,7 @@ def test_a_corrupt_database_is_refused_and_untouched(tmp_path, content):
     path = tmp_path / "corrupt.sqlite3"
     path.write_bytes(content)
     for args in (["list"], ["register", "--clsid", OTHER], ["registry", "export", "-"]):
-        assert_refused(pydcom_cli(*args, registry=path), "ERROR_BADDB")
+        assert_failed(pydcom_cli(*args, registry=path), "ERROR_BADDB")
     assert path.read_bytes() == content
 
 
@@ -117,11 +125,11 @@ def test_a_database_of_something_else(tmp_path):
     conn.execute("CREATE TABLE accounts (id)")
     conn.commit()
     conn.close()
-    assert_refused(pydcom_cli("list", registry=path), "not a pydcom registry")
+    assert_failed(pydcom_cli("list", registry=path), "not a pydcom registry")
 
 
 def test_a_missing_folder(tmp_path):
-    assert_refused(pydcom_cli("list", registry=tmp_path / "no" / "r.sqlite3"),
+    assert_failed(pydcom_cli("list", registry=tmp_path / "no" / "r.sqlite3"),
                    "ERROR_PATH_NOT_FOUND")
 
 
@@ -135,18 +143,18 @@ def test_bad_import_files(path, tmp_path, text, needles):
     before = state(path)
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
-    assert_refused(pydcom_cli("registry", "import", str(bad), registry=path), *needles)
+    assert_failed(pydcom_cli("registry", "import", str(bad), registry=path), *needles)
     assert state(path) == before
 
 
 def test_unreadable_import_and_export_files(path, tmp_path):
     before = state(path)
-    assert_refused(pydcom_cli("registry", "import", str(tmp_path / "absent.toml"), registry=path),
+    assert_failed(pydcom_cli("registry", "import", str(tmp_path / "absent.toml"), registry=path),
                    "cannot read")
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe\x00")
-    assert_refused(pydcom_cli("registry", "import", str(binary), registry=path), "not UTF-8")
-    assert_refused(pydcom_cli("registry", "export", str(tmp_path / "no" / "x.toml"),
+    assert_failed(pydcom_cli("registry", "import", str(binary), registry=path), "not UTF-8")
+    assert_failed(pydcom_cli("registry", "export", str(tmp_path / "no" / "x.toml"),
                               registry=path), "cannot write")
     assert state(path) == before
     with Registry(path) as reg:
@@ -157,6 +165,6 @@ def test_a_bad_file_with_replace_changes_nothing(path, tmp_path):
     before = state(path)
     bad = tmp_path / "bad.toml"
     bad.write_text("[[class]]\nclsid = '" + OTHER + "'\n[[class]]\nclsid = 'broken'\n")
-    assert_refused(pydcom_cli("registry", "import", "--replace", str(bad), registry=path),
+    assert_failed(pydcom_cli("registry", "import", "--replace", str(bad), registry=path),
                    "[[class]] #2")
     assert state(path) == before

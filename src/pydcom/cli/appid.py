@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from pydcom.cli.common import CliError, add_command, add_group, guid_arg, open_from, table
+from pydcom.cli.common import UsageError, add_command, add_group, checked, guid_arg, open_from, table
 from pydcom import hresult
 from pydcom.guid import format_guid
 from pydcom.hresult import ComError
 from pydcom.registry import parse_machine_name, to_toml
+
+
+def _machine_name(text: str) -> str:
+    parse_machine_name(text)
+    return text
+
+
+machine_name = checked(_machine_name, "machine name")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -18,7 +26,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("appid", type=guid_arg("AppID"), metavar="APPID")
     p.add_argument("--name")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--remote-server", metavar="HOST[PORT]",
+    where.add_argument("--remote-server", metavar="HOST[PORT]", type=machine_name,
                        help="RemoteServerName: host or host[port]")
     where.add_argument("--no-remote-server", action="store_true", help="clear RemoteServerName")
     p.add_argument("--activate-at-storage", action=argparse.BooleanOptionalAction, default=None)
@@ -46,7 +54,6 @@ def run_set(args: argparse.Namespace) -> int:
     if args.name is not None:
         changes["name"] = args.name
     if args.remote_server is not None:
-        parse_machine_name(args.remote_server)  # fail here, before opening anything
         changes["remote_server_name"] = args.remote_server
     if args.no_remote_server:
         changes["remote_server_name"] = None
@@ -62,7 +69,7 @@ def run_set(args: argparse.Namespace) -> int:
     if args.no_run_as:
         changes["run_as"] = None
     if not changes:
-        raise CliError("pydcom appid set: nothing to set (see pydcom appid set --help)")
+        raise UsageError("pydcom appid set: nothing to set (see pydcom appid set --help)")
     entry = open_from(args).update_appid(args.appid, **changes)
     print(to_toml([], [entry], header=False), end="")
     return 0

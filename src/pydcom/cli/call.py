@@ -14,17 +14,18 @@ import argparse
 import ast
 from typing import Any
 
-from pydcom.cli.common import CliError, add_command, open_from
+from pydcom.cli.appid import machine_name
+from pydcom.cli.common import CliError, UsageError, add_command, class_name, open_from
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     p = add_command(commands, "call", run, "call a method or get/put a property of a class's "
                     "new object through IDispatch")
-    p.add_argument("target", metavar="PROGID|CLSID")
+    p.add_argument("target", metavar="PROGID|CLSID", type=class_name)
     p.add_argument("member", metavar="MEMBER")
     p.add_argument("arguments", nargs="*", metavar="ARG",
                    help="the method's arguments, as Python literals (quote strings: \"'text'\")")
-    p.add_argument("--machine", metavar="HOST[PORT]",
+    p.add_argument("--machine", metavar="HOST[PORT]", type=machine_name,
                    help="the machine to run the object on (default: as the registry says)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--get", action="store_true", help="read the property MEMBER")
@@ -36,7 +37,7 @@ def literal(text: str, what: str) -> Any:
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        raise CliError(f"pydcom call: {what} {text!r} is not a Python literal "
+        raise UsageError(f"pydcom call: {what} {text!r} is not a Python literal "
                        f"(quote strings: \"'{text}'\")") from None
 
 
@@ -44,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
     import pydcom
 
     if (args.get or args.put is not None) and args.arguments:
-        raise CliError("pydcom call: --get and --put take no method arguments")
+        raise UsageError("pydcom call: --get and --put take no method arguments")
     values = [literal(text, f"argument {i + 1}") for i, text in enumerate(args.arguments)]
     put = literal(args.put, "--put value") if args.put is not None else None
     if not args.member.isidentifier():
-        raise CliError(f"pydcom call: member {args.member!r} is not a name")
+        raise UsageError(f"pydcom call: member {args.member!r} is not a name")
     registry = open_from(args)
     try:
         obj = pydcom.dispatch(args.target, machine=args.machine, registry=registry)

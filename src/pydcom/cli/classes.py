@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from pydcom import hresult
-from pydcom.cli.common import CliError, add_command, guid_arg, open_from, table
+from pydcom.cli.common import UsageError, add_command, checked, class_name, guid_arg, open_from, table
 from pydcom.guid import format_guid
 from pydcom.hresult import ComError
 from pydcom.registry import ClassEntry, ThreadingModel, check_import_path, to_toml
@@ -18,45 +18,46 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p = add_command(commands, "register", run_register,
                     "register a class: MODULE:CLASS with @pydcom.coclass metadata, or --clsid ...; "
                     "with neither --python nor --command, a class that runs on another machine")
-    p.add_argument("target", nargs="?", metavar="MODULE:CLASS",
+    import_path = checked(check_import_path, "import path")
+    p.add_argument("target", nargs="?", metavar="MODULE:CLASS", type=import_path,
                    help="a Python class; its @pydcom.coclass metadata gives the defaults")
     p.add_argument("--clsid", type=guid_arg("CLSID", hresult.CO_E_CLASSSTRING))
     p.add_argument("--progid")
     p.add_argument("--vi-progid", dest="version_independent_progid", metavar="PROGID",
                    help="version-independent ProgID")
     p.add_argument("--name", help="display name")
-    p.add_argument("--python", metavar="MODULE:CLASS", help="in-process server (import path)")
+    p.add_argument("--python", metavar="MODULE:CLASS", type=import_path, help="in-process server (import path)")
     p.add_argument("--command", dest="local_server", metavar="CMD",
                    help="local server command line")
     p.add_argument("--appid", type=guid_arg("AppID"))
     p.add_argument("--interface", dest="interfaces", action="append", default=[], metavar="IID",
                    type=guid_arg("interface IID"), help="an IID the objects answer (repeatable)")
-    p.add_argument("--threading", type=ThreadingModel.parse, metavar="MODEL",
+    p.add_argument("--threading", type=checked(ThreadingModel.parse, "threading model"), metavar="MODEL",
                    help="Apartment, Free, Both or Neutral")
     p.add_argument("--treat-as", type=guid_arg("TreatAs CLSID", hresult.CO_E_CLASSSTRING),
                    metavar="CLSID")
 
     p = add_command(commands, "unregister", run_unregister, "remove a class")
-    p.add_argument("clsid", metavar="CLSID|PROGID")
+    p.add_argument("clsid", metavar="CLSID|PROGID", type=class_name)
 
     add_command(commands, "list", run_list, "list the registered classes")
 
     p = add_command(commands, "show", run_show, "show a class and its AppID, as TOML")
-    p.add_argument("clsid", metavar="CLSID|PROGID")
+    p.add_argument("clsid", metavar="CLSID|PROGID", type=class_name)
 
 
 def run_register(args: argparse.Namespace) -> int:
     if args.target and args.python and args.target != args.python:
-        raise CliError("pydcom register: give MODULE:CLASS or --python, not both")
+        raise UsageError("pydcom register: give MODULE:CLASS or --python, not both")
     python = args.target or args.python
     fields: dict = {}
     if python:
-        declared = coclass_entry(load_class(check_import_path(python)))
+        declared = coclass_entry(load_class(python))
         if declared is not None:
             fields = {f.name: getattr(declared, f.name) for f in dataclasses.fields(declared)}
         fields["inproc_server"] = python
     if "clsid" not in fields and args.clsid is None:
-        raise CliError(f"pydcom register: {python} has no @pydcom.coclass metadata; give --clsid"
+        raise UsageError(f"pydcom register: {python} has no @pydcom.coclass metadata; give --clsid"
                        if python else "pydcom register: give MODULE:CLASS or --clsid")
     for name in ("clsid", "progid", "version_independent_progid", "name", "appid", "treat_as"):
         if getattr(args, name) is not None:
@@ -66,7 +67,10 @@ def run_register(args: argparse.Namespace) -> int:
     if args.threading is not None:
         fields["threading_model"] = args.threading
     fields["interfaces"] = (*fields.get("interfaces", ()), *args.interfaces)
-    entry = ClassEntry(**fields)
+    try:
+        entry = ClassEntry(**fields)
+    except ComError as exc:  # the values given do not make a class
+        raise UsageError(f"pydcom register: {exc}") from None
     open_from(args).register(entry)
     print(f"registered {_describe(entry)}")
     return 0

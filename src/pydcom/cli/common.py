@@ -9,22 +9,34 @@ from typing import NoReturn
 from pydcom import hresult
 from pydcom.guid import parse_guid
 from pydcom.hresult import ComError
-from pydcom.registry import DEFAULT_BUSY_TIMEOUT, Registry, open_registry
+from pydcom.registry import DEFAULT_BUSY_TIMEOUT, Registry, check_progid, open_registry
+
+
+EXIT_FAILURE = 1  # the command could not be done: registry, files, network, servers
+EXIT_USAGE = 2  # the command line itself is wrong, whatever the machine's state
 
 
 class CliError(Exception):
-    """A usage mistake; ``text`` is the whole line to print."""
+    """A failure to report; ``text`` is the whole line to print, ``status`` the exit status."""
+
+    status = EXIT_FAILURE
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
 
 
+class UsageError(CliError):
+    """A mistake in the command line: an unknown option, a malformed value, a missing argument."""
+
+    status = EXIT_USAGE
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (main prints it and exits 2)."""
+    """An ArgumentParser whose errors are one line naming the (sub)command, exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise CliError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def common_options(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
@@ -60,14 +72,40 @@ def open_from(args: argparse.Namespace) -> Registry:
 
 
 def guid_arg(what: str, failure: int = hresult.E_INVALIDARG):
-    """An argparse type for GUID text; a malformed GUID is a ComError (one line, exit 2)."""
+    """An argparse type for GUID text; a malformed GUID is a usage error naming its HRESULT."""
     def convert(text: str) -> uuid.UUID:
         try:
             return parse_guid(text)
         except ValueError:
-            raise ComError(failure, f"{what} {text!r} is not a GUID") from None
+            error = ComError(failure, f"{what} {text!r} is not a GUID")
+            raise argparse.ArgumentTypeError(str(error)) from None
     convert.__name__ = what
     return convert
+
+
+def checked(convert, name: str):
+    """An argparse type from a parser that raises ComError: its failure is a usage error."""
+    def run(text: str):
+        try:
+            return convert(text)
+        except ComError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    run.__name__ = name
+    return run
+
+
+def _class_name(text: str) -> str:
+    """A CLSID (braced or bare) or a well-formed ProgID; whether a class has it is not asked."""
+    try:
+        parse_guid(text)
+    except ValueError:
+        if text.lstrip()[:1] == "{":
+            raise ComError(hresult.CO_E_CLASSSTRING, f"{text!r} is not a GUID") from None
+        check_progid(text)
+    return text
+
+
+class_name = checked(_class_name, "CLSID or ProgID")
 
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:

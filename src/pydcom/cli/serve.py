@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 
-from pydcom.cli.common import CliError, add_command, open_from
+from pydcom.cli.common import CliError, UsageError, add_command, open_from
 from pydcom.service.registry_store import RegistryClassStore
 from pydcom.service.service import RESOLVER_PORT, Service
 
@@ -26,14 +26,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="how long a starting server may take to register its classes")
     p.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
                    help="how long a server with no objects left lives on")
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="-v: say each activation, server process and refused connection; "
+                        "-vv: also each ping set")
 
 
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port < 65536:
-        raise CliError(f"pydcom serve: port {args.port} is not 0-65535")
-    if args.ping_period <= 0 or args.start_timeout <= 0 or args.grace < 0:
-        raise CliError("pydcom serve: --ping-period and --start-timeout must be positive")
+        raise UsageError(f"pydcom serve: --port {args.port} is not 0-65535")
+    for option, value, least in (("--ping-period", args.ping_period, None),
+                                 ("--start-timeout", args.start_timeout, None),
+                                 ("--grace", args.grace, 0.0)):
+        if not (value > 0 if least is None else value >= least):
+            raise UsageError(f"pydcom serve: {option} {value:g} must be "
+                             f"{'positive' if least is None else 'zero or more'}")
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="pydcom serve: %(message)s")
     classes = RegistryClassStore(open_from(args))
@@ -43,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         service.start()
     except OSError as exc:
-        raise CliError(f"pydcom serve: cannot listen on {', '.join(service.hosts)} "
-                       f"port {args.port}: {exc.strerror or exc}") from None
+        raise CliError(f"pydcom serve: cannot listen on {exc.filename}: "
+                       f"{exc.strerror or exc}") from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -59,14 +59,14 @@ class Service:
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> "Service":
         port = self.port
-        try:
-            for host in self.hosts:
+        for host in self.hosts:
+            try:
                 server = RpcServer(host, port, name=f"service-{host}").start()
-                port = server.address[1]  # every address on the same port, the first one's
-                self._servers.append(server)
-        except OSError:
-            self.close()
-            raise
+            except OSError as exc:  # said with the address that failed: the filename slot
+                self.close()
+                raise OSError(exc.errno, exc.strerror or str(exc), f"{host}[{port}]") from exc
+            port = server.address[1]  # every address on the same port, the first one's
+            self._servers.append(server)
         self.port = port
         self.hosting = Hosting(self.endpoint, self.hosts, self.resolver,
                                start_timeout=self._start_timeout, grace=self._grace)
