@@ -15,6 +15,7 @@ from pydcom.rpc import (
     BindRejected,
     CallFailed,
     RpcClient,
+    RpcError,
     RpcFault,
     ServerUnavailable,
     SyntaxId,
@@ -351,3 +352,59 @@ def test_a_connection_whose_server_left_after_answering_an_offer_is_not_usable()
             assert not client.usable()
     finally:
         server.close()
+
+
+def test_a_peer_that_accepts_and_never_answers_is_server_unavailable_at_the_connect_timeout():
+    """The first bind completes the connection: a silent peer costs one connect timeout, not
+    the call timeout, and says 0x800706BA."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        client = RpcClient(*listener.getsockname(), connect_timeout=0.5, timeout=30)
+        try:
+            start = time.monotonic()
+            with pytest.raises(ServerUnavailable) as info:
+                client.call(TEST_IF, OP_ECHO)
+            assert info.value.hresult == 0x800706BA
+            assert "did not answer its bind in 0.5s" in str(info.value)
+            assert 0.4 < time.monotonic() - start < 1.5
+        finally:
+            client.close()
+
+
+def test_after_the_first_bind_the_call_timeout_bounds_each_answer():
+    srv = start_server()
+    try:
+        client = RpcClient(*srv.address, connect_timeout=0.2, timeout=5)
+        try:
+            client.call(TEST_IF, OP_ECHO)
+            client.call(TEST_IF, OP_SLOW, b"0.5")  # longer than the connect timeout: answered
+        finally:
+            client.close()
+    finally:
+        srv.close()
+
+
+def test_a_peer_that_answers_something_else_is_a_protocol_error():
+    """Documented as 0x800706C0 (RPC_S_PROTOCOL_ERROR): the peer is there, but is not DCE/RPC."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+
+        def answer_http():
+            peer, _ = listener.accept()
+            with peer:
+                peer.recv(4096)
+                peer.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 2)
+                peer.recv(1)  # until the client hangs up
+
+        answering = threading.Thread(target=answer_http, daemon=True)
+        answering.start()
+        client = RpcClient(*listener.getsockname(), connect_timeout=2, timeout=5)
+        try:
+            with pytest.raises(RpcError) as info:
+                client.call(TEST_IF, OP_ECHO)
+            assert info.value.hresult == 0x800706C0, info.value
+        finally:
+            client.close()
+        answering.join(5)

@@ -113,6 +113,21 @@ def test_machine_that_never_answers_costs_one_connect_timeout():
         runtime.close()
 
 
+def test_machine_that_accepts_and_never_answers_costs_one_connect_timeout():
+    runtime = ClientRuntime(connect_timeout=0.5)
+    try:
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.3", 0))
+            silent.listen(8)
+            start = time.monotonic()
+            with pytest.raises(ComError) as info:
+                remote_activate(runtime, silent.getsockname(), CALC_CLSID, [ICalc.iid])
+            assert info.value.hresult == 0x800706BA
+            assert 0.4 < time.monotonic() - start < 1.5
+    finally:
+        runtime.close()
+
+
 def test_server_that_fails_to_start_is_co_e_server_exec_failure(make_service, runtime):
     broken = StaticClassStore([
         ClassEntry(CALC_CLSID, python="tests.service.no_such_module:Nothing"),

@@ -49,18 +49,22 @@ def _family(host: str) -> int | None:
         return None
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
-    """A blocking TCP connection with TCP_NODELAY. An address literal skips the name lookup
-    create_connection makes, and the kernel bounds connect() by SO_SNDTIMEO, so the socket is
-    never switched to non-blocking mode and back (Python's settimeout)."""
+def _connect(host: str, port: int, timeout: float, source: str | None = None) -> socket.socket:
+    """A blocking TCP connection with TCP_NODELAY, from the address ``source`` if given. An
+    address literal skips the name lookup create_connection makes, and the kernel bounds
+    connect() by SO_SNDTIMEO, so the socket is never switched to non-blocking mode and back
+    (Python's settimeout)."""
     family = _family(host)
     if family is None:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock = socket.create_connection((host, port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
         sock.settimeout(None)
     else:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             set_send_timeout(sock, timeout)
+            if source and _family(source) == family:  # a v4 source cannot reach a v6 peer
+                sock.bind((source, 0))
             sock.connect((host, port))
         except BlockingIOError:  # EINPROGRESS: SO_SNDTIMEO ran out
             sock.close()
@@ -78,7 +82,7 @@ class RpcClient:
 
     def __init__(self, host: str, port: int = 135, *, connect_timeout: float = 5.0,
                  timeout: float | None = None, max_frag: int = DEFAULT_MAX_FRAG,
-                 feature_negotiation: bool = True) -> None:
+                 feature_negotiation: bool = True, source: str | None = None) -> None:
         self.host = host
         self.port = port
         self._conn = ClientConnection(max_xmit_frag=max_frag, max_recv_frag=max_frag,
@@ -89,8 +93,10 @@ class RpcClient:
         self._last_syntax: SyntaxId | None = None
         self._last_context = 0
         self._offered = False  # a bind went out whose answer has not been read yet
+        self._connect_timeout = connect_timeout
+        self._answered = False  # the peer has answered a bind: it speaks DCE/RPC to us
         try:
-            sock = _connect(host, port, connect_timeout)
+            sock = _connect(host, port, connect_timeout, source)
         except OSError as exc:
             raise ServerUnavailable(f"cannot connect to {host}[{port}]: {exc}") from None
         if timeout:  # every read and write bounded in the kernel: no poll() per call
@@ -171,12 +177,32 @@ class RpcClient:
 
     def _bind_answer(self) -> BindOutcome:
         self._offered = False
-        outcome = self._receive_event(bind=True)
+        if self._answered:
+            outcome = self._receive_event(bind=True)
+        else:
+            outcome = self._first_bind_answer()
         assert isinstance(outcome, BindOutcome)
         if outcome.nak_reason is not None:
             self.close()
             raise BindRejected(f"{self.host}[{self.port}] rejected the bind "
                                f"(reason {outcome.nak_reason})", outcome.nak_reason)
+        return outcome
+
+    def _first_bind_answer(self) -> BindOutcome:
+        """The first bind's answer completes the connection, so the connect timeout bounds it:
+        a peer that accepts and never answers is as unavailable as one that never accepts."""
+        set_kernel_timeouts(self._sock, self._connect_timeout)
+        try:
+            outcome = self._receive_event(bind=True)
+        except ServerUnavailable as exc:
+            if "no answer" not in exc.detail:
+                raise
+            raise ServerUnavailable(f"{self.host}[{self.port}] accepted the connection but did "
+                                    f"not answer its bind in {self._connect_timeout:g}s") from None
+        finally:
+            if not self._closed:
+                set_kernel_timeouts(self._sock, self.timeout or 0)
+        self._answered = True
         return outcome
 
     def offer(self, syntaxes: Iterable[SyntaxId]) -> None:

@@ -97,10 +97,12 @@ class OxidInfo:
 class _Pool:
     """Idle connections to one endpoint; a thread takes one, calls, gives it back."""
 
-    def __init__(self, endpoint: Endpoint, connect_timeout: float, call_timeout: float) -> None:
+    def __init__(self, endpoint: Endpoint, connect_timeout: float, call_timeout: float,
+                 source: str | None = None) -> None:
         self.endpoint = endpoint
         self.connect_timeout = connect_timeout
         self.call_timeout = call_timeout
+        self.source = source
         self._idle: list[RpcClient] = []
         self._lock = threading.Lock()
 
@@ -111,7 +113,7 @@ class _Pool:
                 if client.usable():
                     return client
         return RpcClient(*self.endpoint, connect_timeout=self.connect_timeout,
-                         timeout=self.call_timeout)
+                         timeout=self.call_timeout, source=self.source)
 
     def has_idle(self) -> bool:
         return bool(self._idle)  # a hint: another thread may take it meanwhile
@@ -148,7 +150,11 @@ class ClientRuntime:
 
     def __init__(self, *, connect_timeout: float = 5.0, ping_period: float = 120.0,
                  release_delay: float = 0.05, local_service: str | None = None,
-                 call_timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
+                 call_timeout: float = DEFAULT_CALL_TIMEOUT,
+                 local_address: str | None = None) -> None:
+        # This machine's address, when the host has several (or stands for several machines):
+        # connections go out from it and the exporter of callbacks listens on it.
+        self.local_address = local_address
         self.connect_timeout = connect_timeout
         self.call_timeout = call_timeout
         self.local_service = local_service
@@ -179,7 +185,7 @@ class ClientRuntime:
             pool = self._pools.get(endpoint)
             if pool is None:
                 pool = self._pools[endpoint] = _Pool(endpoint, self.connect_timeout,
-                                                     self.call_timeout)
+                                                     self.call_timeout, self.local_address)
             return pool
 
     def call(self, endpoint: Endpoint, syntax: SyntaxId, opnum: int, stub: bytes,
@@ -248,7 +254,7 @@ class ClientRuntime:
                                           os.environ.get("PYDCOM_SERVICE", "127.0.0.1"))
                 link = ServiceLink(endpoint)
                 from pydcom.runtime.exporter import ObjectExporter
-                self._exporter = ObjectExporter([endpoint[0]],
+                self._exporter = ObjectExporter([self.local_address or endpoint[0]],
                                                 resolver_bindings=link.resolver_bindings(),
                                                 resolver=link, unmarshal_remote=self.unmarshal)
             return self._exporter

@@ -30,7 +30,8 @@ def client_runtime() -> ClientRuntime:
         if _runtime is None:
             _runtime = ClientRuntime(
                 connect_timeout=float(os.environ.get("PYDCOM_CONNECT_TIMEOUT", "5")),
-                ping_period=float(os.environ.get("PYDCOM_PING_PERIOD", "120")))
+                ping_period=float(os.environ.get("PYDCOM_PING_PERIOD", "120")),
+                local_address=os.environ.get("PYDCOM_ADDRESS") or None)
         return _runtime
 
 

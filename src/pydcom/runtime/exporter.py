@@ -22,6 +22,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.ndr import NdrError
 from pydcom.rpc import Interface, RpcFault, RpcServer
+from pydcom.rpc.addresses import advertised
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime import causality
@@ -208,7 +209,8 @@ class ObjectExporter:
     @property
     def bindings(self) -> DualStringArray:
         """The exporter's string bindings, "host[port]" (MS-DCOM 2.2.19.3)."""
-        return DualStringArray(tuple(StringBinding.tcp(*s.address) for s in self._servers))
+        return DualStringArray(tuple(StringBinding.tcp(address, s.address[1])
+                                     for s in self._servers for address in advertised(s.address[0])))
 
     def close(self) -> None:
         self._closing.set()

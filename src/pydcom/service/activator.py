@@ -34,7 +34,6 @@ from pydcom.wire.activation import (
     decode_props_out,
     reply_blob,
 )
-from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.errors import WireError
 from pydcom.wire.orpc import (
     COMVERSION,
@@ -142,7 +141,7 @@ class Activator:
         record = done.record
         if record is None:
             return self._scm_answer(done.hr)
-        bindings = _local_first(record.bindings, call)
+        bindings = record.bindings.seen_by(call)
         negotiated = _negotiated(version)
         key = (record.oxid, bindings, negotiated.MinorVersion, record.authn_hint)
         scm_reply = self._scm_replies.get(key)
@@ -187,7 +186,7 @@ class Activator:
                 ORPCTHAT(), 0, None, GUID_NULL, 0, CURRENT_VERSION, code, [None] * count,
                 [0] * count, 0).encode()
         return scm.RemoteActivationResponse(
-            ORPCTHAT(), record.oxid, dualstringarray_ndr(_local_first(record.bindings, call)),
+            ORPCTHAT(), record.oxid, dualstringarray_ndr(record.bindings.seen_by(call)),
             record.ipid_rem_unknown, record.authn_hint, _negotiated(version), code,
             list(pointers), list(done.results), 0).encode()
 
@@ -196,11 +195,3 @@ def _negotiated(client: COMVERSION) -> COMVERSION:
     """The version both sides speak: ours, or the client's lower minor (MS-DCOM 1.7)."""
     return COMVERSION(CURRENT_VERSION.MajorVersion,
                       min(CURRENT_VERSION.MinorVersion, client.MinorVersion))
-
-
-def _local_first(bindings: DualStringArray, call: CallReceived) -> DualStringArray:
-    """The exporter's bindings with the address the request came in on first, so the client
-    reaches the exporter the way it reached us."""
-    local = call.connection.local[0] if call.connection else None
-    ordered = sorted(bindings.string_bindings, key=lambda b: b.host != local)
-    return DualStringArray(tuple(ordered), bindings.security_bindings)

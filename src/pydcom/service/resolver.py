@@ -188,7 +188,7 @@ class Resolver:
             status, bindings, ipid, hint = hresult.OR_INVALID_OXID, DualStringArray(), None, 0
         else:
             status, bindings, ipid, hint = 0, record.bindings, record.ipid_rem_unknown, record.authn_hint
-        fields = (dualstringarray_ndr(bindings) if record is not None else None, ipid or GUID_NULL, hint)
+        fields = (dualstringarray_ndr(bindings.seen_by(call)) if record is not None else None, ipid or GUID_NULL, hint)
         if version2:
             version = record.version if record is not None else CURRENT_VERSION
             return oe.ResolveOxid2Response(*fields, version, status).encode()
@@ -212,5 +212,6 @@ class Resolver:
     def _server_alive2(self, call: CallReceived) -> bytes:
         """MS-DCOM 3.1.2.5.1.6: the resolver's version and bindings, without endpoints."""
         oe.EmptyRequest.decode(call.stub)
-        return oe.ServerAlive2Response(CURRENT_VERSION, dualstringarray_ndr(self._bindings()),
+        return oe.ServerAlive2Response(CURRENT_VERSION,
+                                       dualstringarray_ndr(self._bindings().seen_by(call)),
                                        0, 0).encode()

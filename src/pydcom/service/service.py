@@ -9,6 +9,7 @@ import logging
 import threading
 
 from pydcom.rpc import Interface, RpcServer
+from pydcom.rpc.addresses import advertised, is_wildcard
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.service.activator import Activator
@@ -49,11 +50,15 @@ class Service:
         clients honour (MS-DCOM 2.2.19.3 gives resolvers the well-known endpoint)."""
         port = self.port if not self._servers else self._servers[0].address[1]
         return DualStringArray(tuple(
-            StringBinding.tcp(host, None if port == RESOLVER_PORT else port) for host in self.hosts))
+            StringBinding.tcp(address, None if port == RESOLVER_PORT else port)
+            for host in self.hosts for address in advertised(host)))
 
     @property
     def endpoint(self) -> str:
+        """Where this machine's server processes reach the service (a wildcard: over loopback)."""
         host, port = self._servers[0].address
+        if is_wildcard(host):
+            host = "::1" if ":" in host else "127.0.0.1"
         return f"{host}[{port}]"
 
     # -- life cycle --------------------------------------------------------------------------

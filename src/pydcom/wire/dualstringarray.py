@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from pydcom.memo import Memo
+from pydcom.rpc.addresses import is_loopback
 from pydcom.wire.errors import WireError
 
 TOWER_NCACN_IP_TCP = 0x07  # C706 appendix I; MS-RPCE 2.1.1.1
@@ -148,6 +149,26 @@ class DualStringArray:
 
     def tcp_bindings(self) -> list[StringBinding]:
         return [b for b in self.string_bindings if b.tower_id == TOWER_NCACN_IP_TCP]
+
+    def seen_from(self, local: str | None, peer: str | None) -> "DualStringArray":
+        """These bindings as a caller at ``peer``, who came in on ``local``, is given them: the
+        address it used first (it reaches us that way), and loopback addresses left out when
+        the caller is not on loopback (they would lead it to itself)."""
+        bindings = self.string_bindings
+        if peer is not None and not is_loopback(peer):
+            bindings = tuple(b for b in bindings if not is_loopback(b.host)) or bindings
+        if local is not None:
+            bindings = tuple(sorted(bindings, key=lambda b: b.host != local))
+        if bindings == self.string_bindings:
+            return self
+        return DualStringArray(bindings, self.security_bindings)
+
+    def seen_by(self, call) -> "DualStringArray":
+        """``seen_from`` the addresses of the connection ``call`` (a CallReceived) came on."""
+        connection = call.connection
+        if connection is None:
+            return self
+        return self.seen_from(connection.local[0], connection.peer[0])
 
 
 def _utf16z(text: str) -> list[int]:

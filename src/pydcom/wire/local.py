@@ -21,10 +21,12 @@ from pydcom.rpc.server_connection import CallReceived
 from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID
 
 def require_local_caller(call: CallReceived) -> None:
-    """Fault nca_s_fault_access_denied unless the call came from a loopback address: both sides
-    of this interface answer only their own machine."""
+    """Fault nca_s_fault_access_denied unless the call came from this machine: from a loopback
+    address, or from the very address it came in on (a connection between two of a machine's
+    own addresses; TCP cannot complete one from elsewhere claiming it). Both sides of this
+    interface answer only their own machine."""
     peer = call.connection.peer[0] if call.connection else ""
-    if not _is_loopback(peer):
+    if not _is_loopback(peer) and peer != call.connection.local[0]:
         raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
 
 
