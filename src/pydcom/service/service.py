@@ -9,7 +9,7 @@ import logging
 import threading
 
 from pydcom.rpc import Interface, RpcServer
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.server_connection import CallReceived, ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.service.activator import Activator
 from pydcom.service.classes import ClassStore
@@ -19,7 +19,7 @@ from pydcom.wire import local
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.orpc import dualstringarray_of
 
-log = logging.getLogger("pydcom.service")
+log = logging.getLogger(__name__)
 
 RESOLVER_PORT = 135
 
@@ -29,8 +29,10 @@ class Service:
 
     def __init__(self, classes: ClassStore, hosts: list[str] | tuple[str, ...] = ("127.0.0.1",),
                  port: int = RESOLVER_PORT, *, ping_period: float = 120.0,
-                 start_timeout: float = 30.0, grace: float = 5.0) -> None:
+                 start_timeout: float = 30.0, grace: float = 5.0,
+                 limits: ServerLimits | None = None) -> None:
         self.classes = classes
+        self.limits = limits or ServerLimits()  # of each endpoint's RPC server
         self.hosts = list(hosts)
         self.port = port
         self.ping_period = ping_period
@@ -61,7 +63,7 @@ class Service:
         port = self.port
         try:
             for host in self.hosts:
-                server = RpcServer(host, port, name=f"service-{host}").start()
+                server = RpcServer(host, port, limits=self.limits, name=f"service-{host}").start()
                 port = server.address[1]  # every address on the same port, the first one's
                 self._servers.append(server)
         except OSError:
