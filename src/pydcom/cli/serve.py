@@ -26,7 +26,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="how long a starting server may take to register its classes")
     p.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
                    help="how long a server with no objects left lives on")
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="-v: activations, server processes, refused connections; "
+                        "-vv: also ping sets")
 
 
 def run(args: argparse.Namespace) -> int:
