@@ -24,6 +24,13 @@ def test_win32_codes_map_to_hresults():
     assert hresult.name_of(0x800706BA) == "HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE)"
 
 
+def test_log_labels_name_the_code_and_give_its_hex():
+    assert hresult.label_of(0) == "S_OK"
+    assert hresult.label_of(hresult.REGDB_E_CLASSNOTREG) == "REGDB_E_CLASSNOTREG (0x80040154)"
+    assert hresult.label_of(-2147467262) == "E_NOINTERFACE (0x80004002)"
+    assert hresult.label_of(0x8BADF00D) == "0x8BADF00D"
+
+
 def test_hresult_is_unsigned_and_error_pickles():
     err = ComError(-2147467262)  # E_NOINTERFACE as a signed int
     assert err.hresult == hresult.E_NOINTERFACE

@@ -260,6 +260,16 @@ def name_of(hresult: int) -> str:
     return f"0x{hresult:08X}"
 
 
+def label_of(hresult: int) -> str:
+    """How logs write an HRESULT: "S_OK", else its name and hex, "REGDB_E_CLASSNOTREG
+    (0x80040154)" (the hex alone when it has no name here)."""
+    hresult &= 0xFFFFFFFF
+    name = name_of(hresult)
+    if hresult == S_OK or name.startswith("0x"):
+        return name
+    return f"{name} (0x{hresult:08X})"
+
+
 def message_of(hresult: int) -> str:
     """A readable message for an HRESULT (for HRESULT_FROM_WIN32 codes, the Win32 message)."""
     hresult &= 0xFFFFFFFF

@@ -34,7 +34,7 @@ from pydcom.rpc.server_connection import (
 )
 from pydcom.rpc.sockopts import set_kernel_timeouts
 
-log = logging.getLogger("pydcom.rpc")
+log = logging.getLogger(__name__)
 
 _RECV_SIZE = 65536
 MIN_ACCEPTORS = 2  # workers waiting in accept() from the start
@@ -176,16 +176,22 @@ class RpcServer:
                     continue
                 with self._connections_lock:
                     self._accepting -= 1
-                    refuse = (len(self._connections) >= self.limits.max_connections
-                              or self._closing.is_set())
-                    if not refuse:
+                    closing = self._closing.is_set()
+                    full = len(self._connections) >= self.limits.max_connections
+                    if not (closing or full):
                         self._connections[sock] = threading.current_thread()
-                    short = self._accepting < 1 and not self._closing.is_set()
+                    short = self._accepting < 1 and not closing
                 if short:
                     self._spawn_worker()
-                if refuse:
-                    log.warning("%s: refusing connection from %s (limit %d)", self.name, peer,
-                                self.limits.max_connections)
+                if closing or full:
+                    # INFO, not WARNING: a peer can cause it at will, and `pydcom serve` shows
+                    # WARNING without -v.
+                    if closing:
+                        log.debug("%s: refused connection from %s[%d]: closing", self.name,
+                                  *peer[:2])
+                    else:
+                        log.info("%s: refused connection from %s[%d]: max_connections %d "
+                                 "reached", self.name, *peer[:2], self.limits.max_connections)
                     sock.close()
                 else:
                     self._serve(sock, peer)

@@ -11,11 +11,12 @@ bindings and Remote Unknown IPID (MS-DCOM 3.1.2.5.2.3).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
 from pydcom import hresult
-from pydcom.guid import GUID_NULL
+from pydcom.guid import GUID_NULL, format_guid
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
 from pydcom.rpc import Interface
@@ -42,7 +43,7 @@ from pydcom.wire.orpc import (
     dualstringarray_ndr,
 )
 
-log = logging.getLogger("pydcom.service")
+log = logging.getLogger(__name__)
 _activate_stubs = Memo(1024)  # (CLSID, IIDs, class object?) -> ActivateRequest stub
 
 
@@ -98,7 +99,7 @@ class Activator:
                     pick_endpoint(record.bindings), local.SERVER_SYNTAX, local.OP_ACTIVATE, stub))
             except RpcError as exc:
                 # The server went away since it registered: start it again, once.
-                log.info("server of %s did not answer (%s)", clsid, exc)
+                log.info("server of %s did not answer (%s)", format_guid(clsid), exc)
                 self.hosting.forget(clsid, record.oxid)
                 if attempt:
                     raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, str(exc)) from None
@@ -119,28 +120,45 @@ class Activator:
 
     # -- IRemoteSCMActivator (MS-DCOM 3.1.2.5.2.3.2-3) ----------------------------------------
     def _scm(self, call: CallReceived, class_object: bool) -> bytes:
+        started = time.perf_counter()
+        clsid, code, answer = self._scm_reply(call, class_object)
+        _log_activation(call, "RemoteGetClassObject" if class_object else "RemoteCreateInstance",
+                        clsid, code, started)
+        return answer
+
+    def _scm_reply(self, call: CallReceived, class_object: bool
+                   ) -> tuple[uuid.UUID | None, int, bytes]:
+        """The answer, with the CLSID (None if unreadable) and HRESULT it carries."""
         if class_object:
             request = scm.RemoteGetClassObjectRequest.decode(call.stub)
         else:
             request = scm.RemoteCreateInstanceRequest.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=False)
-        if not class_object and request.pUnkOuter is not None:
-            return self._scm_answer(hresult.CLASS_E_NOAGGREGATION)
+        activation = problem = None
         try:
             activation = ActivationRequest.decode(request.pActProperties)
             if activation.client_context is not None:
                 check_client_context(activation.client_context)
         except WireError as exc:
-            log.info("bad activation request from %s: %s", call.connection.peer, exc)
-            return self._scm_answer(hresult.RPC_E_INVALID_OBJREF
-                                    if "context" in str(exc) else hresult.E_INVALIDARG)
+            problem = exc
+        clsid = activation.clsid if activation is not None else None
+        # Aggregation is refused ahead of any fault in the properties, as before they were
+        # read for the log's sake.
+        if not class_object and request.pUnkOuter is not None:
+            return clsid, hresult.CLASS_E_NOAGGREGATION, self._scm_answer(
+                hresult.CLASS_E_NOAGGREGATION)
+        if activation is None or problem is not None:
+            log.info("bad activation request from %s: %s", _peer(call), problem)
+            code = hresult.RPC_E_INVALID_OBJREF if "context" in str(problem) else hresult.E_INVALIDARG
+            return clsid, code, self._scm_answer(code)
         version = activation.client_version
         if version.MajorVersion != CURRENT_VERSION.MajorVersion:
-            return self._scm_answer(hresult.RPC_E_VERSION_MISMATCH)
+            return clsid, hresult.RPC_E_VERSION_MISMATCH, self._scm_answer(
+                hresult.RPC_E_VERSION_MISMATCH)
         done = self._safely(activation.clsid, activation.iids, class_object)
         record = done.record
         if record is None:
-            return self._scm_answer(done.hr)
+            return clsid, done.hr, self._scm_answer(done.hr)
         bindings = record.bindings.seen_by(call)
         negotiated = _negotiated(version)
         key = (record.oxid, bindings, negotiated.MinorVersion, record.authn_hint)
@@ -152,7 +170,7 @@ class Activator:
                 record.oxid, dualstringarray_ndr(bindings), record.ipid_rem_unknown,
                 record.authn_hint, negotiated, activation.iids, done.results
             ).scm_reply_property()
-        return scm.RemoteActivationPropertiesResponse(
+        return clsid, done.hr, scm.RemoteActivationPropertiesResponse(
             ORPCTHAT(), reply_blob(done.props_out, scm_reply), done.hr).encode()
 
     @staticmethod
@@ -161,6 +179,7 @@ class Activator:
 
     # -- IActivation (MS-DCOM 3.1.2.5.2.3.1) ----------------------------------------------------
     def _remote_activation(self, call: CallReceived) -> bytes:
+        started = time.perf_counter()
         request = scm.RemoteActivationRequest.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=False)
         iids = tuple(request.pIIDs or ())
@@ -178,8 +197,10 @@ class Activator:
             try:
                 _, _, pointers = decode_props_out(done.props_out)
             except WireError as exc:
-                log.warning("server of %s answered a bad PropsOutInfo: %s", request.Clsid, exc)
+                log.warning("server of %s answered a bad PropsOutInfo: %s",
+                            format_guid(request.Clsid), exc)
                 code = hresult.RPC_E_UNEXPECTED
+        _log_activation(call, "RemoteActivation", request.Clsid, code, started)
         if pointers is None:
             # A failed phr: NULL bindings, empty pointers, results all zero.
             return scm.RemoteActivationResponse(
@@ -189,6 +210,23 @@ class Activator:
             ORPCTHAT(), record.oxid, dualstringarray_ndr(record.bindings.seen_by(call)),
             record.ipid_rem_unknown, record.authn_hint, _negotiated(version), code,
             list(pointers), list(done.results), 0).encode()
+
+
+def _peer(call: CallReceived) -> str:
+    """The caller's address as "host[port]", the way pydcom writes endpoints."""
+    if call.connection is None:
+        return "unknown"
+    host, port = call.connection.peer[:2]
+    return f"{host}[{port}]"
+
+
+def _log_activation(call: CallReceived, method: str, clsid: uuid.UUID | None, code: int,
+                    started: float) -> None:
+    # Checked first: the GUID and HRESULT texts cost more than the rest of a cached reply.
+    if log.isEnabledFor(logging.INFO):
+        log.info("activation of %s from %s by %s: %s in %.1f ms",
+                 format_guid(clsid) if clsid is not None else "?", _peer(call), method,
+                 hresult.label_of(code), (time.perf_counter() - started) * 1000)
 
 
 def _negotiated(client: COMVERSION) -> COMVERSION:

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -21,11 +22,12 @@ import uuid
 from dataclasses import dataclass, field
 
 from pydcom import hresult
+from pydcom.guid import format_guid
 from pydcom.hresult import ComError
 from pydcom.service.classes import ClassEntry
 from pydcom.service.resolver import ExporterRecord, Resolver
 
-log = logging.getLogger("pydcom.service")
+log = logging.getLogger(__name__)
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -65,7 +67,7 @@ class Hosting:
             launch = self._launches.get(clsid)
         if launch is not None:
             launch.registered.set()
-        log.info("class %s registered by exporter %#x", clsid, oxid)
+        log.info("class %s registered by exporter %#x", format_guid(clsid), oxid)
 
     def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
         with self._lock:
@@ -112,7 +114,7 @@ class Hosting:
                 return True
             if launch.process.poll() is not None:
                 log.warning("server of %s exited with status %s before registering",
-                            launch.clsid, launch.process.returncode)
+                            format_guid(launch.clsid), launch.process.returncode)
                 return False
         return False
 
@@ -120,6 +122,7 @@ class Hosting:
         """Start the server of a class (caller holds the lock)."""
         token = secrets.token_hex(16)
         if entry.python:
+            what = f"python {entry.python}"
             argv = [sys.executable, "-m", "pydcom.runtime.surrogate", "--clsid", str(entry.clsid),
                     "--python", entry.python, "--grace", str(self.grace)]
             for iid in entry.interfaces:
@@ -127,6 +130,7 @@ class Hosting:
             if entry.threading:
                 argv += ["--threading", entry.threading]
         elif entry.command:
+            what = f"command {entry.command}"
             argv = shlex.split(entry.command)
         else:
             raise ComError(hresult.REGDB_E_CLASSNOTREG,
@@ -146,7 +150,11 @@ class Hosting:
         launch = _Launch(entry.clsid, token, process)
         self._launches[entry.clsid] = launch
         self._tokens[token] = launch
-        log.info("started server of %s as process %d", entry.clsid, process.pid)
+        log.info("server pid %d started for %s: %s", process.pid, format_guid(entry.clsid), what)
+        # A server leaves on its own (after --grace with no objects); only a thread waiting
+        # on it learns when, and reaps it then rather than at close().
+        threading.Thread(target=_log_exit, args=(launch,), daemon=True,
+                         name=f"server-{process.pid}-exit").start()
         return launch
 
     def _abandon(self, launch: _Launch) -> None:
@@ -168,6 +176,18 @@ class Hosting:
             except subprocess.TimeoutExpired:
                 launch.process.kill()
             _reap(launch.process)
+
+
+def _log_exit(launch: _Launch) -> None:
+    code = launch.process.wait()
+    if code < 0:
+        try:
+            how = f"on signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"on signal {-code}"
+    else:
+        how = f"with status {code}"
+    log.info("server pid %d for %s exited %s", launch.process.pid, format_guid(launch.clsid), how)
 
 
 def _reap(process: subprocess.Popen) -> None:

@@ -25,7 +25,7 @@ from pydcom.wire import object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.orpc import COMVERSION, CURRENT_VERSION, dualstringarray_ndr
 
-log = logging.getLogger("pydcom.service")
+log = logging.getLogger(__name__)
 
 MAX_PING_SETS = 100_000
 MAX_PINGED_OIDS = 4_000_000  # across all sets: about 200 MiB at the worst
@@ -104,14 +104,17 @@ class Resolver:
     def expire(self) -> int:
         """Drop ping sets whose timer ran out (MS-DCOM 3.1.2.6); returns how many."""
         now = self._clock()
+        dropped: list[tuple[int, int]] = []  # (SETID, OID count), logged outside the lock
         with self._lock:
             dead = [setid for setid, ping in self._sets.items() if ping.deadline <= now]
             for setid in dead:
-                for oid in self._sets.pop(setid).oids:
+                oids = self._sets.pop(setid).oids
+                dropped.append((setid, len(oids)))
+                for oid in oids:
                     self._unhold(oid)
-        if dead:
-            log.info("%d ping sets expired", len(dead))
-        return len(dead)
+        for setid, count in dropped:
+            log.debug("ping set %#x expired with %d OIDs", setid, count)
+        return len(dropped)
 
     def _unhold(self, oid: int) -> None:
         count = self._oid_sets.get(oid, 0) - 1
@@ -133,6 +136,7 @@ class Resolver:
                      ) -> tuple[int, int]:
         """MS-DCOM 3.1.2.5.1.3: returns (status, SETID)."""
         deadline = self._clock() + 3 * self.ping_period
+        created = False
         with self._lock:
             if setid:
                 ping = self._sets.get(setid)
@@ -150,19 +154,25 @@ class Resolver:
                 while setid in self._sets:
                     setid = secrets.randbits(64) or 1
                 ping = self._sets[setid] = _PingSet(sequence, deadline)
+                created = True
             if len(self._oid_sets) + len(add) > MAX_PINGED_OIDS:
-                return hresult.RPC_S_OUT_OF_RESOURCES, setid
-            for oid in add:
-                if oid not in ping.oids:
-                    ping.oids.add(oid)
-                    self._oid_sets[oid] = self._oid_sets.get(oid, 0) + 1
-            for oid in remove:
-                if oid in ping.oids:
-                    ping.oids.discard(oid)
-                    self._unhold(oid)
-            ping.sequence = sequence
-            ping.deadline = deadline
-        return 0, setid
+                status = hresult.RPC_S_OUT_OF_RESOURCES
+            else:
+                status = 0
+                for oid in add:
+                    if oid not in ping.oids:
+                        ping.oids.add(oid)
+                        self._oid_sets[oid] = self._oid_sets.get(oid, 0) + 1
+                for oid in remove:
+                    if oid in ping.oids:
+                        ping.oids.discard(oid)
+                        self._unhold(oid)
+                ping.sequence = sequence
+                ping.deadline = deadline
+            count = len(ping.oids)
+        if created:
+            log.debug("ping set %#x created with %d OIDs", setid, count)
+        return status, setid
 
     @property
     def ping_set_count(self) -> int:

@@ -10,7 +10,7 @@ import threading
 
 from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.server_connection import CallReceived, ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.service.activator import Activator
 from pydcom.service.classes import ClassStore
@@ -20,7 +20,7 @@ from pydcom.wire import local
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.orpc import dualstringarray_of
 
-log = logging.getLogger("pydcom.service")
+log = logging.getLogger(__name__)
 
 RESOLVER_PORT = 135
 
@@ -30,8 +30,10 @@ class Service:
 
     def __init__(self, classes: ClassStore, hosts: list[str] | tuple[str, ...] = ("127.0.0.1",),
                  port: int = RESOLVER_PORT, *, ping_period: float = 120.0,
-                 start_timeout: float = 30.0, grace: float = 5.0) -> None:
+                 start_timeout: float = 30.0, grace: float = 5.0,
+                 limits: ServerLimits | None = None) -> None:
         self.classes = classes
+        self.limits = limits or ServerLimits()  # of each endpoint's RPC server
         self.hosts = list(hosts)
         self.port = port
         self.ping_period = ping_period
@@ -66,7 +68,7 @@ class Service:
         port = self.port
         for host in self.hosts:
             try:
-                server = RpcServer(host, port, name=f"service-{host}").start()
+                server = RpcServer(host, port, limits=self.limits, name=f"service-{host}").start()
             except OSError as exc:  # said with the address that failed: the filename slot
                 self.close()
                 raise OSError(exc.errno, exc.strerror or str(exc), f"{host}[{port}]") from exc
