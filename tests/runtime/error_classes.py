@@ -58,3 +58,8 @@ class Faulty:
 
     def Refuse(self, text: str) -> int:
         raise ValueError(f"refused {text!r}")
+
+
+class ApartmentFaulty(Faulty):
+    """Called on the exporter's apartment thread: the failure crosses back to the caller."""
+    _reg_threading_ = "Apartment"

@@ -31,6 +31,7 @@ from pydcom.wire.objref import ObjRefCustom
 from pydcom.wire.orpc import ORPC_EXTENT, ORPC_EXTENT_ARRAY, ORPCTHAT
 
 from .error_classes import (
+    ApartmentFaulty,
     COMERROR_BARE,
     COMERROR_TEXT,
     FAULTY_CLSID,
@@ -125,13 +126,15 @@ def test_a_method_with_the_declared_codec_too(faulty):
     assert err.source == "ValueError" and err.description.startswith("refused 'that' (at ")
 
 
-def test_an_exporter_in_this_process_answers_and_logs_the_traceback_at_debug(caplog):
-    """The one-struct path of ObjectExporter.invoke, called directly: the failure's answer
-    carries the extension, and the traceback is logged at DEBUG only."""
+@pytest.mark.parametrize("cls", [Faulty, ApartmentFaulty])
+def test_an_exporter_in_this_process_answers_and_logs_the_traceback_at_debug(caplog, cls):
+    """The one-struct path of ObjectExporter.invoke, called directly (for an "Apartment"
+    object, on the apartment's thread): the failure's answer carries the extension, and the
+    traceback is logged at DEBUG only."""
     exporter = ObjectExporter([HOST])
     method = IFaulty.by_name("Fail")
     try:
-        ipid = exporter.marshal(Faulty(), IFAULTY_IID).std.ipid
+        ipid = exporter.marshal(cls(), IFAULTY_IID).std.ipid
 
         def call(code: int) -> bytes:
             stub = method.flat[0].pack(5, 7, 0, 0, uuid.uuid4().bytes_le, 0, code)
