@@ -38,6 +38,24 @@ def test_hresult_is_unsigned_and_error_pickles():
     assert again.hresult == err.hresult and str(again) == str(err)
 
 
+def test_a_remote_explanation_is_kept_and_pickles():
+    bare = ComError(hresult.E_FAIL, "Add")
+    assert bare.source is None and bare.description is None
+    err = ComError(hresult.RPC_E_SERVERFAULT, "Add: ValueError: bad input", source="ValueError",
+                   description="bad input")
+    assert (err.source, err.description) == ("ValueError", "bad input")
+    assert str(err).endswith("(RPC_E_SERVERFAULT 0x80010105): Add: ValueError: bad input")
+    again = pickle.loads(pickle.dumps(err))
+    assert (again.hresult, again.detail, again.source, again.description) == (
+        err.hresult, err.detail, "ValueError", "bad input")
+
+
+def test_dispatch_error_keeps_its_own_source_and_description():
+    from pydcom.automation.errors import DispatchError
+    err = DispatchError("it broke", "Demo.Calculator")
+    assert (err.source, err.description) == ("Demo.Calculator", "it broke")
+
+
 def test_unknown_code_still_reads():
     assert "0x8BADF00D" in str(ComError(0x8BADF00D))
 

@@ -284,11 +284,23 @@ class ComError(Exception):
     """A COM failure: ``hresult`` is the unsigned 32-bit HRESULT, ``detail`` says what failed.
 
     ``str(err)`` reads like ``Class not registered (REGDB_E_CLASSNOTREG 0x80040154): {clsid}``.
+    A failure a remote server explained (its error information, MS-DCOM 2.2.21) also has
+    ``source`` (who raised it, e.g. the exception's type) and ``description`` (what it said);
+    both are None otherwise.
     """
 
-    def __init__(self, hresult: int, detail: str = "") -> None:
+    source: str | None = None
+    description: str | None = None
+
+    def __init__(self, hresult: int, detail: str = "", *, source: str | None = None,
+                 description: str | None = None) -> None:
         self.hresult = hresult & 0xFFFFFFFF
         self.detail = detail
+        # Set only when given, so that a subclass that set its own (DispatchError) keeps them.
+        if source is not None:
+            self.source = source
+        if description is not None:
+            self.description = description
         super().__init__(self.hresult, detail)
 
     @property
@@ -303,4 +315,7 @@ class ComError(Exception):
         return f"ComError(0x{self.hresult:08X}, {self.detail!r})"
 
     def __reduce__(self):  # picklable across processes
-        return (type(self), (self.hresult, self.detail))
+        if self.source is None and self.description is None:
+            return (type(self), (self.hresult, self.detail))
+        return (type(self), (self.hresult, self.detail),
+                {"source": self.source, "description": self.description})

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydcom import hresult
 from pydcom.hresult import ComError
+from pydcom.ndr import NdrError
 from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime import causality
@@ -37,6 +38,7 @@ from pydcom.runtime.interfaces import (
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.ids import COM_MAJOR_VERSION, COM_MINOR_VERSION
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
+from pydcom.wire.errorinfo import error_info_of
 from pydcom.wire.objref import DEFAULT_PUBLIC_REFS, ObjRef, ObjRefStandard, StdObjRef
 from pydcom.wire.orpc import (
     REMINTERFACEREF,
@@ -480,6 +482,36 @@ def pick_endpoint(bindings: DualStringArray, prefer_host: str | None = None) -> 
     return endpoint_of(tcp[0])
 
 
+def read_answer(method: Method, data: bytes) -> Any:
+    """A method's decoded response; ComError for a failure HRESULT, with the server's error
+    information when the ORPCTHAT carries a readable one (MS-DCOM 2.2.21.1)."""
+    try:
+        answer = method.response.decode(data)
+    except NdrError:
+        # The HRESULT is the last 4 bytes of every ORPC response (MS-DCOM 3.2.4.2): a failure
+        # stays that failure, bare, when what comes before it cannot be read.
+        code = struct.unpack_from("<I", data, len(data) - 4)[0] if len(data) >= 12 else 0
+        if code & 0x80000000:
+            raise ComError(code, f"{method.name} (the rest of its answer is unreadable)") from None
+        raise
+    code = getattr(answer, method.hresult_name)
+    if code & 0x80000000:
+        raise remote_error(code, method.name, getattr(answer, method.orpcthat_name))
+    return answer
+
+
+def remote_error(code: int, what: str, orpcthat: Any) -> ComError:
+    """The ComError for a failed ORPC call: the HRESULT, and the source and description of the
+    error information extension in the response's ORPCTHAT, when it has a readable one
+    (MS-DCOM 2.2.21.1-2.2.21.3); otherwise the bare HRESULT."""
+    info = error_info_of(orpcthat)
+    if info is None:
+        return ComError(code, what)
+    said = ": ".join(text for text in (info.source, info.description) if text)
+    return ComError(code, f"{what}: {said}" if said else what,
+                    source=info.source, description=info.description)
+
+
 class Proxy:
     """A reference to an interface of a remote object (MS-DCOM 3.2.4.4).
 
@@ -685,10 +717,7 @@ class Proxy:
 
     def _answer(self, method: Method, data: bytes) -> Any:
         """The [out] values of a method's response; ComError for a failure HRESULT."""
-        answer = method.response.decode(data)
-        code = getattr(answer, method.hresult_name)
-        if code & 0x80000000:
-            raise ComError(code, f"{method.name}")
+        answer = read_answer(method, data)
         outs = []
         for name, _, pointer in method.outs:
             value = getattr(answer, name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import secrets
 import struct
 import threading
@@ -37,6 +38,7 @@ from pydcom.runtime.interfaces import (
 )
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
+from pydcom.wire.errorinfo import ErrorInfo
 from pydcom.wire.errors import WireError
 from pydcom.wire.objref import (
     DEFAULT_PUBLIC_REFS,
@@ -417,8 +419,11 @@ class ObjectExporter:
             if leaves is not None:  # numbers in, numbers out: one struct call each way
                 check_version((leaves[0], leaves[1]), leaves[2])
                 args = leaves[ORPCTHIS_LEAVES:]
-                outs, hr = self.run_in_context(target, leaves[4],
-                                               lambda: self._call_method(target, method, args))
+                try:
+                    outs, hr = self.run_in_context(target, leaves[4],
+                                                   lambda: self._call_method(target, method, args))
+                except _Explained as failure:  # its ORPCTHAT has an extension: the declared codec
+                    return failure.response(method, iid)
                 try:
                     return flat[1].pack(0, 0, *outs, hr)
                 except struct.error as exc:
@@ -427,7 +432,7 @@ class ObjectExporter:
         request = method.request.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=True)
         return self.run_in_context(target, request.orpcthis.cid.bytes_le,
-                                   lambda: self._run_method(target, method, request))
+                                   lambda: self._run_method(target, method, request, iid))
 
     def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any]) -> Any:
         """Run ``fn``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked, where
@@ -449,24 +454,24 @@ class ObjectExporter:
                 self._apartment = Apartment("exporter-sta")
             return self._apartment
 
-    def _run_method(self, target: Any, method, request) -> bytes:
+    def _run_method(self, target: Any, method, request, iid: uuid.UUID) -> bytes:
         """Call the Python method with the decoded request; the encoded response."""
         args = [self.unmarshal_pointer(getattr(request, name)) if pointer
                 else getattr(request, name) for name, pointer in method.ins]
         riid = getattr(request, "riid", ids.IID_IUnknown)
-        values, hr = self._call_method(target, method, args, riid)
-        response = method.response(ORPCTHAT())
-        for (name, _, _), value in zip(method.outs, values):
-            setattr(response, name, value)
-        setattr(response, method.hresult_name, hr)
-        return response.encode()
+        try:
+            values, hr = self._call_method(target, method, args, riid)
+        except _Explained as failure:
+            return failure.response(method, iid)
+        return _response(method, ORPCTHAT(), values, hr)
 
     def _call_method(self, target: Any, method, args: Any,
                      riid: uuid.UUID = ids.IID_IUnknown) -> tuple[list, int]:
         """Call the Python method: its [out] values (interface pointers marshaled, as
         ``riid`` where the declaration says so) and the HRESULT. A ComError is its HRESULT,
         any other exception RPC_E_SERVERFAULT, and after a failure every [out] value is zero
-        (MS-DCOM 3.2.4.2)."""
+        (MS-DCOM 3.2.4.2). A failure with something to tell the client (a Python exception, a
+        ComError with text) raises _Explained instead."""
         outs = method.outs
         values: list = []
         try:
@@ -479,9 +484,12 @@ class ObjectExporter:
             hr = hresult.S_OK
         except ComError as exc:
             values, hr = [], exc.hresult
-        except Exception:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
-            log.exception("%s.%s raised", type(target).__name__, method.name)
-            values, hr = [], hresult.RPC_E_SERVERFAULT
+            if exc.hresult & 0x80000000 and (exc.description or exc.detail or exc.source):
+                raise _Explained(_zeros(outs), hr, exc) from None
+        except Exception as exc:  # noqa: BLE001 - a server exception is RPC_E_SERVERFAULT
+            # The client gets the type and message; the whole traceback stays here.
+            log.debug("%s.%s raised", type(target).__name__, method.name, exc_info=True)
+            raise _Explained(_zeros(outs), hresult.RPC_E_SERVERFAULT, exc) from None
         for _, kind, _ in outs[len(values):]:
             values.append(zero_value(kind))
         return values, hr
@@ -608,6 +616,66 @@ class ObjectExporter:
         if reclaimed:
             log.info("reclaimed %d objects whose clients stopped pinging", len(reclaimed))
         return reclaimed
+
+
+class _Explained(Exception):
+    """A served method's failure with something to tell its client: the zeroed [out] values,
+    the HRESULT and what was raised. Raised rather than returned, so that the success path,
+    one struct call each way, is what it was without error information."""
+
+    def __init__(self, values: list, hr: int, cause: BaseException) -> None:
+        super().__init__(hr)
+        self.values = values
+        self.hr = hr
+        self.cause = cause
+
+    def response(self, method, iid: uuid.UUID) -> bytes:
+        """The response, its ORPCTHAT carrying the error information (MS-DCOM 2.2.21.1);
+        ``iid`` is the interface that was called."""
+        cause = self.cause
+        info = comerror_info(cause, iid) if isinstance(cause, ComError) else \
+            exception_info(cause, iid)
+        return _response(method, info.orpcthat(), self.values, self.hr)
+
+
+def _zeros(outs) -> list:
+    return [zero_value(kind) for _, kind, _ in outs]
+
+
+def _response(method, orpcthat: ORPCTHAT, values: list, hr: int) -> bytes:
+    """A method's response through its declared codec: ORPCTHAT, the [out] values, the HRESULT."""
+    response = method.response(orpcthat)
+    for (name, _, _), value in zip(method.outs, values):
+        setattr(response, name, value)
+    setattr(response, method.hresult_name, hr)
+    return response.encode()
+
+
+def exception_info(exc: BaseException, iid: uuid.UUID) -> ErrorInfo:
+    """The error information a Python exception raised by a served method sends its client
+    (MS-DCOM 2.2.21.2): Source is the exception's type, qualified by its module unless it is a
+    builtin; Description its message and the innermost frame, "file:line in function" (the
+    file's base name only: the server's paths are not the client's business)."""
+    kind = type(exc)
+    module = kind.__module__
+    source = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    try:
+        parts = [str(exc)]
+    except Exception:  # noqa: BLE001 - a broken __str__ must not cost the client its answer
+        parts = ["(the exception's message could not be read)"]
+    tb = exc.__traceback__
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        parts.append(f"(at {os.path.basename(code.co_filename)}:{tb.tb_lineno} in {code.co_name})")
+    return ErrorInfo(iid, source, " ".join(part for part in parts if part))
+
+
+def comerror_info(exc: ComError, iid: uuid.UUID) -> ErrorInfo:
+    """The error information a failing ComError with text sends its client: its text as
+    Description, and the source it came with when it came from another server."""
+    return ErrorInfo(iid, exc.source, exc.description or exc.detail or None)
 
 
 def _identity(call: CallReceived) -> str:

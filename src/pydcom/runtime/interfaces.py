@@ -92,6 +92,10 @@ class Method:
         return self.response._fields_[-1][0]
 
     @functools.cached_property
+    def orpcthat_name(self) -> str:
+        return self.response._fields_[0][0]
+
+    @functools.cached_property
     def flat(self) -> tuple[ndr.structs.FlatLayout, ndr.structs.FlatLayout] | None:
         """The request's and the response's one-struct layouts when every parameter besides
         ORPCTHIS and ORPCTHAT is a number (``ndr.structs.flat_layout``), so that a call and its

@@ -21,6 +21,9 @@ IID_IActivationPropertiesIn = _g("000001a2-0000-0000-c000-000000000046")
 IID_IActivationPropertiesOut = _g("000001a3-0000-0000-c000-000000000046")
 IID_IContext = _g("000001c0-0000-0000-c000-000000000046")
 IID_IDispatch = _g("00020400-0000-0000-c000-000000000046")
+# What Windows reads the error information extension as (MS-DCOM <15>); value from the Windows
+# SDK's oaidl.idl, as MS-DCOM does not list it.
+IID_IErrorInfo = _g("1cf2b120-547d-101b-8e65-08002b2bd119")
 IID_NULL = uuid.UUID(int=0)
 
 # Activation property classes (MS-DCOM 1.9)

@@ -28,14 +28,17 @@ CURRENT_VERSION = COMVERSION(COM_MAJOR_VERSION, COM_MINOR_VERSION)
 
 
 class ORPC_EXTENT(ndr.Struct):
-    """MS-DCOM 2.2.13.1: data is size bytes rounded up to a multiple of 8."""
+    """MS-DCOM 2.2.13.1: ``size`` counts the data's bytes without padding; ``data`` holds
+    (size+7)&~7 of them. Extents of an unknown id are ignored; the well-known ones (the error
+    information, the context) are 2.2.21."""
     id = ndr.GUID
     size = ndr.u32
     data = ndr.conformant(ndr.u8, size_is=lambda s: (s.size + 7) & ~7)
 
 
 class ORPC_EXTENT_ARRAY(ndr.Struct):
-    """MS-DCOM 2.2.13.2: size counts the non-NULL extents; the array holds (size+1)&~1."""
+    """MS-DCOM 2.2.13.2: ``size`` counts the non-NULL extents; the array holds (size+1)&~1
+    pointers, a NULL one making an odd count even."""
     size = ndr.u32
     reserved = ndr.u32
     extent = ndr.unique(ndr.conformant(ndr.unique(ORPC_EXTENT),
