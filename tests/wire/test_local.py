@@ -25,3 +25,13 @@ def test_other_callers_are_refused_with_access_denied(peer):
     with pytest.raises(RpcFault) as info:
         require_local_caller(call_from(peer))
     assert info.value.status == NCA_S_FAULT_ACCESS_DENIED
+
+
+def test_a_caller_from_the_address_it_came_in_on_is_this_machine():
+    """A server bound to a non-loopback address is reached from that address by its own
+    machine's service."""
+    connection = ConnectionInfo(("10.1.2.3", 50000), ("10.1.2.3", 4135))
+    require_local_caller(CallReceived(1, 0, None, 0, None, b"", connection))
+    elsewhere = ConnectionInfo(("10.1.2.4", 50000), ("10.1.2.3", 4135))
+    with pytest.raises(RpcFault):
+        require_local_caller(CallReceived(1, 0, None, 0, None, b"", elsewhere))

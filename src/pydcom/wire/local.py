@@ -25,8 +25,9 @@ def require_local_caller(call: CallReceived) -> None:
     address, or from the very address it came in on (a connection between two of a machine's
     own addresses; TCP cannot complete one from elsewhere claiming it). Both sides of this
     interface answer only their own machine."""
-    peer = call.connection.peer[0] if call.connection else ""
-    if not _is_loopback(peer) and peer != call.connection.local[0]:
+    connection = call.connection
+    peer = connection.peer[0] if connection else ""
+    if not _is_loopback(peer) and (connection is None or peer != connection.local[0]):
         raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
 
 
