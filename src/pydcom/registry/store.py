@@ -27,7 +27,7 @@ from typing import Any
 from pydcom import hresult
 from pydcom.guid import format_guid
 from pydcom.hresult import ComError
-from pydcom.registry import schema
+from pydcom.registry import access, schema
 from pydcom.registry.errors import sqlite_errors
 from pydcom.registry.model import AppIdEntry, ClassEntry
 from pydcom.registry.snapshot import Snapshot
@@ -138,6 +138,8 @@ class Registry:
         self._write_conn: sqlite3.Connection | None = None
         self._read_conn: sqlite3.Connection | None = None
         try:
+            with sqlite_errors(self.path, writing=False):
+                access.inspect(self.path, busy_timeout)  # writes nothing: a foreign file stays as is
             with sqlite_errors(self.path, writing=True):
                 self._write_conn = schema.connect(self.path, busy_timeout)
                 schema.migrate(self._write_conn, self.path)
