@@ -1,14 +1,26 @@
-"""Opening the registry file: what is not a pydcom registry is refused before a byte is written."""
+"""Opening the registry file: what is not a pydcom registry is refused before a byte is
+written; a registry this account cannot write is read, follows its writer, refuses writes."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
+from pydcom import hresult
 from pydcom.hresult import ComError
-from pydcom.registry import ClassEntry, Registry, schema
+from pydcom.registry import ClassEntry, Registry, access, schema
 from pydcom.registry.errors import CORRUPT
+from tests.registry.accounts import (
+    AS_OTHER_ACCOUNT,
+    machine_registry,
+    needs_root,
+    popen_as_other,
+)
+from tests.runtime.support import subprocess_env
 
 OTHER_APP = 0x12345678
 
@@ -82,3 +94,109 @@ def test_an_empty_sqlite_database_becomes_a_registry(tmp_path):
     sqlite3.connect(path).execute("PRAGMA journal_mode=wal").fetchall()  # header only, no table
     with Registry(path) as reg:
         assert reg.snapshot().generation == 0
+
+
+# --- a registry this account can read but not write --------------------------------------------
+
+class OtherReader:
+    """tests/registry/read_only_reader.py running as the other account."""
+
+    def __init__(self, path) -> None:
+        self.process = popen_as_other(["python", "-m", "tests.registry.read_only_reader",
+                                       str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def ask(self, line: str) -> dict:
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        assert answer, f"the reader exited with {self.process.wait(10)}"
+        return json.loads(answer)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def entry(n: int, progid: str) -> ClassEntry:
+    return ClassEntry(f"{{0F8E5C2A-4444-4A2B-9C3D-00000000000{n}}}", progid=progid)
+
+
+@needs_root
+@pytest.mark.parametrize("case", ["folder", "file"])
+def test_a_registry_the_account_cannot_write_is_read_and_follows_the_writer(tmp_path, case):
+    path = machine_registry(tmp_path, case, entry(1, "Root.A"))
+    reader = OtherReader(path)
+    try:
+        seen = reader.ask("look")
+        assert seen["progids"] == ["Root.A"]
+        assert seen["read_only"] == "no write permission on the file"
+        if case == "folder":  # no -wal or -shm: none was open, and the reader may not make them
+            assert files_in(path.parent) == ["registry.sqlite3"]
+
+        with Registry(path) as root:  # root comes, writes, and goes
+            root.register(entry(2, "Root.B"))
+        assert reader.ask("look")["progids"] == ["Root.A", "Root.B"]
+
+        with Registry(path) as root:  # root stays: the reader joins its -wal and -shm
+            root.register(entry(3, "Root.C"))
+            assert reader.ask("look")["progids"] == ["Root.A", "Root.B", "Root.C"]
+            root.unregister("Root.A")
+            assert reader.ask("look")["progids"] == ["Root.B", "Root.C"]
+        assert "registry.sqlite3-wal" in files_in(path.parent)  # kept by the reader's lock
+        with Registry(path) as root:
+            root.register(entry(4, "Root.D"))
+        assert reader.ask("look")["progids"] == ["Root.B", "Root.C", "Root.D"]
+
+        refused = reader.ask("write")
+        assert refused["hresult"] == hresult.E_ACCESSDENIED
+        assert f"registry {path} is read-only for this account" in refused["error"]
+        with Registry(path) as root:
+            assert "Reader.Write" not in {e.progid for e in root.snapshot().classes.values()}
+    finally:
+        reader.close()
+
+
+@needs_root
+def test_a_missing_registry_the_account_cannot_create(tmp_path):
+    path = machine_registry(tmp_path, "folder").parent / "absent.sqlite3"
+    done = subprocess.run([*AS_OTHER_ACCOUNT, sys.executable, "-c",
+                           f"from pydcom.registry import Registry; Registry({str(path)!r})"],
+                          env=subprocess_env(), capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 1
+    assert "E_ACCESSDENIED" in done.stderr
+    assert f"registry {path} does not exist, and this account cannot create it" in done.stderr
+    assert not path.exists()
+
+
+def test_a_file_read_as_it_is_is_read_again_when_a_writer_came_meanwhile(tmp_path, monkeypatch):
+    """Where the account cannot join (no -shm, none creatable), a writer that comes and goes
+    while the reader reads the file makes it read again, never a half-read state."""
+    path = tmp_path / "r.sqlite3"
+    with Registry(path) as reg:
+        reg.register(entry(1, "Root.A"))
+    writer = Registry(path)  # opened first, so that the reads below are all the reader's
+    monkeypatch.setattr(access.ReadOnlyReader, "_join", lambda self: None)
+    reads = []
+    real_read_state = access.read_state
+
+    def read_state_while_a_writer_comes(conn, current):
+        reads.append(real_read_state(conn, current))
+        if len(reads) == 1:
+            writer.register(entry(2, "Root.B"))
+            writer.close()  # its last commit moves into the file, its -wal goes
+        return reads[-1]
+
+    monkeypatch.setattr(access, "read_state", read_state_while_a_writer_comes)
+    reader = access.ReadOnlyReader(str(path), 1.0, 0.25)
+    snapshot = reader.load(None)
+    assert len(reads) == 2 and len(snapshot.classes) == 2
+    assert not reader.changed()
+    monkeypatch.setattr(access, "read_state", real_read_state)
+    with Registry(path) as again:
+        again.register(entry(3, "Root.C"))
+    assert reader.changed() and len(reader.load(snapshot).classes) == 3

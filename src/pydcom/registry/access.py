@@ -1,7 +1,9 @@
-"""Opening the registry file without harming it.
+"""Opening the registry file without harming it, and reading one this account cannot write.
 
 ``inspect`` tells what the file is before anything writes to it, so a foreign or damaged file
 is refused exactly as it was: not switched to WAL mode, no -wal or -shm created beside it.
+``write_denied`` tells whether this account may write the registry. A ``Registry`` it may write
+reads through a ``Reader``; one it may not, through a ``ReadOnlyReader``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,22 @@ import os
 import sqlite3
 from pathlib import Path
 
+from pydcom import hresult
+from pydcom.hresult import ComError
 from pydcom.registry import schema
+from pydcom.registry.errors import (
+    LOCKED,
+    SQLITE_CANTOPEN,
+    SQLITE_READONLY,
+    primary_code,
+)
+from pydcom.registry.snapshot import Snapshot
+
+_READS_PER_LOAD = 3  # how often a read-only load tries again after meeting a writer
 
 
-def connect_read_only(path: str, busy_timeout: float, immutable: bool = False) -> sqlite3.Connection:
+def connect_read_only(path: str, busy_timeout: float,
+                      immutable: bool = False) -> sqlite3.Connection:
     """A ``mode=ro`` connection (``immutable=1`` too if asked): it can never write the file."""
     query = "mode=ro&immutable=1" if immutable else "mode=ro"
     return sqlite3.connect(f"{Path(os.path.abspath(path)).as_uri()}?{query}", uri=True,
@@ -42,6 +56,143 @@ def inspect(path: str, busy_timeout: float) -> int:
         conn.close()
 
 
+def write_denied(path: str) -> str | None:
+    """Why this account cannot write the registry at ``path``, or None if it can."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(path):
+        return None if os.access(folder, os.W_OK) else f"no write permission on its folder {folder}"
+    if not os.access(path, os.W_OK):
+        return "no write permission on the file"
+    if not os.access(folder, os.W_OK):  # WAL writes through a -wal and -shm beside the file
+        return f"no write permission on its folder {folder}, where SQLite keeps its -wal and -shm"
+    return None
+
+
+def state_of(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
+    """The database's state as a snapshot (in the caller's transaction): ``current`` itself if
+    its generation is the committed one, else loaded and built anew."""
+    generation = schema.generation(conn)
+    if current is not None and current.generation == generation:
+        return current
+    classes, appids = schema.load(conn)
+    return Snapshot.build(generation, classes, appids)
+
+
+def read_state(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
+    """The committed state, read in one read transaction."""
+    conn.execute("BEGIN")
+    try:
+        return state_of(conn, current)
+    finally:
+        conn.execute("COMMIT")
+
+
+class Reader:
+    """Reads through one connection; ``PRAGMA data_version`` tells of other connections' commits."""
+
+    def __init__(self, conn: sqlite3.Connection, poll_timeout: float) -> None:
+        self.conn = conn
+        self._poll_timeout = poll_timeout
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        return self._data_version() != self._version
+
+    def load(self, current: Snapshot | None) -> Snapshot:
+        first = self._version is None
+        version = self._data_version()  # before loading: a commit during the load is seen next time
+        snapshot = read_state(self.conn, current)
+        self._version = version
+        if first:  # the first load may wait as a writer would; later checks never block long
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self._poll_timeout * 1000)}")
+        return snapshot
+
+    def _data_version(self) -> int:
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ReadOnlyReader:
+    """Reads a registry this account cannot write, such as a machine-wide one root writes.
+
+    SQLite reads a WAL file through the -wal and -shm beside it. While some connection has the
+    file open they exist, and a ``mode=ro`` connection joins it even if it cannot write them;
+    once joined, its lock keeps the last writer to close from removing them. While none has it
+    open they are absent, every commit is in the file itself (the last connection to close moved
+    them there), and an account that cannot write the folder cannot create them: SQLite then
+    refuses ``mode=ro``, and the file is read as it is, with ``immutable=1``. That flag says the
+    file never changes, which is untrue here, so it is used only under guards: only while no
+    -wal exists (a writer creates it before it writes anything); a new connection for each load
+    (an immutable one never rereads a page); and the load counts only if the file's stat and the
+    -wal's absence are the same after it as before. A later check looks at those same facts:
+    a -wal means a writer came (join it), another stat means one came and went (read again).
+    """
+
+    def __init__(self, path: str, busy_timeout: float, poll_timeout: float) -> None:
+        self.path = path
+        self._busy_timeout = busy_timeout
+        self._poll_timeout = poll_timeout
+        self._joined: Reader | None = None
+        self._seen: tuple[int, ...] | None = None  # the file's stat at the last load as it is
+
+    def changed(self) -> bool:
+        if self._joined is not None:
+            return self._joined.changed()
+        return _wal_exists(self.path) or _file_state(self.path) != self._seen
+
+    def load(self, current: Snapshot | None) -> Snapshot:
+        for _ in range(_READS_PER_LOAD):
+            if self._joined is None:
+                self._join()
+            if self._joined is not None:
+                return self._joined.load(current)
+            snapshot = self._read_as_is(current)
+            if snapshot is not None:
+                return snapshot
+        raise ComError(LOCKED, f"registry {self.path} changed each time it was read")
+
+    def _join(self) -> None:
+        """Read through a ``mode=ro`` connection from now on, if SQLite lets this account."""
+        conn = connect_read_only(self.path, self._busy_timeout)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens -wal and -shm
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if primary_code(exc) not in _NO_SHM:
+                raise
+            if _wal_exists(self.path):  # the file alone lacks what is committed in the -wal
+                raise ComError(hresult.E_ACCESSDENIED,
+                               f"registry {self.path} cannot be read by this account: a writer "
+                               f"has it open, and its -shm cannot be opened ({exc})") from exc
+            return
+        except BaseException:
+            conn.close()
+            raise
+        self._joined = Reader(conn, self._poll_timeout)
+
+    def _read_as_is(self, current: Snapshot | None) -> Snapshot | None:
+        """The state in the file itself, or None if a writer came by while it was read."""
+        before = _file_state(self.path)
+        conn = connect_read_only(self.path, self._busy_timeout, immutable=True)
+        try:
+            snapshot = read_state(conn, current)
+        finally:
+            conn.close()
+        if _wal_exists(self.path) or _file_state(self.path) != before:
+            return None
+        self._seen = before
+        return snapshot
+
+    def close(self) -> None:
+        if self._joined is not None:
+            self._joined.close()
+
+
+_NO_SHM = (SQLITE_READONLY, SQLITE_CANTOPEN)  # no -shm, and this account cannot create one
+
+
 def _quiescent(path: str) -> bool:
     """A WAL file no connection has open: its header says WAL (bytes 18-19 are 2) and no -wal
     exists, as the last connection to close removed it."""
@@ -55,3 +206,11 @@ def _quiescent(path: str) -> bool:
 
 def _wal_exists(path: str) -> bool:
     return os.path.exists(path + "-wal")
+
+
+def _file_state(path: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
