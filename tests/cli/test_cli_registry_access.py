@@ -1,8 +1,10 @@
 """The registry file as the command finds it: another program's database is left untouched; a
-registry the account can read but not write is listed, shown and served, and refuses writes."""
+registry the account can read but not write is listed, shown and served, and refuses writes; an
+account without a home is told, in one line, to name its registry."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +17,7 @@ from pydcom.registry import ClassEntry, Registry
 from tests.cli.support import assert_failed, pydcom_cli
 from tests.registry.accounts import (
     AS_OTHER_ACCOUNT,
+    OWNER,
     machine_registry,
     needs_root,
     popen_as_other,
@@ -94,3 +97,40 @@ def test_serve_on_a_registry_it_can_only_read(tmp_path):
             server.wait()
         server.stdout.close()
         server.stderr.close()
+
+
+# --- the per-user registry of an account without a home ------------------------------------------
+
+NO_HOME = {"HOME": "/nonexistent/x", "XDG_DATA_HOME": None, "PYDCOM_REGISTRY": None}
+
+
+@pytest.mark.parametrize("args", [["list"], ["register", "--clsid", OTHER],
+                                  ["serve", "--bind", "127.0.0.1", "--port", "0"]])
+def test_an_account_without_a_home_is_told_to_name_a_registry(args):
+    assert not os.path.exists("/nonexistent/x")
+    assert_failed(pydcom_cli(*args, **NO_HOME), "ERROR_PATH_NOT_FOUND", "0x80070003",
+                  "cannot create the per-user registry folder /nonexistent/x/.local/share/pydcom",
+                  "the home directory /nonexistent/x does not exist",
+                  "set PYDCOM_REGISTRY (or the command's --registry) to name a registry file")
+    assert not os.path.exists("/nonexistent/x")  # nor is the home directory made for it
+
+
+def test_an_account_without_a_home_may_name_its_registry(tmp_path):
+    path = tmp_path / "r.sqlite3"
+    named = dict(NO_HOME, PYDCOM_REGISTRY=str(path))
+    assert pydcom_cli("register", "--clsid", OTHER, **named).code == 0
+    listed = pydcom_cli("list", registry=path, **NO_HOME)
+    assert listed.code == 0 and OTHER in listed.out, listed
+
+
+@needs_root
+def test_a_home_the_account_cannot_write(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, OWNER, OWNER)  # rwxr-xr-x, and not the account's
+    done = pydcom_cli("list", prefix=AS_OTHER_ACCOUNT, HOME=str(home), XDG_DATA_HOME=None,
+                      PYDCOM_REGISTRY=None)
+    assert_failed(done, "E_ACCESSDENIED 0x80070005",
+                  f"cannot create the per-user registry folder {home}/.local/share/pydcom: "
+                  f"Permission denied ({home}/.local)", "PYDCOM_REGISTRY")
+    assert list(home.iterdir()) == []

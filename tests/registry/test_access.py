@@ -4,6 +4,7 @@ written; a registry this account cannot write is read, follows its writer, refus
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,14 @@ import pytest
 
 from pydcom import hresult
 from pydcom.hresult import ComError
-from pydcom.registry import ClassEntry, Registry, access, schema
+from pydcom.registry import (
+    ENV_REGISTRY,
+    ClassEntry,
+    Registry,
+    access,
+    open_registry,
+    schema,
+)
 from pydcom.registry.errors import CORRUPT
 from tests.registry.accounts import (
     AS_OTHER_ACCOUNT,
@@ -200,3 +208,34 @@ def test_a_file_read_as_it_is_is_read_again_when_a_writer_came_meanwhile(tmp_pat
     with Registry(path) as again:
         again.register(entry(3, "Root.C"))
     assert reader.changed() and len(reader.load(snapshot).classes) == 3
+
+
+# --- the per-user folder --------------------------------------------------------------------------
+
+posix_only = pytest.mark.skipif(os.name == "nt", reason="the per-user folder under $HOME")
+
+
+@posix_only
+def test_an_account_without_a_home_gets_a_com_error_not_a_home(monkeypatch):
+    monkeypatch.delenv(ENV_REGISTRY)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", "/nonexistent/x")
+    with pytest.raises(ComError) as info:
+        open_registry()
+    assert info.value.hresult == hresult.hresult_from_win32(hresult.ERROR_PATH_NOT_FOUND)
+    assert "the home directory /nonexistent/x does not exist" in str(info.value)
+    assert ENV_REGISTRY in str(info.value)
+    assert not os.path.exists("/nonexistent/x")
+
+
+@posix_only
+def test_the_per_user_folder_is_made_in_a_home_or_an_absolute_xdg_data_home(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_REGISTRY)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")  # the XDG spec: ignore it
+    with open_registry() as reg:
+        assert reg.path == str(tmp_path / ".local" / "share" / "pydcom" / "registry.sqlite3")
+    assert (tmp_path / ".local" / "share" / "pydcom").stat().st_mode & 0o777 == 0o700
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "made" / "data"))  # the spec: create it
+    with open_registry() as reg:
+        assert reg.path == str(tmp_path / "made" / "data" / "pydcom" / "registry.sqlite3")

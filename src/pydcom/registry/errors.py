@@ -6,6 +6,7 @@ leaves the registry: a caller sees one ``ComError`` with a true HRESULT and a re
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,15 @@ def translate(exc: sqlite3.Error, path: str, writing: bool) -> ComError:
         return ComError(hresult.E_ACCESSDENIED, f"registry {path} cannot be opened ({exc})")
     failure = hresult.REGDB_E_WRITEREGDB if writing else hresult.REGDB_E_READREGDB
     return ComError(failure, f"registry {path}: {exc}")
+
+
+def oserror_hresult(exc: OSError) -> int:
+    """The HRESULT for a file or folder of the registry that could not be made or opened."""
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return hresult_from_win32(hresult.ERROR_PATH_NOT_FOUND)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return hresult.E_ACCESSDENIED
+    return hresult.REGDB_E_WRITEREGDB
 
 
 @contextmanager
