@@ -42,16 +42,17 @@ def inspect(path: str, busy_timeout: float) -> int:
             return 0
     except FileNotFoundError:
         return 0
-    # A mode=ro connection would create the -wal and -shm of a WAL file nobody has open; then
-    # every commit is in the file itself, read as it is. A writer coming meanwhile changes the
-    # file only when it closes, and ``schema.migrate`` checks again, under the write lock.
-    conn = connect_read_only(path, busy_timeout, immutable=_quiescent(path))
+    # mode=ro would create the -wal and -shm of a WAL file that lacks them (see ReadOnlyReader);
+    # read such a file as it is. A writer coming meanwhile changes the file only when it
+    # closes, and a writer's schema.migrate checks again, under the write lock.
+    conn = connect_read_only(path, busy_timeout, immutable=_wal_mode(path) and not _in_use(path))
     try:
         conn.execute("BEGIN")
         try:
             return schema.classify(conn, path)
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # some failures end the transaction themselves
+                conn.execute("COMMIT")
     finally:
         conn.close()
 
@@ -60,12 +61,19 @@ def write_denied(path: str) -> str | None:
     """Why this account cannot write the registry at ``path``, or None if it can."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.exists(path):
-        return None if os.access(folder, os.W_OK) else f"no write permission on its folder {folder}"
-    if not os.access(path, os.W_OK):
+        return None if _may_write(folder) else f"no write permission on its folder {folder}"
+    if not _may_write(path):
         return "no write permission on the file"
-    if not os.access(folder, os.W_OK):  # WAL writes through a -wal and -shm beside the file
+    if not _may_write(folder):  # WAL writes through a -wal and -shm beside the file
         return f"no write permission on its folder {folder}, where SQLite keeps its -wal and -shm"
     return None
+
+
+def _may_write(path: str) -> bool:
+    """As SQLite's open() will find: by the effective ids where the system can ask so."""
+    if os.access in os.supports_effective_ids:
+        return os.access(path, os.W_OK, effective_ids=True)
+    return os.access(path, os.W_OK)
 
 
 def state_of(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
@@ -84,7 +92,8 @@ def read_state(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
     try:
         return state_of(conn, current)
     finally:
-        conn.execute("COMMIT")
+        if conn.in_transaction:  # some failures end the transaction themselves
+            conn.execute("COMMIT")
 
 
 class Reader:
@@ -115,19 +124,21 @@ class Reader:
 
 
 class ReadOnlyReader:
-    """Reads a registry this account cannot write, such as a machine-wide one root writes.
+    """Reads a registry this account cannot write, such as a machine-wide one root writes,
+    without ever creating a file beside it.
 
     SQLite reads a WAL file through the -wal and -shm beside it. While some connection has the
-    file open they exist, and a ``mode=ro`` connection joins it even if it cannot write them;
+    file open they exist, and a ``mode=ro`` connection joins them even if it cannot write them;
     once joined, its lock keeps the last writer to close from removing them. While none has it
-    open they are absent, every commit is in the file itself (the last connection to close moved
-    them there), and an account that cannot write the folder cannot create them: SQLite then
-    refuses ``mode=ro``, and the file is read as it is, with ``immutable=1``. That flag says the
-    file never changes, which is untrue here, so it is used only under guards: only while no
-    -wal exists (a writer creates it before it writes anything); a new connection for each load
-    (an immutable one never rereads a page); and the load counts only if the file's stat and the
-    -wal's absence are the same after it as before. A later check looks at those same facts:
-    a -wal means a writer came (join it), another stat means one came and went (read again).
+    open they are absent, and every commit is in the file itself: the last connection to close
+    copied them there. ``mode=ro`` would then create the -wal and -shm, which this account may
+    not do where it cannot write the folder, and must not do where it can: files of its own
+    there would make the registry read-only for its writer. So the file is read as it is, with
+    ``immutable=1``. That flag says the file never changes, untrue here, so it is used only under
+    guards: only while no -wal exists (a writer creates one before it writes anything); a new
+    connection for each load (an immutable one never rereads a page); and a load counts only if
+    the file's stat and the -wal's absence are the same after it as before. A check looks at
+    those same facts: a -wal means a writer came (join it), a new stat that one came and went.
     """
 
     def __init__(self, path: str, busy_timeout: float, poll_timeout: float) -> None:
@@ -144,29 +155,34 @@ class ReadOnlyReader:
 
     def load(self, current: Snapshot | None) -> Snapshot:
         for _ in range(_READS_PER_LOAD):
-            if self._joined is None:
+            if self._joined is None and _in_use(self.path):
                 self._join()
             if self._joined is not None:
                 return self._joined.load(current)
             snapshot = self._read_as_is(current)
             if snapshot is not None:
                 return snapshot
+        if _wal_exists(self.path) and not _in_use(self.path):
+            raise ComError(hresult.REGDB_E_READREGDB,
+                           f"registry {self.path} cannot be read now: it has a -wal but no -shm, "
+                           f"which this account does not create; its writer opening it mends that")
         raise ComError(LOCKED, f"registry {self.path} changed each time it was read")
 
     def _join(self) -> None:
-        """Read through a ``mode=ro`` connection from now on, if SQLite lets this account."""
+        """Read through a ``mode=ro`` connection to the writer's -wal and -shm from now on."""
         conn = connect_read_only(self.path, self._busy_timeout)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens -wal and -shm
+        try:  # the first read opens the -wal and -shm (should the writer have just left and
+            # this account may write the folder, SQLite creates them: a window of microseconds)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as exc:
             conn.close()
             if primary_code(exc) not in _NO_SHM:
                 raise
-            if _wal_exists(self.path):  # the file alone lacks what is committed in the -wal
+            if _in_use(self.path):
                 raise ComError(hresult.E_ACCESSDENIED,
-                               f"registry {self.path} cannot be read by this account: a writer "
-                               f"has it open, and its -shm cannot be opened ({exc})") from exc
-            return
+                               f"registry {self.path} cannot be read by this account: its "
+                               f"writer's -wal or -shm cannot be opened ({exc})") from exc
+            return  # the writer left meanwhile: the file as it is holds everything
         except BaseException:
             conn.close()
             raise
@@ -175,33 +191,46 @@ class ReadOnlyReader:
     def _read_as_is(self, current: Snapshot | None) -> Snapshot | None:
         """The state in the file itself, or None if a writer came by while it was read."""
         before = _file_state(self.path)
+        if _wal_exists(self.path):
+            return None
         conn = connect_read_only(self.path, self._busy_timeout, immutable=True)
         try:
             snapshot = read_state(conn, current)
+        except (sqlite3.Error, ComError):
+            if self._untouched_since(before):
+                raise  # a true failure, not a page a passing writer changed under the read
+            return None
         finally:
             conn.close()
-        if _wal_exists(self.path) or _file_state(self.path) != before:
+        if not self._untouched_since(before):
             return None
         self._seen = before
         return snapshot
+
+    def _untouched_since(self, before: tuple[int, ...] | None) -> bool:
+        return not _wal_exists(self.path) and _file_state(self.path) == before
 
     def close(self) -> None:
         if self._joined is not None:
             self._joined.close()
 
 
-_NO_SHM = (SQLITE_READONLY, SQLITE_CANTOPEN)  # no -shm, and this account cannot create one
+_NO_SHM = (SQLITE_READONLY, SQLITE_CANTOPEN)  # what SQLite says when it cannot open the -shm
 
 
-def _quiescent(path: str) -> bool:
-    """A WAL file no connection has open: its header says WAL (bytes 18-19 are 2) and no -wal
-    exists, as the last connection to close removed it."""
+def _wal_mode(path: str) -> bool:
+    """Whether the file's header says WAL mode: bytes 18-19 are 2 (1: a rollback journal)."""
     try:
         with open(path, "rb") as file:
             header = file.read(20)
     except OSError:
         return False  # let SQLite say what is wrong with it
-    return 2 in header[18:20] and not _wal_exists(path)
+    return 2 in header[18:20]
+
+
+def _in_use(path: str) -> bool:
+    """Whether the -wal and -shm of some connection are there to be joined."""
+    return _wal_exists(path) and os.path.exists(path + "-shm")
 
 
 def _wal_exists(path: str) -> bool:
