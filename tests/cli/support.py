@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,10 @@ class Result:
 
 
 def pydcom_cli(*args: str, registry: Path | None = None, stdin: str | None = None,
-               **env: str) -> Result:
-    argv = [sys.executable, "-m", "pydcom"]
+               prefix: Sequence[str] = (), **env: str | None) -> Result:
+    """``pydcom ARGS``, run through ``prefix`` (such as setpriv) if given; ``env`` sets
+    environment variables, or removes those given as None."""
+    argv = [*prefix, sys.executable, "-m", "pydcom"]
     if registry is not None:
         argv += ["--registry", str(registry)]
     done = subprocess.run([*argv, *args], input=stdin, capture_output=True, text=True,

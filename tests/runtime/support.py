@@ -19,11 +19,16 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a child Python that imports this worktree's pydcom and tests."""
+def subprocess_env(**extra: str | None) -> dict[str, str]:
+    """The environment for a child Python that imports this worktree's pydcom and tests;
+    ``extra`` sets variables, or removes those given as None."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(ROOT)])
-    env.update(extra)
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 

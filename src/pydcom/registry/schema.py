@@ -67,17 +67,11 @@ def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection, path: str) -> None:
     """Bring the database to SCHEMA_VERSION, or refuse one that is not a pydcom registry."""
-    if _version(conn) == SCHEMA_VERSION:
+    if classify(conn, path) == SCHEMA_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        version = _version(conn)  # again: another process may have migrated meanwhile
-        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise ComError(CORRUPT, f"{path} is an SQLite database but not a pydcom registry")
-        if version > SCHEMA_VERSION:
-            raise ComError(hresult.hresult_from_win32(hresult.ERROR_NOT_SUPPORTED),
-                           f"registry {path} has schema version {version}; this pydcom "
-                           f"knows versions up to {SCHEMA_VERSION}")
+        version = classify(conn, path)  # again: another process may have changed it meanwhile
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
@@ -90,11 +84,21 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
         raise
 
 
-def _version(conn: sqlite3.Connection) -> int:
+def classify(conn: sqlite3.Connection, path: str) -> int:
+    """The registry's schema version, 0 for an empty database (free to become a registry);
+    ComError for a database of something else or of a newer pydcom. Only reads."""
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    if app_id not in (0, APPLICATION_ID):
-        raise ComError(CORRUPT, f"not a pydcom registry (application_id 0x{app_id:08X})")
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if app_id == 0:  # every version of the schema sets the marker with its first table
+        if version or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise ComError(CORRUPT, f"{path} is an SQLite database but not a pydcom registry")
+    elif app_id != APPLICATION_ID:
+        raise ComError(CORRUPT, f"{path} is not a pydcom registry (application_id 0x{app_id:08X})")
+    if version > SCHEMA_VERSION:
+        raise ComError(hresult.hresult_from_win32(hresult.ERROR_NOT_SUPPORTED),
+                       f"registry {path} has schema version {version}; this pydcom "
+                       f"knows versions up to {SCHEMA_VERSION}")
+    return version
 
 
 def generation(conn: sqlite3.Connection) -> int:

@@ -5,7 +5,9 @@ when the database changes. A hot read is a clock read and an attribute load; it 
 only when ``refresh_interval`` has passed since the last check, and then one thread checks
 (``PRAGMA data_version``, then the generation counter) for all. Changes committed by this
 ``Registry`` are visible at once; changes by other processes within ``refresh_interval``.
-``refresh()`` checks now, for a caller that must not act on a stale view.
+``refresh()`` checks now, for a caller that must not act on a stale view. A registry this
+account cannot write is read the same way, through a ``mode=ro`` connection, or from the file
+as it is while no process has it open (``access.ReadOnlyReader``).
 
 Writing: ``transaction()`` is one ``BEGIN IMMEDIATE`` transaction; the new state is validated by
 building its snapshot before COMMIT, so a bad input or a failure leaves the database as it was.
@@ -27,7 +29,7 @@ from typing import Any
 from pydcom import hresult
 from pydcom.guid import format_guid
 from pydcom.hresult import ComError
-from pydcom.registry import schema
+from pydcom.registry import access, schema
 from pydcom.registry.errors import sqlite_errors
 from pydcom.registry.model import AppIdEntry, ClassEntry
 from pydcom.registry.snapshot import Snapshot
@@ -107,18 +109,12 @@ class Transaction:
         return snapshot
 
 
-def _state(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
-    """The database's state as a snapshot (in the caller's transaction): ``current`` itself if
-    its generation is the committed one, else loaded and built anew."""
-    generation = schema.generation(conn)
-    if current is not None and current.generation == generation:
-        return current
-    classes, appids = schema.load(conn)
-    return Snapshot.build(generation, classes, appids)
-
-
 class Registry:
     """The class registry stored in the SQLite file at ``path`` (created if missing).
+
+    An account that can read the file but not write it, or not its folder, gets a read-only
+    registry: it reads and refreshes as any other, and a write raises E_ACCESSDENIED.
+    ``read_only`` says why, or is None.
 
     Safe to share between threads. Not across ``fork()``: a child process opens its own.
     """
@@ -133,25 +129,46 @@ class Registry:
             raise ComError(hresult.hresult_from_win32(hresult.ERROR_PATH_NOT_FOUND),
                            f"registry {self.path}: no folder {folder}")
         self._write_lock = threading.Lock()   # one writer transaction of this process at a time
-        self._refresh_lock = threading.Lock()  # owns _read_conn and the refresh bookkeeping
+        self._refresh_lock = threading.Lock()  # owns _reader and the refresh bookkeeping
         self._install_lock = threading.Lock()  # held only to compare and swap _snapshot
         self._write_conn: sqlite3.Connection | None = None
-        self._read_conn: sqlite3.Connection | None = None
+        self._reader: access.Reader | access.ReadOnlyReader | None = None  # None once closed
+        self.read_only: str | None = None
+        poll_timeout = min(busy_timeout, _POLL_BUSY_TIMEOUT)
         try:
-            with sqlite_errors(self.path, writing=True):
-                self._write_conn = schema.connect(self.path, busy_timeout)
-                schema.migrate(self._write_conn, self.path)
-                self._read_conn = schema.connect(self.path, busy_timeout)
-                self._data_version = self._read_data_version()  # before loading: no change lost
-                self._snapshot = self._load(self._read_conn, None)
-                timeout_ms = int(min(busy_timeout, _POLL_BUSY_TIMEOUT) * 1000)
-                self._read_conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+            with sqlite_errors(self.path, writing=False):  # writes nothing: a foreign file stays
+                version = access.inspect(self.path, busy_timeout)
+            self.read_only = access.write_denied(self.path)
+            if self.read_only is None:
+                with sqlite_errors(self.path, writing=True):
+                    self._write_conn = schema.connect(self.path, busy_timeout)
+                    schema.migrate(self._write_conn, self.path)
+                    self._reader = access.Reader(schema.connect(self.path, busy_timeout),
+                                                 poll_timeout)
+            elif version < schema.SCHEMA_VERSION:
+                raise ComError(hresult.E_ACCESSDENIED, self._cannot_create(version))
+            else:
+                self._reader = access.ReadOnlyReader(self.path, busy_timeout, poll_timeout)
+            with sqlite_errors(self.path, writing=False):
+                self._snapshot = self._reader.load(None)
         except BaseException:
             self.close()
             raise
         self._checked_at = time.monotonic()
         self._fresh_until = self._checked_at + refresh_interval
-        log.debug("opened registry %s at generation %d", self.path, self._snapshot.generation)
+        log.debug("opened registry %s at generation %d%s", self.path, self._snapshot.generation,
+                  " read-only" if self.read_only else "")
+
+    def _cannot_create(self, version: int) -> str:
+        if version:
+            return (f"registry {self.path} has schema version {version}, this pydcom needs "
+                    f"{schema.SCHEMA_VERSION}, and this account cannot upgrade it "
+                    f"({self.read_only})")
+        if os.path.exists(self.path):
+            return (f"registry {self.path} is empty, and this account cannot write it "
+                    f"({self.read_only})")
+        return (f"registry {self.path} does not exist, and this account cannot create it "
+                f"({self.read_only})")
 
     # --- reading -------------------------------------------------------------------------
 
@@ -168,33 +185,19 @@ class Registry:
 
     def _check(self, started: float) -> Snapshot:
         with self._refresh_lock:
-            if self._checked_at >= started or self._read_conn is None:
+            if self._checked_at >= started or self._reader is None:
                 return self._snapshot  # another thread checked after we were called, or closed
             checked_at = time.monotonic()
             try:
                 with sqlite_errors(self.path, writing=False):
-                    version = self._read_data_version()
-                    if version != self._data_version:
-                        self._install(self._load(self._read_conn, self._snapshot))
-                        self._data_version = version  # only once loaded: a failure retries
+                    if self._reader.changed():  # the reader notes what it saw only once loaded
+                        self._install(self._reader.load(self._snapshot))
             except ComError as exc:  # keep serving the last good state; readers never fail here
                 log.warning("registry check failed, keeping generation %d: %s",
                             self._snapshot.generation, exc)
             self._checked_at = checked_at
             self._fresh_until = checked_at + self.refresh_interval
             return self._snapshot
-
-    def _read_data_version(self) -> int:
-        return self._read_conn.execute("PRAGMA data_version").fetchone()[0]
-
-    @staticmethod
-    def _load(conn: sqlite3.Connection, current: Snapshot | None) -> Snapshot:
-        """The committed state, read in one read transaction."""
-        conn.execute("BEGIN")
-        try:
-            return _state(conn, current)
-        finally:
-            conn.execute("COMMIT")
 
     def _install(self, snapshot: Snapshot) -> None:
         """Replace the current snapshot if ``snapshot`` is newer (from a check or a commit)."""
@@ -208,12 +211,12 @@ class Registry:
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         with self._write_lock:
-            conn = self._require_open(self._write_conn)
+            conn = self._writer()
             with sqlite_errors(self.path, writing=True):
                 conn.execute("BEGIN IMMEDIATE")
             try:
                 with sqlite_errors(self.path, writing=True):
-                    txn = Transaction(_state(conn, self._snapshot))
+                    txn = Transaction(access.state_of(conn, self._snapshot))
                 yield txn
                 with sqlite_errors(self.path, writing=True):
                     snapshot = txn._commit(conn)
@@ -264,18 +267,22 @@ class Registry:
 
     # --- lifetime ------------------------------------------------------------------------
 
-    def _require_open(self, conn: sqlite3.Connection | None) -> sqlite3.Connection:
-        if conn is None:
+    def _writer(self) -> sqlite3.Connection:
+        if self._reader is None:
             raise ComError(hresult.E_UNEXPECTED, f"registry {self.path} is closed")
-        return conn
+        if self._write_conn is None:
+            raise ComError(hresult.E_ACCESSDENIED,
+                           f"registry {self.path} is read-only for this account ({self.read_only})")
+        return self._write_conn
 
     def close(self) -> None:
         """Close the database; snapshots already taken stay valid."""
         with self._write_lock, self._refresh_lock:
-            for conn in (self._write_conn, self._read_conn):
-                if conn is not None:
-                    conn.close()
-            self._write_conn = self._read_conn = None
+            if self._write_conn is not None:
+                self._write_conn.close()
+            if self._reader is not None:
+                self._reader.close()
+            self._write_conn = self._reader = None
 
     def __enter__(self) -> Registry:
         return self
