@@ -121,29 +121,48 @@ def test_migrations_run_in_order_and_keep_the_data(tmp_path, monkeypatch):
     path = tmp_path / "old.sqlite3"
     with Registry(path) as old:
         old.register(ClassEntry(A, progid="Demo.A"))
+    current = schema.SCHEMA_VERSION
     steps = dict(schema.MIGRATIONS)
-    steps[2] = ("CREATE TABLE note (text TEXT)", "INSERT INTO note VALUES ('v2')")
+    steps[current + 1] = ("CREATE TABLE note (text TEXT)", "INSERT INTO note VALUES ('next')")
     monkeypatch.setattr(schema, "MIGRATIONS", steps)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", current + 1)
     with Registry(path) as new:
         assert new.snapshot().clsid_of("Demo.A") == A
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert conn.execute("SELECT text FROM note").fetchall() == [("v2",)]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
+    assert conn.execute("SELECT text FROM note").fetchall() == [("next",)]
     conn.close()
+
+
+def test_a_version_1_registry_gains_the_python_path_column(tmp_path):
+    path = tmp_path / "v1.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in schema.MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO class (clsid, name, inproc_server, threading_model, interfaces) "
+                 f"VALUES ('{{{str(A).upper()}}}', '', 'demo.calc:Calc', 'Both', '[]')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    conn.close()
+    with Registry(path) as reg:
+        entry = reg.snapshot().classes[A]
+        assert entry.inproc_server == "demo.calc:Calc" and entry.python_path is None
+        reg.register(ClassEntry(B, inproc_server="m:C", python_path="/srv/classes"))
+        assert reg.snapshot().classes[B].python_path == "/srv/classes"
 
 
 def test_a_failing_migration_leaves_the_old_version(tmp_path, monkeypatch):
     path = tmp_path / "old.sqlite3"
     with Registry(path) as old:
         old.register(ClassEntry(A))
+    current = schema.SCHEMA_VERSION
     steps = dict(schema.MIGRATIONS)
-    steps[2] = ("CREATE TABLE note (text TEXT)", "INSERT INTO nowhere VALUES (1)")
+    steps[current + 1] = ("CREATE TABLE note (text TEXT)", "INSERT INTO nowhere VALUES (1)")
     monkeypatch.setattr(schema, "MIGRATIONS", steps)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", current + 1)
     assert code_of(Registry, path) == hresult.REGDB_E_WRITEREGDB
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == current
     assert not conn.execute("SELECT * FROM sqlite_master WHERE name = 'note'").fetchall()
     conn.close()
 

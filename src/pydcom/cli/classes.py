@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.machinery
+import os
 
 from pydcom import hresult
 from pydcom.cli.common import UsageError, add_command, checked, class_name, guid_arg, open_from, table
@@ -52,10 +54,20 @@ def run_register(args: argparse.Namespace) -> int:
     python = args.target or args.python
     fields: dict = {}
     if python:
-        declared = coclass_entry(load_class(python))
+        folder = _folder_of(python)
+        try:
+            cls = load_class(python, folder)
+        except ComError as exc:
+            if exc.hresult != hresult.hresult_from_win32(hresult.ERROR_MOD_NOT_FOUND):
+                raise
+            raise ComError(exc.hresult, f"{exc.detail}; run pydcom register in the module's "
+                           "folder (which is then recorded), or put that folder on PYTHONPATH "
+                           "for pydcom and for the service") from None
+        declared = coclass_entry(cls)
         if declared is not None:
             fields = {f.name: getattr(declared, f.name) for f in dataclasses.fields(declared)}
         fields["inproc_server"] = python
+        fields["python_path"] = folder
     if "clsid" not in fields and args.clsid is None:
         raise UsageError(f"pydcom register: {python} has no @pydcom.coclass metadata; give --clsid"
                        if python else "pydcom register: give MODULE:CLASS or --clsid")
@@ -72,7 +84,8 @@ def run_register(args: argparse.Namespace) -> int:
     except ComError as exc:  # the values given do not make a class
         raise UsageError(f"pydcom register: {exc}") from None
     open_from(args).register(entry)
-    print(f"registered {_describe(entry)}")
+    print(f"registered {_describe(entry)}"
+          + (f", imported from {entry.python_path}" if entry.python_path else ""))
     return 0
 
 
@@ -106,6 +119,15 @@ def run_show(args: argparse.Namespace) -> int:
     appid = snapshot.appid_of(entry)
     print(to_toml([entry], [appid] if appid else [], header=False), end="")
     return 0
+
+
+def _folder_of(import_path: str) -> str | None:
+    """The current folder, if the module's top-level package is there: it is imported from
+    there, as ``python -m`` would, and the folder is recorded so that the server process imports
+    it from there too. Otherwise the module must be on the Python path (of the service too)."""
+    top = import_path.partition(":")[0].split(".")[0]
+    folder = os.getcwd()
+    return folder if importlib.machinery.PathFinder.find_spec(top, [folder]) else None
 
 
 def _describe(entry: ClassEntry) -> str:

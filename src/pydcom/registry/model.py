@@ -9,6 +9,7 @@ GUID text and are held as ``uuid.UUID``, list fields are held as tuples.
 from __future__ import annotations
 
 import enum
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -93,6 +94,13 @@ def _text(value: Any, what: str, *, empty_ok: bool = False) -> str:
     return value
 
 
+def _folder(value: Any) -> str:
+    text = _text(value, "Python path folder")
+    if not os.path.isabs(text):
+        raise ComError(hresult.E_INVALIDARG, f"Python path folder {text!r} is not absolute")
+    return text
+
+
 def _principals(value: Any, what: str) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -110,8 +118,10 @@ def _set(entry: object, **fields: Any) -> None:
 class ClassEntry:
     """A class registration (HKCR\\CLSID\\{clsid}).
 
-    ``inproc_server`` is a Python import path ``package.module:Class`` (InprocServer32);
-    ``local_server`` a command line (LocalServer32). A class with neither is known to this
+    ``inproc_server`` is a Python import path ``package.module:Class`` (InprocServer32), and
+    ``python_path`` the folder it is imported from, when it is not on the Python path (pywin32's
+    PythonCOMPath): ``pydcom register`` records the folder it found the module in.
+    ``local_server`` is a command line (LocalServer32). A class with neither is known to this
     machine only as a client: it runs where its AppID's RemoteServerName says.
     """
 
@@ -125,6 +135,7 @@ class ClassEntry:
     threading_model: ThreadingModel = ThreadingModel.BOTH
     interfaces: tuple[uuid.UUID, ...] = ()
     treat_as: uuid.UUID | None = None
+    python_path: str | None = None
 
     def __post_init__(self) -> None:
         clsid = _guid(self.clsid, "CLSID", hresult.CO_E_CLASSSTRING)
@@ -147,7 +158,8 @@ class ClassEntry:
              appid=None if self.appid is None else _guid(self.appid, "AppID"),
              threading_model=ThreadingModel.parse(self.threading_model),
              interfaces=tuple(dict.fromkeys(_guid(i, "interface IID") for i in self.interfaces)),
-             treat_as=treat_as)
+             treat_as=treat_as,
+             python_path=None if self.python_path is None else _folder(self.python_path))
 
     @property
     def progids(self) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from pydcom.registry.errors import CORRUPT
 from pydcom.registry.model import AppIdEntry, ClassEntry
 
 APPLICATION_ID = 0x50594443  # "PYDC"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -44,10 +44,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             access_permission TEXT,
             run_as TEXT)""",
     ),
+    2: (
+        "ALTER TABLE class ADD COLUMN python_path TEXT",  # the folder of inproc_server's module
+    ),
 }
 
 CLASS_COLUMNS = ("clsid, name, progid, vi_progid, inproc_server, local_server, appid, "
-                 "threading_model, interfaces, treat_as")
+                 "threading_model, interfaces, treat_as, python_path")
 APPID_COLUMNS = ("appid, name, remote_server_name, activate_at_storage, launch_permission, "
                  "access_permission, run_as")
 
@@ -123,10 +126,10 @@ def load(conn: sqlite3.Connection) -> tuple[list[ClassEntry], list[AppIdEntry]]:
 
 
 def put_class(conn: sqlite3.Connection, e: ClassEntry) -> None:
-    conn.execute(f"INSERT OR REPLACE INTO class ({CLASS_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", (
+    conn.execute(f"INSERT OR REPLACE INTO class ({CLASS_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
         format_guid(e.clsid), e.name, e.progid, e.version_independent_progid, e.inproc_server,
         e.local_server, _opt_guid(e.appid), e.threading_model.value,
-        json.dumps([format_guid(i) for i in e.interfaces]), _opt_guid(e.treat_as)))
+        json.dumps([format_guid(i) for i in e.interfaces]), _opt_guid(e.treat_as), e.python_path))
 
 
 def put_appid(conn: sqlite3.Connection, a: AppIdEntry) -> None:
@@ -149,11 +152,12 @@ def delete_all(conn: sqlite3.Connection) -> None:
 
 
 def _class_from_row(row: tuple) -> ClassEntry:
-    (clsid, name, progid, vi_progid, inproc, local, appid, threading, interfaces, treat_as) = row
+    (clsid, name, progid, vi_progid, inproc, local, appid, threading, interfaces, treat_as,
+     python_path) = row
     return ClassEntry(clsid=clsid, name=name, progid=progid, version_independent_progid=vi_progid,
                       inproc_server=inproc, local_server=local, appid=appid,
                       threading_model=threading, interfaces=tuple(json.loads(interfaces)),
-                      treat_as=treat_as)
+                      treat_as=treat_as, python_path=python_path)
 
 
 def _appid_from_row(row: tuple) -> AppIdEntry:

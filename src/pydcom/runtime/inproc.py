@@ -11,6 +11,7 @@ disconnected: using it raises ComError(RPC_E_DISCONNECTED) instead of touching a
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import uuid
 from typing import Any
@@ -161,26 +162,30 @@ def class_object(entry: ClassEntry, iid: uuid.UUID = IID_IClassFactory) -> Inpro
                        f"{format_guid(iid)}")
     loaded = _loaded.get(entry.clsid)
     if loaded is None or (loaded[0] is not entry and loaded[0] != entry):
-        cls = load_class(entry.inproc_server or "")
+        cls = load_class(entry.inproc_server or "", entry.python_path)
         declared = coclass_entry(cls)
         iids = {IID_IUnknown, *entry.interfaces, *(declared.interfaces if declared else ())}
         loaded = _loaded[entry.clsid] = (entry, cls, frozenset(iids))
     return InprocClassFactory(loaded[1], loaded[2])
 
 
-def load_class(path: str) -> type:
-    """Import ``package.module:Class``.
+def load_class(path: str, folder: str | None = None) -> type:
+    """Import ``package.module:Class``, from ``folder`` first when one is given (the folder the
+    registration recorded: it goes on ``sys.path``, as pywin32 does with PythonCOMPath).
 
     HRESULT_FROM_WIN32(ERROR_MOD_NOT_FOUND) if the module does not exist, CO_E_SERVER_EXEC_FAILURE
     if importing it raises, CLASS_E_CLASSNOTAVAILABLE if it has no such class.
     """
     module_name, _, qualname = path.partition(":")
+    if folder and folder not in sys.path:
+        sys.path.insert(0, folder)
     try:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            where = f"in {folder} or the Python path" if folder else "on the Python path"
             raise ComError(hresult.hresult_from_win32(hresult.ERROR_MOD_NOT_FOUND),
-                           f"in-process server {path}: no module {exc.name}") from None
+                           f"in-process server {path}: no module {exc.name} {where}") from None
         raise _exec_failure(path, exc) from exc
     except Exception as exc:
         raise _exec_failure(path, exc) from exc

@@ -3,28 +3,19 @@
     python -m pydcom.runtime.surrogate --clsid CLSID --python package.module:Class [--grace 5]
 
 with PYDCOM_SERVICE, PYDCOM_BIND and PYDCOM_TOKEN in the environment, as the service sets them.
+The service starts it in the folder the registration recorded (or in ``/``), which ``-m`` puts
+first on ``sys.path``: a class's module is found there or on the service's PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 import uuid
 
+from pydcom.runtime.inproc import load_class
 from pydcom.runtime.server import LocalServer
-
-
-def load(path: str):
-    """``package.module:Class`` -> the class."""
-    module_name, _, attribute = path.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"{path!r} is not package.module:Class")
-    target = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        target = getattr(target, part)
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threading", help="the registry's threading model for the class")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="surrogate: %(message)s")
-    cls = load(args.python)
+    cls = load_class(args.python)
     server = LocalServer()
     server.register_class_object(args.clsid, cls, interfaces=tuple(args.interface),
                                  threading=args.threading)

@@ -18,6 +18,7 @@ class ClassEntry:
     name: str = ""
     interfaces: tuple[uuid.UUID, ...] = ()  # IIDs the objects answer besides their own word
     threading: str | None = None  # the registry's threading model
+    python_path: str | None = None  # the folder ``python`` is imported from, if recorded
 
 
 class ClassStore(Protocol):

@@ -138,12 +138,16 @@ class Hosting:
         env = dict(os.environ, PYDCOM_SERVICE=self.service_endpoint,
                    PYDCOM_BIND=",".join(self.hosts), PYDCOM_TOKEN=token,
                    PYDCOM_CLSID=str(entry.clsid))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.getcwd(),
-                                                        env.get("PYTHONPATH", "")) if p)
+        # pydcom itself, then the service's own path; a class's recorded folder comes first,
+        # as the surrogate's working folder (below), never the service's working folder.
+        inherited = env.get("PYTHONPATH", "").split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join([_PACKAGE_ROOT, *(os.path.abspath(p) for p in inherited
+                                                              if p)])
         try:
             # The server's stdin is a pipe the service holds: when the service ends, however
             # it ends, the server reads EOF and leaves (pydcom.runtime.server).
-            process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE)
+            process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                       cwd=entry.python_path or "/" if entry.python else None)
         except OSError as exc:
             raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE,
                            f"cannot start the server of {entry.clsid}: {exc}") from None

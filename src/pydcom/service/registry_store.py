@@ -22,4 +22,5 @@ class RegistryClassStore:
             return None
         return ClassEntry(entry.clsid, python=entry.inproc_server, command=entry.local_server,
                           name=entry.name, interfaces=tuple(entry.interfaces),
-                          threading=entry.threading_model.value)
+                          threading=entry.threading_model.value,
+                          python_path=entry.python_path)
