@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -49,3 +50,16 @@ def assert_refused(result: Result, *needles: str, status: int = 2) -> None:
 def assert_failed(result: Result, *needles: str) -> None:
     """Exit status 1 (the command could not be done) and exactly one line on stderr."""
     assert_refused(result, *needles, status=1)
+
+
+def stop(process: subprocess.Popen) -> tuple[str, str]:
+    """SIGTERM to a process the test started (by its pid), a bounded wait, SIGKILL after it;
+    what it wrote to its pipes, if it had any."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        out, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return out or "", err or ""

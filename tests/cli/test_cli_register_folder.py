@@ -4,12 +4,11 @@ activation import it from the recorded folder, wherever they were started."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import uuid
 
-from tests.cli.support import Result, assert_failed
+from tests.cli.support import Result, assert_failed, stop
 from tests.runtime.support import subprocess_env
 
 MODULE = '''
@@ -59,14 +58,7 @@ def test_the_server_process_imports_from_the_recorded_folder(tmp_path):
                    cwd="/", registry=registry)
         assert done.out == "42\n", done
     finally:
-        service.send_signal(signal.SIGTERM)
-        try:
-            service.wait(10)
-        except subprocess.TimeoutExpired:
-            service.kill()
-            service.wait()
-        service.stdout.close()
-        service.stderr.close()
+        stop(service)
 
 
 def test_a_module_in_no_folder_it_looks_in_says_what_to_do(tmp_path):

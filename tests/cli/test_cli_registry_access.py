@@ -5,7 +5,6 @@ account without a home is told, in one line, to name its registry."""
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 
@@ -14,7 +13,7 @@ import pytest
 from pydcom.examples.calculator import CALC_CLSID
 from pydcom.guid import format_guid
 from pydcom.registry import ClassEntry, Registry
-from tests.cli.support import assert_failed, pydcom_cli
+from tests.cli.support import assert_failed, pydcom_cli, stop
 from tests.registry.accounts import (
     AS_OTHER_ACCOUNT,
     OWNER,
@@ -87,15 +86,7 @@ def test_serve_on_a_registry_it_can_only_read(tmp_path):
                             registry=tmp_path / "client.sqlite3")
         assert result.out == "5\n", result
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stdout.close()
-        server.stderr.close()
+        stop(server)
 
 
 # --- the per-user registry of an account without a home ------------------------------------------

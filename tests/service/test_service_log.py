@@ -5,9 +5,7 @@ and dropped (DEBUG). Services on 127.0.0.61 and 127.0.0.62, used by no other tes
 from __future__ import annotations
 
 import logging
-import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from pydcom.runtime.remote_activation import remote_activate
 from pydcom.wire import ids, scm
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.orpc import orpcthis
+from tests.cli.support import stop
 from tests.runtime.support import ROOT, subprocess_env
 
 from .machines import register_samples
@@ -157,13 +156,7 @@ def test_pydcom_serve_v_logs_activations_on_stderr(tmp_path):
         finally:
             runtime.close()
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-        try:
-            _, err = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, err = process.communicate()
+        _, err = stop(process)
     assert process.returncode == 0, err
     assert re.search(rf"^pydcom serve: activation of {CALC} from {ADDRESS} by "
                      r"RemoteCreateInstance: S_OK in \d+\.\d ms$", err, re.MULTILINE), err
