@@ -98,6 +98,7 @@ def test_rc4k_is_one_fresh_handle():
 def test_rc4_module_imports_without_warnings():
     import subprocess
     import sys
-    result = subprocess.run([sys.executable, "-W", "error", "-c", "import pydcom.ntlm.rc4 as r; print(r.IMPLEMENTATION)"],
-                            capture_output=True, text=True, env={**os.environ}, timeout=60)
+    code = "import pydcom.ntlm.rc4 as r; print(r.IMPLEMENTATION)"
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 0, result.stderr

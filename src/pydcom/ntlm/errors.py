@@ -23,8 +23,10 @@ _NAMES = {
     SEC_E_INTERNAL_ERROR: ("SEC_E_INTERNAL_ERROR", "The Local Security Authority cannot be contacted"),
     SEC_E_INVALID_TOKEN: ("SEC_E_INVALID_TOKEN", "The token supplied to the function is invalid"),
     SEC_E_LOGON_DENIED: ("SEC_E_LOGON_DENIED", "The logon attempt failed"),
-    SEC_E_MESSAGE_ALTERED: ("SEC_E_MESSAGE_ALTERED", "The message or signature supplied for verification has been altered"),
-    SEC_E_OUT_OF_SEQUENCE: ("SEC_E_OUT_OF_SEQUENCE", "The message supplied for verification is out of sequence"),
+    SEC_E_MESSAGE_ALTERED: ("SEC_E_MESSAGE_ALTERED",
+                            "The message or signature supplied for verification has been altered"),
+    SEC_E_OUT_OF_SEQUENCE: ("SEC_E_OUT_OF_SEQUENCE",
+                            "The message supplied for verification is out of sequence"),
     SEC_E_WRONG_PRINCIPAL: ("SEC_E_WRONG_PRINCIPAL", "The target principal name is incorrect"),
 }
 
