@@ -4,9 +4,10 @@ message of 4.2.4.4 through our session in both roles."""
 
 from __future__ import annotations
 
-from pydcom.ntlm import crypto
-from pydcom.ntlm.messages import AvPairs, NegotiateFlags, NTLMv2ClientChallenge
-from pydcom.ntlm.session import NtlmSession
+import pytest
+
+from pydcom.ntlm import Acceptor, NtlmSession, crypto
+from pydcom.ntlm.messages import AvPairs, NegotiateFlags, NegotiateMessage, NTLMv2ClientChallenge
 
 from . import spec_vectors as spec
 
@@ -41,8 +42,9 @@ def test_4_2_4_1_2_session_base_key_and_kxkey():
 
 
 def test_4_2_4_2_3_encrypted_session_key():
-    assert crypto.encrypt_session_key(spec.SESSION_BASE_KEY, spec.RANDOM_SESSION_KEY) == spec.ENCRYPTED_SESSION_KEY
-    assert crypto.decrypt_session_key(spec.SESSION_BASE_KEY, spec.ENCRYPTED_SESSION_KEY) == spec.RANDOM_SESSION_KEY
+    base_key = spec.SESSION_BASE_KEY
+    assert crypto.encrypt_session_key(base_key, spec.RANDOM_SESSION_KEY) == spec.ENCRYPTED_SESSION_KEY
+    assert crypto.decrypt_session_key(base_key, spec.ENCRYPTED_SESSION_KEY) == spec.RANDOM_SESSION_KEY
 
 
 def test_4_2_4_4_signing_and_sealing_keys():
@@ -73,6 +75,25 @@ def test_4_2_4_4_gss_wrapex_from_the_client():
 
 def test_4_2_4_4_gss_unwrapex_at_the_server():
     session = NtlmSession(spec.FLAGS, spec.RANDOM_SESSION_KEY, initiator=False)
+    assert session.unseal(spec.SEALED, spec.SIGNATURE) == spec.PLAINTEXT
+
+
+@pytest.fixture
+def spec_acceptor():
+    accounts = {(spec.USER, spec.USER_DOM): crypto.nt_hash(spec.PASSWD)}
+    # The example's TimeStamp is 0 (1601), so the clock check is off for it.
+    acceptor = Acceptor(lambda user, domain: accounts.get((user, domain)), max_clock_skew=None)
+    negotiate = NegotiateMessage(int(spec.FLAGS)).encode()
+    acceptor.accept_negotiate(negotiate, server_challenge=spec.SERVER_CHALLENGE)
+    return acceptor
+
+
+def test_4_2_4_3_authenticate_verified_by_our_acceptor(spec_acceptor):
+    session = spec_acceptor.accept_authenticate(spec.AUTHENTICATE_MESSAGE)
+    assert session.session_key == spec.RANDOM_SESSION_KEY
+    assert (session.user, session.domain, session.identity.workstation) == (spec.USER, spec.USER_DOM,
+                                                                            spec.WORKSTATION)
+    # ... and the resulting server context reads the client's 4.2.4.4 message.
     assert session.unseal(spec.SEALED, spec.SIGNATURE) == spec.PLAINTEXT
 
 
