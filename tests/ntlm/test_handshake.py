@@ -383,7 +383,8 @@ def test_authenticate_without_ess_is_refused():
 
 
 def test_authenticate_cannot_add_session_flags_the_challenge_did_not_grant():
-    acceptor, message, _ = hand_built_authenticate(make_acceptor(), negotiate_flags=DEFAULT_FLAGS & ~F.NEGOTIATE_SEAL,
+    acceptor, message, _ = hand_built_authenticate(make_acceptor(),
+                                                   negotiate_flags=DEFAULT_FLAGS & ~F.NEGOTIATE_SEAL,
                                                    flags=DEFAULT_FLAGS & ~F.NEGOTIATE_KEY_EXCH)
     with pytest.raises(AuthenticationError, match="did not grant"):
         acceptor.accept_authenticate(message)
