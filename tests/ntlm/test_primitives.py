@@ -102,3 +102,22 @@ def test_rc4_module_imports_without_warnings():
     result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_without_openssl_rc4_the_python_cipher_takes_over():
+    # CRYPTOGRAPHY_OPENSSL_NO_LEGACY makes OpenSSL refuse RC4, as a FIPS build does; the
+    # MS-NLMP 4.2.4.4 sealed message must come out the same from the Python cipher.
+    import subprocess
+    import sys
+    code = "\n".join([
+        "from pydcom.ntlm import rc4",
+        "from pydcom.ntlm.session import NtlmSession",
+        "from tests.ntlm import spec_vectors as spec",
+        "assert rc4.IMPLEMENTATION == 'python', rc4.IMPLEMENTATION",
+        "session = NtlmSession(spec.FLAGS, spec.RANDOM_SESSION_KEY, initiator=True)",
+        "assert session.seal(spec.PLAINTEXT) == (spec.SEALED, spec.SIGNATURE)",
+    ])
+    env = {**os.environ, "CRYPTOGRAPHY_OPENSSL_NO_LEGACY": "1"}
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
