@@ -104,6 +104,17 @@ def test_initiator_sends_a_mic_and_a_target_name_as_windows_does():
     assert acceptor.accept_authenticate(sent).identity.target_name == "host/hostb"
 
 
+def test_initiator_sends_no_version_the_server_did_not_grant():
+    initiator, acceptor = Initiator("alice", "HOSTB", password="correct horse"), make_acceptor()
+    negotiate = NegotiateMessage.decode(initiator.negotiate())
+    assert negotiate.version is not None
+    challenge = acceptor.accept_negotiate(NegotiateMessage(negotiate.flags & ~F.NEGOTIATE_VERSION).encode())
+    message = AuthenticateMessage.decode(initiator.authenticate(challenge))
+    assert not message.flags & F.NEGOTIATE_VERSION and message.version is None
+    assert message.mic is not None  # the Version slot is still there, zeroed, before the MIC
+    assert message.flags == initiator.session.flags
+
+
 def test_initiator_accepts_an_nt_hash_instead_of_a_password():
     initiator = Initiator("alice", "HOSTB", nt_hash=nt_hash("correct horse"))
     _, server = handshake(initiator)

@@ -65,7 +65,8 @@ def _default_names() -> tuple[str, str]:
 
 
 class Acceptor:
-    """One NTLM authentication, server side; a new Acceptor per security context.
+    """One NTLM authentication, server side; a new Acceptor per security context, driven by
+    one caller (the connection that owns the context), so it holds no lock.
 
     ``nt_hash_of(user, domain)`` returns the account's 16-byte NT hash (NTOWFv1, 3.3.1) or None;
     ``user`` and ``domain`` are as the client wrote them, and the callable decides how names and

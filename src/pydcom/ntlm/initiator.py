@@ -42,7 +42,8 @@ _NEGOTIABLE = (F.NEGOTIATE_SIGN | F.NEGOTIATE_SEAL | F.NEGOTIATE_ALWAYS_SIGN | F
 
 
 class Initiator:
-    """One NTLM authentication, client side; a new Initiator per security context.
+    """One NTLM authentication, client side; a new Initiator per security context, driven by
+    one caller, so it holds no lock (the session it makes has its own).
 
     Give ``password`` or ``nt_hash`` (the 16-byte NTOWFv1). ``target_name`` is the server's SPN
     (e.g. ``"host/hostb"``), sent as MsvAvTargetName; Windows sends one always, empty when the
@@ -129,7 +130,8 @@ class Initiator:
         authenticate = AuthenticateMessage(
             flags=flags, lm_challenge_response=lm_response, nt_challenge_response=proof + blob,
             domain_name=self.domain, user_name=self.user, workstation=self.workstation,
-            encrypted_random_session_key=encrypted_key, version=self.version,
+            encrypted_random_session_key=encrypted_key,
+            version=self.version if flags & F.NEGOTIATE_VERSION else None,
             mic=bytes(16) if use_mic else None)
         encoded = authenticate.encode()
         if use_mic:
