@@ -28,6 +28,7 @@ from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import CallFailed, RpcError, ServerUnavailable
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import current_apartment
+from pydcom.runtime.exporter import ObjectExporter
 from pydcom.runtime.interfaces import (
     ORPCTHAT_LEAVES,
     ComInterface,
@@ -35,6 +36,7 @@ from pydcom.runtime.interfaces import (
     known_interface,
     syntax_of,
 )
+from pydcom.runtime.service_link import ServiceLink, service_endpoint
 from pydcom.wire import ids, object_exporter as oe
 from pydcom.wire.ids import COM_MAJOR_VERSION, COM_MINOR_VERSION
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
@@ -245,17 +247,14 @@ class ClientRuntime:
         client.offer(syntaxes)
         pool.give(client)
 
-    def exporter(self):
+    def exporter(self) -> ObjectExporter:
         """This process's object exporter, for objects it passes to other machines; made on
         first use and joined to this machine's service (PYDCOM_SERVICE, "host[port]";
         127.0.0.1 by default), which its clients ping, as Windows needs rpcss."""
         with self._exporter_lock:
             if self._exporter is None:
-                from pydcom.runtime.server import ServiceLink, parse_endpoint
-                endpoint = parse_endpoint(self.local_service or
-                                          os.environ.get("PYDCOM_SERVICE", "127.0.0.1"))
+                endpoint = service_endpoint(self.local_service)
                 link = ServiceLink(endpoint)
-                from pydcom.runtime.exporter import ObjectExporter
                 self._exporter = ObjectExporter([self.local_address or endpoint[0]],
                                                 resolver_bindings=link.resolver_bindings(),
                                                 resolver=link, unmarshal_remote=self.unmarshal)

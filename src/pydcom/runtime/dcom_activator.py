@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from pydcom import hresult
 from pydcom.hresult import ComError
-from pydcom.registry import parse_machine_name
 from pydcom.runtime.client import ClientRuntime, Endpoint, Proxy
 from pydcom.runtime.clsctx import CLSCTX
 from pydcom.runtime.multiqi import MultiQI
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.runtime.resolve import ActivationPlan
+from pydcom.runtime.service_link import service_endpoint
 
 _runtime: ClientRuntime | None = None
 _runtime_lock = threading.Lock()
@@ -51,7 +51,7 @@ class DcomActivator:
         (PYDCOM_SERVICE, "host" or "host[port]"; 127.0.0.1[135] by default)."""
         if plan.context == CLSCTX.REMOTE_SERVER and plan.server is not None:
             return plan.server.host, plan.server.port
-        return parse_machine_name(self._local_service or os.environ.get("PYDCOM_SERVICE", "127.0.0.1"))
+        return service_endpoint(self._local_service)
 
     def get_class_object(self, plan: ActivationPlan, iid: uuid.UUID) -> Proxy:
         endpoint = self.endpoint(plan)
