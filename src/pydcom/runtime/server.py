@@ -23,6 +23,7 @@ from pydcom.rpc import Interface
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
+from pydcom.runtime.machine import require_local_caller
 from pydcom.runtime.service_link import ENV_SERVICE, ServiceLink
 from pydcom.wire import local
 from pydcom.wire.activation import props_out_stream
@@ -102,7 +103,7 @@ class LocalServer:
     def _activate(self, call: CallReceived) -> bytes:
         """The service's activation request: create the object (or take the class object) and
         marshal each requested interface, five references each (MS-DCOM 3.1.1.5.1)."""
-        local.require_local_caller(call)
+        require_local_caller(call)
         request = _activate_request(call.stub)
         class_object = self._classes.get(request.clsid)
         if class_object is None:

@@ -12,6 +12,7 @@ from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
 from pydcom.rpc.server_connection import CallReceived, ServerLimits
 from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.machine import require_local_caller
 from pydcom.service.activator import Activator
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
@@ -104,7 +105,7 @@ class Service:
     def _local_interface(self) -> Interface:
         def only_local(handler):
             def guarded(call: CallReceived) -> bytes:
-                local.require_local_caller(call)
+                require_local_caller(call)
                 return handler(call)
             return guarded
 
