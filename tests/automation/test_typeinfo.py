@@ -353,7 +353,7 @@ def test_every_typeinfo_reference_is_given_back(runtime, monkeypatch):
             describe(calc)  # takes and releases references of its own to the same IPID
             assert len(obtained) == 2 and obtained[1]._released and not ti._released
         assert ti._released
-        runtime.flush_releases()
+        runtime.releases.flush()
         # the exporter dropped the IPID when its last reference came back (MS-DCOM 3.1.1.5.6.1.3)
         with pytest.raises(RpcFault) as fault:
             runtime.call(ti._info.endpoint, syntax_of(IID_ITypeInfo), tw.OP_GET_TYPE_ATTR,

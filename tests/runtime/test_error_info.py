@@ -20,8 +20,9 @@ from pydcom import hresult
 from pydcom.examples.calculator import IntResponse
 from pydcom.hresult import ComError
 from pydcom.rpc.server_connection import CallReceived
-from pydcom.runtime.client import ClientRuntime, read_answer
+from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ObjectExporter
+from pydcom.runtime.proxy import read_answer
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.service.service import Service

@@ -61,7 +61,7 @@ def test_activation_binds_the_granted_interfaces_at_the_exporter_ahead_of_the_fi
     missing = uuid.UUID("0badf00d-0000-4000-8000-000000000002")
     [(_, calc), (_, _), (_, none)] = remote_activate(runtime, endpoint(service), CALC_CLSID,
                                                      [ICalc.iid, ids.IID_IUnknown, missing])
-    [connection] = runtime._pools[calc._info.endpoint]._idle  # connected, its bind under way
+    [connection] = runtime.connections.pool(calc._info.endpoint).idle()  # connected, its bind under way
     assert calc.Add(2, 3) == 5  # reads the bind's answer, then calls: no second bind
     assert set(connection._conn.contexts) == {syntax_of(ICalc.iid), syntax_of(ids.IID_IUnknown),
                                               REMUNKNOWN_SYNTAX}
@@ -161,7 +161,7 @@ def test_idle_server_shuts_down_after_its_grace_period(make_service, runtime):
     [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
     pid = calc.Where()[0]
     calc.release()
-    runtime.flush_releases()
+    runtime.releases.flush()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
@@ -199,7 +199,7 @@ def test_released_ipid_is_rpc_e_disconnected(make_service, runtime):
     [(_, keep)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ids.IID_IUnknown])
     ipid, info = calc.ipid, calc._info
     calc.release()
-    runtime.flush_releases()
+    runtime.releases.flush()
     from pydcom.wire.orpc import orpcthis
     from pydcom.rpc.errors import RpcFault
     request = ICalc.methods[0].request(orpcthis(), 1, 2).encode()
@@ -227,7 +227,7 @@ def test_server_gone_is_rpc_e_disconnected_machine_gone_is_server_unavailable(ma
     os.kill(pid, 9)
     deadline = time.monotonic() + 5
     # Dead, and its listening socket closed (the kernel tears a process down in steps).
-    while (_alive(pid) or runtime.endpoint_alive(calc._info.endpoint)) and time.monotonic() < deadline:
+    while (_alive(pid) or runtime.connections.alive(calc._info.endpoint)) and time.monotonic() < deadline:
         time.sleep(0.05)
     with pytest.raises(ComError) as info:
         calc.Add(1, 1)

@@ -59,7 +59,7 @@ def test_activation_and_its_server_process_are_logged(make_service, caplog):
         assert code == 0
         pid, _ = calc.Where()
         callers = {f"{h}[{p}]" for h, p in
-                   (client.local_address for client in runtime._pools[endpoint]._idle)}
+                   (client.local_address for client in runtime.connections.pool(endpoint).idle())}
         calc.release()
     finally:
         runtime.close()  # sends the release: the server has no objects left and leaves

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 from pydcom import hresult
 from pydcom.hresult import ComError
-from pydcom.runtime.client import ClientRuntime, Endpoint, Proxy
+from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.clsctx import CLSCTX
+from pydcom.runtime.endpoints import Endpoint
 from pydcom.runtime.multiqi import MultiQI
+from pydcom.runtime.proxy import Proxy
 from pydcom.runtime.remote_activation import remote_activate
 from pydcom.runtime.resolve import ActivationPlan
 from pydcom.runtime.service_link import service_endpoint

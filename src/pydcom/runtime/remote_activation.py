@@ -11,8 +11,11 @@ import uuid
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
-from pydcom.runtime.client import ClientRuntime, Endpoint, OxidInfo, Proxy, pick_endpoint
+from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.endpoints import Endpoint, pick_endpoint
 from pydcom.runtime.interfaces import syntax_of
+from pydcom.runtime.oxids import OxidInfo
+from pydcom.runtime.proxy import Proxy
 from pydcom.wire import scm
 from pydcom.wire.activation import ActivationReply, ActivationRequest, client_context
 from pydcom.wire.errors import WireError
@@ -27,7 +30,7 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     ``endpoint``: one (HRESULT, proxy or None) per IID. ComError for a failure of the whole
     activation, with the HRESULT the service returned (or the RPC failure's)."""
     # Connect and bind while the request is made; an unreachable machine is reported here.
-    runtime.prepare(endpoint, [scm.SCM_SYNTAX], quiet=False)
+    runtime.connections.prepare(endpoint, [scm.SCM_SYNTAX], quiet=False)
     properties = _request_properties(clsid, tuple(iids), server_name or endpoint[0])
     if class_object:
         params = scm.RemoteGetClassObjectRequest(orpcthis(), properties)
@@ -48,8 +51,8 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
     granted = [iid for code, iid, pointer in zip(reply.results, reply.iids, reply.interfaces)
                if not code and pointer is not None]
     if granted:  # the next calls go there: bind while the proxies are made
-        runtime.prepare(exporter, [syntax_of(iid) for iid in granted] + [REMUNKNOWN_SYNTAX])
-    runtime.learn_oxid(OxidInfo(reply.oxid, exporter, reply.ipid_rem_unknown,
+        runtime.connections.prepare(exporter, [syntax_of(iid) for iid in granted] + [REMUNKNOWN_SYNTAX])
+    runtime.oxids.learn(OxidInfo(reply.oxid, exporter, reply.ipid_rem_unknown,
                                 (reply.server_version.MajorVersion, reply.server_version.MinorVersion),
                                 endpoint))
     results: list[tuple[int, Proxy | None]] = []

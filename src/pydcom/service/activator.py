@@ -22,7 +22,8 @@ from pydcom.memo import Memo
 from pydcom.rpc import Interface
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.server_connection import CallReceived
-from pydcom.runtime.client import ClientRuntime, pick_endpoint
+from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.endpoints import pick_endpoint
 from pydcom.runtime.exporter import check_orpcthis
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting

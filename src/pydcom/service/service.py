@@ -12,6 +12,7 @@ from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
 from pydcom.rpc.server_connection import CallReceived, ServerLimits
 from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.endpoints import RESOLVER_PORT
 from pydcom.runtime.machine import require_local_caller
 from pydcom.service.activator import Activator
 from pydcom.service.classes import ClassStore
@@ -22,8 +23,6 @@ from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.orpc import dualstringarray_of
 
 log = logging.getLogger(__name__)
-
-RESOLVER_PORT = 135
 
 
 class Service:
