@@ -24,7 +24,7 @@ from pydcom.rpc.errors import RpcError
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.endpoints import pick_endpoint
-from pydcom.runtime.exporter import check_orpcthis
+from pydcom.runtime.orpc_checks import check_orpcthis
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord
