@@ -21,7 +21,7 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.remote_activation import remote_activate
-from pydcom.wire import ids, scm
+from pydcom.wire import iactivation, ids
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.orpc import orpcthis
 from tests.runtime.support import ROOT, subprocess_env
@@ -86,11 +86,11 @@ def test_an_unregistered_class_logs_its_failure_through_both_interfaces(make_ser
                      r"RemoteCreateInstance: REGDB_E_CLASSNOTREG \(0x80040154\) in \d+\.\d ms$")
 
     # IActivation, from a connection whose address the test knows
-    request = scm.RemoteActivationRequest(orpcthis(), missing, None, None, 2, 0, 1,
+    request = iactivation.RemoteActivationRequest(orpcthis(), missing, None, None, 2, 0, 1,
                                           [ids.IID_IUnknown], 1, [7])
     with RpcClient(HOST, service.port, connect_timeout=2, timeout=TIMEOUT) as client:
-        answer = scm.RemoteActivationResponse.decode(
-            client.call(scm.ACTIVATION_SYNTAX, scm.OP_REMOTE_ACTIVATION, request.encode()))
+        answer = iactivation.RemoteActivationResponse.decode(
+            client.call(iactivation.ACTIVATION_SYNTAX, iactivation.OP_REMOTE_ACTIVATION, request.encode()))
         caller = "{}[{}]".format(*client.local_address)
     assert answer.phr == 0x80040154
     wait_for(caplog, rf"activation of {re.escape(format_guid(missing))} from "

@@ -16,8 +16,8 @@ from pydcom.runtime.endpoints import Endpoint, pick_endpoint
 from pydcom.runtime.interfaces import syntax_of
 from pydcom.runtime.oxids import OxidInfo
 from pydcom.runtime.proxy import Proxy
-from pydcom.wire import scm
-from pydcom.wire.activation import ActivationReply, ActivationRequest, client_context
+from pydcom.wire import iremotescmactivator as scm
+from pydcom.wire.activation_properties import ActivationReply, ActivationRequest, client_context
 from pydcom.wire.errors import WireError
 from pydcom.wire.orpc import dualstringarray_of, orpcthis
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX

@@ -26,7 +26,7 @@ from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.runtime.machine import require_local_caller
 from pydcom.runtime.service_link import ENV_SERVICE, ServiceLink
 from pydcom.wire import local
-from pydcom.wire.activation import props_out_stream
+from pydcom.wire.activation_properties import props_out_stream
 from pydcom.wire.orpc import interface_pointer
 
 log = logging.getLogger("pydcom.runtime")
