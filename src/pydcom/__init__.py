@@ -31,11 +31,11 @@ __version__ = "0.1.0"
 
 def _install_dcom_activator() -> None:
     """Out-of-process activation goes over MS-DCOM unless a program installs its own activator."""
-    from pydcom.runtime import activator
-    from pydcom.runtime.dcom_activator import DcomActivator
+    from pydcom.runtime import out_of_process
+    from pydcom.runtime.scm_client import DcomActivator
 
-    if activator.installed_activator() is None:
-        activator.set_activator(DcomActivator())
+    if out_of_process.installed_activator() is None:
+        out_of_process.set_activator(DcomActivator())
 
 
 _install_dcom_activator()

@@ -24,7 +24,7 @@ from pydcom.registry import parse_machine_name
 from pydcom.rpc import RpcFault
 from pydcom.runtime.coclass import coclass_entry
 from pydcom.runtime.interfaces import syntax_of
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.ids import IID_IClassFactory, IID_IDispatch, IID_IUnknown
 from pydcom.wire.objref import ObjRefStandard, StdObjRef

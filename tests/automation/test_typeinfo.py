@@ -34,7 +34,7 @@ from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
 from pydcom.runtime import causality
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.interfaces import syntax_of
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
 from pydcom.wire.orpc import COMVERSION, ORPCTHAT, orpcthis

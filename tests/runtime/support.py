@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pydcom import hresult, registry
-from pydcom.runtime import activator, machine
+from pydcom.runtime import machine, out_of_process
 from pydcom.runtime.multiqi import MultiQI
 from pydcom.runtime.resolve import ActivationPlan
 
@@ -70,11 +70,11 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv(registry.ENV_REGISTRY, str(tmp_path / "default-registry.sqlite3"))
     monkeypatch.delenv(machine.ENV_MACHINE_NAME, raising=False)
     registry.use(None)
-    previous = activator.set_activator(None)
+    previous = out_of_process.set_activator(None)
     machine.set_machine_name(None)
     yield
     registry.use(None)
-    activator.set_activator(previous)
+    out_of_process.set_activator(previous)
     machine.set_machine_name(None)
 
 

@@ -8,7 +8,7 @@ import pydcom
 from pydcom import hresult, registry
 from pydcom.hresult import ComError
 from pydcom.registry import AppIdEntry, ClassEntry, Registry
-from pydcom.runtime import activator, machine
+from pydcom.runtime import machine, out_of_process
 from pydcom.runtime.activation import plan_activation
 from tests.runtime.sample_classes import APPID, CALC_CLSID, IID_ICALC, IID_OTHER, Calculator
 from tests.runtime.support import RecordingActivator
@@ -25,7 +25,7 @@ def setup(reg):
     reg.set_appid(AppIdEntry(APPID, remote_server_name="hostb[4135]"))
     registry.use(reg)
     recorder = RecordingActivator(missing=[IID_OTHER])
-    activator.set_activator(recorder)
+    out_of_process.set_activator(recorder)
     return reg, recorder
 
 
@@ -78,12 +78,12 @@ def test_an_activator_that_miscounts_is_caught(setup):
         def create_instance(self, plan, iids):
             return []
 
-    activator.set_activator(Short())
+    out_of_process.set_activator(Short())
     assert hr_of(pydcom.create_instance_ex, REMOTE, iids=[IID_ICALC]) == hresult.RPC_E_UNEXPECTED
 
 
 def test_without_an_activator_out_of_process_plans_are_not_implemented(setup):
-    activator.set_activator(None)
+    out_of_process.set_activator(None)
     with pytest.raises(ComError, match=r"hostb\[4135\]") as info:
         pydcom.get_class_object("Test.Remote")
     assert info.value.hresult == hresult.E_NOTIMPL

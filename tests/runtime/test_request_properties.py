@@ -3,7 +3,7 @@
 import os
 import uuid
 
-from pydcom.runtime.remote_activation import _request_properties
+from pydcom.runtime.scm_client import _request_properties
 from pydcom.wire.activation_properties import ActivationRequest, check_client_context
 
 CLSID_A = uuid.UUID("11111111-2222-3333-4444-555555555555")

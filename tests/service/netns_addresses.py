@@ -9,7 +9,7 @@ import sys
 import pydcom
 from pydcom.examples.calculator import CALC_CLSID
 from pydcom.rpc import RpcClient
-from pydcom.runtime.dcom_activator import client_runtime
+from pydcom.runtime.client import client_runtime
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.service.service import Service
 from pydcom.hresult import ComError

@@ -14,7 +14,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.interfaces import syntax_of
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX

@@ -20,7 +20,7 @@ from pydcom.guid import format_guid
 from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, ServerLimits
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.wire import iactivation, ids
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.orpc import orpcthis

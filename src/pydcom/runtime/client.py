@@ -42,6 +42,22 @@ log = logging.getLogger("pydcom.runtime")
 # short enough that a machine that stopped answering frees its caller.
 DEFAULT_CALL_TIMEOUT = float(os.environ.get("PYDCOM_CALL_TIMEOUT", "300"))
 
+_runtime: ClientRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def client_runtime() -> ClientRuntime:
+    """The process's DCOM client state, made on first use with the clients' settings
+    (PYDCOM_CONNECT_TIMEOUT, PYDCOM_PING_PERIOD, PYDCOM_ADDRESS; docs/settings.md)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = ClientRuntime(
+                connect_timeout=float(os.environ.get("PYDCOM_CONNECT_TIMEOUT", "5")),
+                ping_period=float(os.environ.get("PYDCOM_PING_PERIOD", "120")),
+                local_address=os.environ.get("PYDCOM_ADDRESS") or None)
+        return _runtime
+
 
 class ClientRuntime:
     """Process-wide DCOM client state. Thread-safe; see the module docstring."""

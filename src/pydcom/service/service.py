@@ -14,7 +14,7 @@ from pydcom.rpc.server_connection import CallReceived, ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.endpoints import RESOLVER_PORT
 from pydcom.runtime.machine import require_local_caller
-from pydcom.service.activator import Activator
+from pydcom.service.scm import Activator
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord, Resolver

@@ -1,9 +1,9 @@
-"""The seam to out-of-process activation: local servers and other machines.
+"""The pluggable out-of-process step of activation: local servers and other machines.
 
 The in-process path is complete in ``pydcom.runtime.inproc``. A plan whose context is
-LOCAL_SERVER or REMOTE_SERVER goes to the installed ``RemoteActivator``; the MS-DCOM client
-(IRemoteSCMActivator over DCE/RPC) provides one. Until one is installed such a plan raises
-ComError(E_NOTIMPL).
+LOCAL_SERVER or REMOTE_SERVER goes to the installed ``RemoteActivator``; the MS-DCOM client of
+a machine's SCM (``pydcom.runtime.scm_client.DcomActivator``) provides one. Until one is
+installed such a plan raises ComError(E_NOTIMPL).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Remote activation: IRemoteSCMActivator and IActivation (MS-DCOM 3.1.2.5.2).
+"""The service's SCM: remote activation through IRemoteSCMActivator and IActivation
+(MS-DCOM 3.1.2.5.2).
 
 A request names a CLSID and the IIDs wanted. The activator finds the class (REGDB_E_CLASSNOTREG
 if it is unknown), finds the server process serving it (starting it if need be:
