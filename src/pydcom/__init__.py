@@ -28,14 +28,3 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-
-def _install_dcom_activator() -> None:
-    """Out-of-process activation goes over MS-DCOM unless a program installs its own activator."""
-    from pydcom.runtime import out_of_process
-    from pydcom.runtime.scm_client import DcomActivator
-
-    if out_of_process.installed_activator() is None:
-        out_of_process.set_activator(DcomActivator())
-
-
-_install_dcom_activator()

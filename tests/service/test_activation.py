@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -294,3 +295,29 @@ def test_remquery_interface2_answers_objrefs(make_service, runtime):
     objref = objref_of(answer.ppMIF[0])
     assert isinstance(objref, ObjRefStandard) and objref.iid == ids.IID_IUnknown
     assert objref.std.oid == calc.oid and answer.ppMIF[1] is None
+
+
+FRESH_PROCESS = """
+import sys
+import pydcom
+from pydcom.runtime import out_of_process
+assert out_of_process.installed_activator() is None, "importing pydcom installed an activator"
+from tests.service.sample_classes import ICalc  # the interface, so that the proxy knows Add
+calc = pydcom.create_instance(sys.argv[1], pydcom.CLSCTX.REMOTE_SERVER,
+                              pydcom.ServerInfo(sys.argv[2]), iid=ICalc.iid)
+print(calc.Add(2, 3), type(out_of_process.installed_activator()).__name__)
+calc.release()
+"""
+
+
+def test_a_fresh_process_activates_in_another_process_without_any_setup(make_service, tmp_path):
+    """Importing pydcom leaves the activator slot empty; the first activation that needs
+    another process installs the MS-DCOM activator and goes through."""
+    service = make_service("127.0.0.2")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), ROOT]),
+               PYDCOM_REGISTRY=str(tmp_path / "client.sqlite3"))
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, str(CALC_CLSID), f"127.0.0.2[{service.port}]"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5", "DcomActivator"]
