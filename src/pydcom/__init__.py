@@ -1,6 +1,8 @@
 """pydcom: COM activation and DCOM in pure Python, wire-compatible with Windows.
 
-See DESIGN notes in the repository for the layers. The public surface is re-exported here:
+The layers (ndr, rpc, wire, registry, runtime, service, automation, cli), one package each,
+are described in the repository's README.md (its Layers table); docs/ covers the HRESULTs
+raised, the registry, automation and the settings. The public surface is re-exported here:
 
     import pydcom
     obj = pydcom.create_instance("Demo.Calculator", pydcom.CLSCTX.SERVER)
