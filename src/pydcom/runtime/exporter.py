@@ -209,7 +209,7 @@ class ObjectExporter:
         for server in self._servers:
             server.register(interface)
 
-    # -- serving interfaces ----------------------------------------------------------------------
+    # -- serving interfaces ------------------------------------------------------------------
     def _serve(self, iid: uuid.UUID, operations: dict) -> None:
         """Listen on an interface (rpc_server_register_if, MS-DCOM 3.1.1.5.1)."""
         if iid in self._served:
@@ -238,6 +238,7 @@ class ObjectExporter:
                     ) -> Callable[[CallReceived], bytes]:
         return lambda call: self.invoke(iid, call, interface)
 
+    # -- marshaling (MS-DCOM 3.1.1.5.1, 3.1.1.5.3) --------------------------------------------
     def marshal(self, target: Any, iid: uuid.UUID = ids.IID_IUnknown,
                 refs: int = DEFAULT_PUBLIC_REFS, pinned: bool = False) -> ObjRefStandard:
         """An OBJREF_STANDARD for ``target`` as ``iid`` (MS-DCOM 3.1.1.5.1).

@@ -19,7 +19,13 @@ from pydcom.rpc.errors import CallFailed, ServerUnavailable
 from pydcom.runtime import causality
 from pydcom.runtime.connections import Connections
 from pydcom.runtime.endpoints import Endpoint
-from pydcom.runtime.interfaces import ORPCTHAT_LEAVES, ComInterface, Method, known_interface, syntax_of
+from pydcom.runtime.interfaces import (
+    ORPCTHAT_LEAVES,
+    ComInterface,
+    Method,
+    known_interface,
+    syntax_of,
+)
 from pydcom.runtime.oxids import OxidInfo, OxidTable
 from pydcom.runtime.pinger import Pinger
 from pydcom.runtime.releases import ReleaseBatcher
