@@ -332,7 +332,10 @@ class ObjectExporter:
         """Run ``fn``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked, where
         ``target`` lives (on the apartment's thread for "Apartment" objects), carrying the
         call's causality id ``cid`` (its wire form)."""
-        if self.threading_model(target) == APARTMENT:
+        # The model of a known class read here, without threading_model's call: this runs for
+        # every ORPC call.
+        model = self._models.get(type(target)) or self.threading_model(target)
+        if model == APARTMENT:
             return self._apartment_for().call(causality.run, cid, fn, cid=cid)
         return causality.run(cid, fn)
 
