@@ -30,7 +30,7 @@ sys.path[:0] = [os.path.join(ROOT, "src"), ROOT]
 
 from pydcom.runtime.client import ClientRuntime  # noqa: E402
 from pydcom.runtime.exporter import ObjectExporter  # noqa: E402
-from pydcom.runtime.remote_activation import remote_activate  # noqa: E402
+from pydcom.runtime.scm_client import remote_activate  # noqa: E402
 from pydcom.service.resolver import Resolver  # noqa: E402
 from pydcom.wire import object_exporter as oe  # noqa: E402
 from pydcom.wire.dualstringarray import DualStringArray  # noqa: E402

@@ -89,7 +89,7 @@ def main() -> None:
                                    inproc_server="bench.mod:C") for i in range(CLASSES))],
                      [AppIdEntry(APP, remote_server_name="host0")])
     pydcom.registry.use(reg)
-    pydcom.runtime.activator.set_activator(_Recorder())
+    pydcom.runtime.out_of_process.set_activator(_Recorder())
 
     local = threading.local()
 

@@ -1,6 +1,8 @@
 """pydcom: COM activation and DCOM in pure Python, wire-compatible with Windows.
 
-See DESIGN notes in the repository for the layers. The public surface is re-exported here:
+The layers (ndr, rpc, wire, registry, runtime, service, automation, cli), one package each,
+are described in the repository's README.md (its Layers table); docs/ covers the HRESULTs
+raised, the registry, automation and the settings. The public surface is re-exported here:
 
     import pydcom
     obj = pydcom.create_instance("Demo.Calculator", pydcom.CLSCTX.SERVER)
@@ -28,14 +30,3 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-
-def _install_dcom_activator() -> None:
-    """Out-of-process activation goes over MS-DCOM unless a program installs its own activator."""
-    from pydcom.runtime import activator
-    from pydcom.runtime.dcom_activator import DcomActivator
-
-    if activator.installed_activator() is None:
-        activator.set_activator(DcomActivator())
-
-
-_install_dcom_activator()

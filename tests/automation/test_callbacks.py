@@ -11,7 +11,7 @@ import pytest
 
 import pydcom
 from pydcom.automation import wrap
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 
 from .callback_classes import APARTMENT_NOTIFIER_CLSID, NOTIFIER_CLSID

@@ -20,11 +20,11 @@ from pydcom.automation import idispatch_wire as wire
 from pydcom.automation.remote import RemoteChannel
 from pydcom.examples.calculator import CALC_CLSID, CALC_PROGID, ICALCULATOR_IID, Calculator
 from pydcom.hresult import ComError
+from pydcom.registry import parse_machine_name
 from pydcom.rpc import RpcFault
 from pydcom.runtime.coclass import coclass_entry
 from pydcom.runtime.interfaces import syntax_of
-from pydcom.runtime.remote_activation import remote_activate
-from pydcom.runtime.server import parse_endpoint
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.ids import IID_IClassFactory, IID_IDispatch, IID_IUnknown
 from pydcom.wire.objref import ObjRefStandard, StdObjRef
@@ -58,7 +58,7 @@ def runtime(service):
 
 @pytest.fixture(scope="module")
 def activate(service, runtime):
-    endpoint = parse_endpoint(service.endpoint)
+    endpoint = parse_machine_name(service.endpoint)
 
     def activate(clsid: uuid.UUID, iid: uuid.UUID = IID_IDispatch, **options):
         [(code, proxy)] = remote_activate(runtime, endpoint, clsid, [iid], **options)
@@ -627,7 +627,7 @@ def test_interface_pointer_arguments_that_name_nothing(target, bench, service):
     own = objref_of(channel_of(bench).marshal(bench))  # the Workbench's surrogate's exporter
     other = objref_of(channel_of(calc).marshal(calc))  # the Calculator's: another process
     assert own.std.oxid != other.std.oxid
-    host, port = parse_endpoint(service.endpoint)
+    host, port = parse_machine_name(service.endpoint)
     resolver = DualStringArray((StringBinding.tcp(host, port),))
     nobody = DualStringArray((StringBinding.tcp(host, 1),))  # connection refused
 

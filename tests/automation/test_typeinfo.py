@@ -34,7 +34,7 @@ from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
 from pydcom.runtime import causality
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.interfaces import syntax_of
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
 from pydcom.wire.orpc import COMVERSION, ORPCTHAT, orpcthis
@@ -353,7 +353,7 @@ def test_every_typeinfo_reference_is_given_back(runtime, monkeypatch):
             describe(calc)  # takes and releases references of its own to the same IPID
             assert len(obtained) == 2 and obtained[1]._released and not ti._released
         assert ti._released
-        runtime.flush_releases()
+        runtime.releases.flush()
         # the exporter dropped the IPID when its last reference came back (MS-DCOM 3.1.1.5.6.1.3)
         with pytest.raises(RpcFault) as fault:
             runtime.call(ti._info.endpoint, syntax_of(IID_ITypeInfo), tw.OP_GET_TYPE_ATTR,

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from pydcom import ndr
 from pydcom.ndr import NdrError
-from pydcom.wire.activation import CustomHeader
+from pydcom.wire.activation_properties import CustomHeader
 from pydcom.wire.object_exporter import ComplexPingRequest
 from pydcom.wire.orpc import (
     COMVERSION,

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 from pydcom import registry
-from pydcom.runtime import activator
+from pydcom.runtime import out_of_process
 from tests.runtime import scenario
 from tests.runtime.support import RecordingActivator
 
@@ -50,7 +50,7 @@ def timed_reader(deadline: float, out: dict) -> None:
 
 def main(mode: str, threads: int, seconds: float) -> None:
     reg = registry.default_registry()
-    activator.set_activator(RecordingActivator())
+    out_of_process.set_activator(RecordingActivator())
     out: dict = {"errors": [], "calls": [], "seen": Counter(), "records": [], "writes": 0}
     if mode == "flip-writer":
         print("ready", flush=True)

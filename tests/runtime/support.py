@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pydcom import hresult, registry
-from pydcom.runtime import activator, machine
+from pydcom.runtime import machine, out_of_process
 from pydcom.runtime.multiqi import MultiQI
 from pydcom.runtime.resolve import ActivationPlan
 
@@ -71,15 +71,16 @@ class RecordingActivator:
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """Every test gets its own default registry file, no activator, the host's machine name."""
+    """Every test gets its own default registry file, an activator that refuses other processes
+    (no test here reaches the network by mistake), the host's machine name."""
     monkeypatch.setenv(registry.ENV_REGISTRY, str(tmp_path / "default-registry.sqlite3"))
     monkeypatch.delenv(machine.ENV_MACHINE_NAME, raising=False)
     registry.use(None)
-    previous = activator.set_activator(None)
+    previous = out_of_process.set_activator(out_of_process.NoActivator())
     machine.set_machine_name(None)
     yield
     registry.use(None)
-    activator.set_activator(previous)
+    out_of_process.set_activator(previous)
     machine.set_machine_name(None)
 
 

@@ -8,8 +8,9 @@ import pydcom
 from pydcom import hresult, registry
 from pydcom.hresult import ComError
 from pydcom.registry import AppIdEntry, ClassEntry, Registry
-from pydcom.runtime import activator, machine
+from pydcom.runtime import machine, out_of_process
 from pydcom.runtime.activation import plan_activation
+from pydcom.runtime.scm_client import DcomActivator
 from tests.runtime.sample_classes import APPID, CALC_CLSID, IID_ICALC, IID_OTHER, Calculator
 from tests.runtime.support import RecordingActivator
 
@@ -25,7 +26,7 @@ def setup(reg):
     reg.set_appid(AppIdEntry(APPID, remote_server_name="hostb[4135]"))
     registry.use(reg)
     recorder = RecordingActivator(missing=[IID_OTHER])
-    activator.set_activator(recorder)
+    out_of_process.set_activator(recorder)
     return reg, recorder
 
 
@@ -78,17 +79,31 @@ def test_an_activator_that_miscounts_is_caught(setup):
         def create_instance(self, plan, iids):
             return []
 
-    activator.set_activator(Short())
+    out_of_process.set_activator(Short())
     assert hr_of(pydcom.create_instance_ex, REMOTE, iids=[IID_ICALC]) == hresult.RPC_E_UNEXPECTED
 
 
-def test_without_an_activator_out_of_process_plans_are_not_implemented(setup):
-    activator.set_activator(None)
+def test_with_no_activator_allowed_out_of_process_plans_are_not_implemented(setup):
+    out_of_process.set_activator(out_of_process.NoActivator())
     with pytest.raises(ComError, match=r"hostb\[4135\]") as info:
         pydcom.get_class_object("Test.Remote")
     assert info.value.hresult == hresult.E_NOTIMPL
     assert pydcom.create_instance(CALC_CLSID).Add(1, 2) == 3  # in-process needs none
 
+
+
+def test_with_none_installed_the_first_out_of_process_plan_installs_the_dcom_activator(setup):
+    """Nothing is installed until an activation needs another process; then the MS-DCOM
+    activator is, for the whole process, and stays."""
+    out_of_process.set_activator(None)
+    assert out_of_process.installed_activator() is None
+    plan = plan_activation("Test.Remote")
+    assert out_of_process.installed_activator() is None  # planning needs no activator
+    installed = out_of_process.get_activator(plan)
+    assert isinstance(installed, DcomActivator)
+    assert out_of_process.installed_activator() is installed
+    assert out_of_process.get_activator(plan_activation("Test.Local")) is installed
+    assert out_of_process.set_activator(None) is installed
 
 def test_create_instance_ex_in_process_reports_each_interface(setup):
     results = pydcom.create_instance_ex("Test.Calculator", pydcom.CLSCTX.INPROC_SERVER, None,

@@ -12,7 +12,7 @@ import pytest
 
 from pydcom import hresult, registry
 from pydcom.registry import Registry
-from pydcom.runtime import activator
+from pydcom.runtime import out_of_process
 from tests.runtime import scenario
 from tests.runtime.sample_classes import CALC_CLSID
 from tests.runtime.support import RecordingActivator
@@ -45,7 +45,7 @@ def run_threads(targets: list, timeout: float) -> None:
 def test_readers_see_only_whole_configurations_while_writers_rewrite_them(reg, tmp_path):
     scenario.populate(reg)
     registry.use(reg)
-    activator.set_activator(RecordingActivator())
+    out_of_process.set_activator(RecordingActivator())
     other = Registry(reg.path)  # a second owner of the file: its commits reach reg by polling
     stop = threading.Event()
     start = threading.Barrier(READERS + 3)
@@ -111,7 +111,7 @@ def test_readers_see_only_whole_configurations_while_writers_rewrite_them(reg, t
 def test_unregistered_midway_before_succeeds_after_is_class_not_registered(reg):
     scenario.populate(reg)
     registry.use(reg)
-    activator.set_activator(RecordingActivator())
+    out_of_process.set_activator(RecordingActivator())
     start = threading.Barrier(READERS + 1)
     progress = itertools.count()
     midway = threading.Event()

@@ -20,9 +20,10 @@ from pydcom import hresult
 from pydcom.examples.calculator import IntResponse
 from pydcom.hresult import ComError
 from pydcom.rpc.server_connection import CallReceived
-from pydcom.runtime.client import ClientRuntime, read_answer
+from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ObjectExporter
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.proxy import read_answer
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.service.service import Service
 from pydcom.wire.errorinfo import MAX_STRING_UNITS, ErrorInfo

@@ -3,8 +3,8 @@
 import os
 import uuid
 
-from pydcom.runtime.remote_activation import _request_properties
-from pydcom.wire.activation import ActivationRequest, check_client_context
+from pydcom.runtime.scm_client import _request_properties
+from pydcom.wire.activation_properties import ActivationRequest, check_client_context
 
 CLSID_A = uuid.UUID("11111111-2222-3333-4444-555555555555")
 CLSID_B = uuid.UUID("66666666-7777-8888-9999-000000000000")

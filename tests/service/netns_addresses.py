@@ -9,7 +9,7 @@ import sys
 import pydcom
 from pydcom.examples.calculator import CALC_CLSID
 from pydcom.rpc import RpcClient
-from pydcom.runtime.dcom_activator import client_runtime
+from pydcom.runtime.client import client_runtime
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.service.service import Service
 from pydcom.hresult import ComError
@@ -44,9 +44,9 @@ def main() -> None:
         calc = pydcom.dispatch(str(CALC_CLSID), machine=f"{SERVER}[{port}]")
         seen["add"] = calc.Add(2, 3)
         runtime = client_runtime()
-        seen["oxid_endpoints"] = [info.endpoint[0] for info in runtime._oxids.values()]
-        seen["sources"] = sorted({c.local_address[0] for pool in runtime._pools.values()
-                                  for c in pool._idle})
+        seen["oxid_endpoints"] = [info.endpoint[0] for info in runtime.oxids.entries()]
+        seen["sources"] = sorted({c.local_address[0] for pool in runtime.connections.pools()
+                                  for c in pool.idle()})
         calc.release()
         runtime.close()
     print(json.dumps(seen))

@@ -9,7 +9,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from pydcom.runtime.client import ClientRuntime  # noqa: E402
-from pydcom.runtime.remote_activation import remote_activate  # noqa: E402
+from pydcom.runtime.scm_client import remote_activate  # noqa: E402
 from tests.service.sample_classes import CALC_CLSID, ICalc  # noqa: E402
 
 host, port, period = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

@@ -80,10 +80,10 @@ class Calculator:
 
     def Fetch(self, machine: str):
         """Activate a Calculator on another machine and hand its reference back."""
-        from pydcom.runtime.remote_activation import remote_activate
-        from pydcom.runtime.server import parse_endpoint
+        from pydcom.runtime.scm_client import remote_activate
+        from pydcom.registry import parse_machine_name
         runtime = _runtime()
-        [(code, proxy)] = remote_activate(runtime, parse_endpoint(machine), CALC_CLSID, [ICalc.iid])
+        [(code, proxy)] = remote_activate(runtime, parse_machine_name(machine), CALC_CLSID, [ICalc.iid])
         return proxy
 
 

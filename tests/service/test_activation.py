@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -14,7 +15,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.interfaces import syntax_of
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
@@ -61,7 +62,7 @@ def test_activation_binds_the_granted_interfaces_at_the_exporter_ahead_of_the_fi
     missing = uuid.UUID("0badf00d-0000-4000-8000-000000000002")
     [(_, calc), (_, _), (_, none)] = remote_activate(runtime, endpoint(service), CALC_CLSID,
                                                      [ICalc.iid, ids.IID_IUnknown, missing])
-    [connection] = runtime._pools[calc._info.endpoint]._idle  # connected, its bind under way
+    [connection] = runtime.connections.pool(calc._info.endpoint).idle()  # connected, its bind under way
     assert calc.Add(2, 3) == 5  # reads the bind's answer, then calls: no second bind
     assert set(connection._conn.contexts) == {syntax_of(ICalc.iid), syntax_of(ids.IID_IUnknown),
                                               REMUNKNOWN_SYNTAX}
@@ -161,7 +162,7 @@ def test_idle_server_shuts_down_after_its_grace_period(make_service, runtime):
     [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
     pid = calc.Where()[0]
     calc.release()
-    runtime.flush_releases()
+    runtime.releases.flush()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
@@ -199,7 +200,7 @@ def test_released_ipid_is_rpc_e_disconnected(make_service, runtime):
     [(_, keep)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ids.IID_IUnknown])
     ipid, info = calc.ipid, calc._info
     calc.release()
-    runtime.flush_releases()
+    runtime.releases.flush()
     from pydcom.wire.orpc import orpcthis
     from pydcom.rpc.errors import RpcFault
     request = ICalc.methods[0].request(orpcthis(), 1, 2).encode()
@@ -227,7 +228,7 @@ def test_server_gone_is_rpc_e_disconnected_machine_gone_is_server_unavailable(ma
     os.kill(pid, 9)
     deadline = time.monotonic() + 5
     # Dead, and its listening socket closed (the kernel tears a process down in steps).
-    while (_alive(pid) or runtime.endpoint_alive(calc._info.endpoint)) and time.monotonic() < deadline:
+    while (_alive(pid) or runtime.connections.alive(calc._info.endpoint)) and time.monotonic() < deadline:
         time.sleep(0.05)
     with pytest.raises(ComError) as info:
         calc.Add(1, 1)
@@ -294,3 +295,29 @@ def test_remquery_interface2_answers_objrefs(make_service, runtime):
     objref = objref_of(answer.ppMIF[0])
     assert isinstance(objref, ObjRefStandard) and objref.iid == ids.IID_IUnknown
     assert objref.std.oid == calc.oid and answer.ppMIF[1] is None
+
+
+FRESH_PROCESS = """
+import sys
+import pydcom
+from pydcom.runtime import out_of_process
+assert out_of_process.installed_activator() is None, "importing pydcom installed an activator"
+from tests.service.sample_classes import ICalc  # the interface, so that the proxy knows Add
+calc = pydcom.create_instance(sys.argv[1], pydcom.CLSCTX.REMOTE_SERVER,
+                              pydcom.ServerInfo(sys.argv[2]), iid=ICalc.iid)
+print(calc.Add(2, 3), type(out_of_process.installed_activator()).__name__)
+calc.release()
+"""
+
+
+def test_a_fresh_process_activates_in_another_process_without_any_setup(make_service, tmp_path):
+    """Importing pydcom leaves the activator slot empty; the first activation that needs
+    another process installs the MS-DCOM activator and goes through."""
+    service = make_service("127.0.0.2")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), ROOT]),
+               PYDCOM_REGISTRY=str(tmp_path / "client.sqlite3"))
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, str(CALC_CLSID), f"127.0.0.2[{service.port}]"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5", "DcomActivator"]

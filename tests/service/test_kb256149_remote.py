@@ -14,8 +14,8 @@ import pytest
 import pydcom
 from pydcom import registry
 from pydcom.hresult import ComError
-from pydcom.runtime import dcom_activator
-from pydcom.runtime.activator import set_activator
+from pydcom.runtime import scm_client
+from pydcom.runtime.out_of_process import set_activator
 from pydcom.runtime.client import ClientRuntime
 
 from .machines import serve
@@ -33,7 +33,7 @@ def client(tmp_path):
     reg = registry.Registry(tmp_path / "client.sqlite3")
     reg.register(registry.ClassEntry(CALC_CLSID, progid="KB.Calculator", appid=APPID))
     runtime = ClientRuntime(connect_timeout=CONNECT_TIMEOUT)
-    previous = set_activator(dcom_activator.DcomActivator(runtime))
+    previous = set_activator(scm_client.DcomActivator(runtime))
     registry.use(reg)
     try:
         yield reg

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.remote_activation import remote_activate
+from pydcom.runtime.scm_client import remote_activate
 
 from .sample_classes import CALC_CLSID, ICalc
 

@@ -18,8 +18,8 @@ from pydcom.guid import format_guid
 from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, ServerLimits
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.remote_activation import remote_activate
-from pydcom.wire import ids, scm
+from pydcom.runtime.scm_client import remote_activate
+from pydcom.wire import iactivation, ids
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.orpc import orpcthis
 from tests.cli.support import stop
@@ -58,7 +58,7 @@ def test_activation_and_its_server_process_are_logged(make_service, caplog):
         assert code == 0
         pid, _ = calc.Where()
         callers = {f"{h}[{p}]" for h, p in
-                   (client.local_address for client in runtime._pools[endpoint]._idle)}
+                   (client.local_address for client in runtime.connections.pool(endpoint).idle())}
         calc.release()
     finally:
         runtime.close()  # sends the release: the server has no objects left and leaves
@@ -85,11 +85,11 @@ def test_an_unregistered_class_logs_its_failure_through_both_interfaces(make_ser
                      r"RemoteCreateInstance: REGDB_E_CLASSNOTREG \(0x80040154\) in \d+\.\d ms$")
 
     # IActivation, from a connection whose address the test knows
-    request = scm.RemoteActivationRequest(orpcthis(), missing, None, None, 2, 0, 1,
+    request = iactivation.RemoteActivationRequest(orpcthis(), missing, None, None, 2, 0, 1,
                                           [ids.IID_IUnknown], 1, [7])
     with RpcClient(HOST, service.port, connect_timeout=2, timeout=TIMEOUT) as client:
-        answer = scm.RemoteActivationResponse.decode(
-            client.call(scm.ACTIVATION_SYNTAX, scm.OP_REMOTE_ACTIVATION, request.encode()))
+        answer = iactivation.RemoteActivationResponse.decode(
+            client.call(iactivation.ACTIVATION_SYNTAX, iactivation.OP_REMOTE_ACTIVATION, request.encode()))
         caller = "{}[{}]".format(*client.local_address)
     assert answer.phr == 0x80040154
     wait_for(caplog, rf"activation of {re.escape(format_guid(missing))} from "

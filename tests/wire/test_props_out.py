@@ -1,4 +1,4 @@
-"""PropsOutInfo's common form is written and read directly (pydcom.wire.activation); the general
+"""PropsOutInfo's common form is written and read directly (pydcom.wire.activation_properties); the general
 NDR code must agree with it byte for byte and value for value, and anything else must still go
 through the general code."""
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from pydcom import ndr
-from pydcom.wire import activation
-from pydcom.wire.activation import PropsOutInfo, decode_props_out, props_out_stream
+from pydcom.wire import activation_properties
+from pydcom.wire.activation_properties import PropsOutInfo, decode_props_out, props_out_stream
 from pydcom.wire.errors import WireError
 from pydcom.wire.orpc import MInterfacePointer
 
@@ -37,7 +37,7 @@ def test_the_direct_form_is_the_general_encoding(reply):
     iids, results, interfaces = reply
     stream = props_out_stream(iids, results, interfaces)
     assert stream == general_stream(iids, results, interfaces)
-    assert activation._props_out_read(stream) == general_value(stream)
+    assert activation_properties._props_out_read(stream) == general_value(stream)
     assert decode_props_out(stream) == (tuple(iids), tuple(results), tuple(interfaces))
 
 
@@ -48,7 +48,7 @@ def test_a_damaged_stream_reads_as_the_general_decoder_reads_it(reply, data):
     for _ in range(data.draw(st.integers(1, 4))):
         stream[data.draw(st.integers(0, len(stream) - 1))] = data.draw(st.integers(0, 255))
     stream = bytes(stream[:data.draw(st.integers(0, len(stream)))])
-    direct = activation._props_out_read(stream)
+    direct = activation_properties._props_out_read(stream)
     if direct is not None:  # taken directly only where the general decoder agrees
         assert direct == general_value(stream)
 
@@ -62,6 +62,6 @@ def test_other_forms_take_the_general_path():
         props_out_stream([iid], [0], [MInterfacePointer(3, b"ab")])
     # NULL arrays are not the common form, but are still read.
     empty = ndr.ts1.serialize(PropsOutInfo(0, None, None, None))
-    assert activation._props_out_read(empty) is None
+    assert activation_properties._props_out_read(empty) is None
     with pytest.raises(WireError):
         decode_props_out(empty[:20])

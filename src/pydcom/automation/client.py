@@ -37,9 +37,9 @@ from pydcom.automation.idispatch_wire import (
 from pydcom.automation.variant import VT, Variant
 from pydcom.hresult import ComError
 from pydcom.runtime.activation import create_instance, plan_activation
-from pydcom.runtime.client import Proxy
 from pydcom.runtime.clsctx import CLSCTX
 from pydcom.runtime.inproc import InprocObject
+from pydcom.runtime.proxy import Proxy
 from pydcom.runtime.serverinfo import ServerInfo
 from pydcom.wire.ids import IID_IDispatch
 

@@ -20,8 +20,8 @@ from pydcom.automation.variant import VT, Variant
 from pydcom.hresult import ComError
 from pydcom.ndr import NdrError
 from pydcom.runtime import causality
-from pydcom.runtime.client import Proxy
 from pydcom.runtime.interfaces import syntax_of
+from pydcom.runtime.proxy import Proxy
 from pydcom.wire import ids
 from pydcom.wire.orpc import orpcthis
 

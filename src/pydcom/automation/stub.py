@@ -23,8 +23,8 @@ from pydcom.automation.variant import VT
 from pydcom.ndr import NdrError
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
+from pydcom.runtime.orpc_checks import check_orpcthis, check_version
 from pydcom.wire import ids
-from pydcom.runtime.exporter import check_orpcthis, check_version
 from pydcom.wire.orpc import ORPCTHAT
 
 IID_NULL = uuid.UUID(int=0)

@@ -46,9 +46,9 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR
 from pydcom.runtime import causality
-from pydcom.runtime.client import Proxy
-from pydcom.runtime.exporter import check_orpcthis
 from pydcom.runtime.interfaces import ComInterface, Method, register_interface, syntax_of
+from pydcom.runtime.orpc_checks import check_orpcthis
+from pydcom.runtime.proxy import Proxy
 from pydcom.wire.orpc import ORPCTHAT, orpcthis
 
 IID_ITypeInfo = wire.IID_ITypeInfo

@@ -10,7 +10,8 @@ import threading
 
 from pydcom.cli.common import CliError, UsageError, add_command, open_from
 from pydcom.service.registry_store import RegistryClassStore
-from pydcom.service.service import RESOLVER_PORT, Service
+from pydcom.runtime.endpoints import RESOLVER_PORT
+from pydcom.service.service import Service
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -16,7 +16,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.registry import Registry, default_registry
 from pydcom.runtime import inproc
-from pydcom.runtime.activator import get_activator
+from pydcom.runtime.out_of_process import get_activator
 from pydcom.runtime.clsctx import CLSCTX
 from pydcom.runtime.iids import IID_IClassFactory, IID_IUnknown, as_iid
 from pydcom.runtime.machine import machine_name

@@ -1,9 +1,13 @@
 """The object exporter: the objects a process serves to other machines (MS-DCOM 3.1.1).
 
-It owns the IPID and OID tables (one lock, one owner), listens for ORPC calls addressed by IPID,
-implements the Remote Unknown (IRemUnknown and IRemUnknown2, MS-DCOM 3.1.1.5.6-7), marshals
-objects into OBJREFs (3.1.1.5.1) and unmarshals them (3.1.1.5.3), and reclaims objects whose
-clients stopped pinging (3.1.1.6.2), asking the machine's resolver which OIDs are still pinged.
+``ObjectExporter`` is one OXID: its RPC endpoints, the objects it marshals into OBJREFs
+(3.1.1.5.1) and unmarshals (3.1.1.5.3), and the dispatch of ORPC calls addressed by IPID to
+their Python objects (3.1.1.5.4), each where its threading model says, with the error
+information a failure sends back (2.2.21). It owns, and builds on:
+
+- ``export_tables``: the IPID and OID tables and their reference counts (3.1.1.1);
+- ``remunknown_server``: IRemUnknown and IRemUnknown2 (3.1.1.5.6-7);
+- ``collection``: reclaiming objects whose clients stopped pinging (3.1.1.6.2).
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ import os
 import secrets
 import struct
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from pydcom import hresult
@@ -29,6 +31,8 @@ from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
+from pydcom.runtime.collection import Collector
+from pydcom.runtime.export_tables import ExportTables
 from pydcom.runtime.interfaces import (
     ORPCTHIS_LEAVES,
     ComInterface,
@@ -36,42 +40,15 @@ from pydcom.runtime.interfaces import (
     known_interface,
     zero_value,
 )
+from pydcom.runtime.orpc_checks import check_orpcthis, check_version
+from pydcom.runtime.remunknown_server import RemUnknownServer
 from pydcom.wire import ids
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.errorinfo import ErrorInfo
 from pydcom.wire.errors import WireError
-from pydcom.wire.objref import (
-    DEFAULT_PUBLIC_REFS,
-    SORF_NOPING,
-    ObjRef,
-    ObjRefStandard,
-    StdObjRef,
-)
-from pydcom.wire.orpc import (
-    CURRENT_VERSION,
-    ORPCTHAT,
-    REMQIRESULT,
-    STDOBJREF,
-    MInterfacePointer,
-    interface_pointer,
-    objref_of,
-)
-from pydcom.wire.remunknown import (
-    OP_REM_ADD_REF,
-    OP_REM_QUERY_INTERFACE,
-    OP_REM_QUERY_INTERFACE2,
-    OP_REM_RELEASE,
-    REMUNKNOWN2_SYNTAX,
-    REMUNKNOWN_SYNTAX,
-    OrpcHresultResponse,
-    RemAddRefRequest,
-    RemAddRefResponse,
-    RemQueryInterface2Request,
-    RemQueryInterface2Response,
-    RemQueryInterfaceRequest,
-    RemQueryInterfaceResponse,
-    RemReleaseRequest,
-)
+from pydcom.wire.objref import DEFAULT_PUBLIC_REFS, SORF_NOPING, ObjRef, ObjRefStandard, StdObjRef
+from pydcom.wire.orpc import ORPCTHAT, MInterfacePointer, interface_pointer, objref_of
+from pydcom.wire.remunknown import REMUNKNOWN2_SYNTAX, REMUNKNOWN_SYNTAX
 
 log = logging.getLogger("pydcom.runtime")
 
@@ -84,28 +61,6 @@ class ResolverLink(Protocol):
     def register_exporter(self, exporter: "ObjectExporter") -> None: ...
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]: ...
     def unregister_exporter(self, oxid: int) -> None: ...
-
-
-@dataclass(eq=False)
-class _OID:
-    """An OID table entry (MS-DCOM 3.1.1.1)."""
-
-    oid: int
-    target: Any
-    ipids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # iid -> ipid
-    last_used: float = field(default_factory=time.monotonic)  # last ORPC or marshal
-    pinned: bool = False  # held by this process itself (a registered class object)
-
-
-@dataclass(eq=False)
-class _IPID:
-    """An IPID table entry (MS-DCOM 3.1.1.1)."""
-
-    ipid: uuid.UUID
-    iid: uuid.UUID
-    oid: int
-    public_refs: int = 0
-    private_refs: dict[str, int] = field(default_factory=dict)  # by client identity
 
 
 class ClassObject:
@@ -178,10 +133,8 @@ class ObjectExporter:
         self.resolver_bindings = resolver_bindings or DualStringArray()
         self._resolver = resolver
         self._unmarshal_remote = unmarshal_remote
-        self._lock = threading.Lock()
-        self._ipids: dict[uuid.UUID, _IPID] = {}
-        self._oids: dict[int, _OID] = {}
-        self._by_object: dict[int, int] = {}  # id(target) -> oid
+        self._lock = threading.Lock()  # of what the exporter knows of classes and interfaces
+        self._tables = ExportTables()
         self._apartment: Apartment | None = None
         self._served: set[uuid.UUID] = set()
         self._stubs: dict[Any, Callable[[Any, CallReceived], bytes]] = {}  # by stub factory
@@ -189,23 +142,15 @@ class ObjectExporter:
         self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
         self._models: dict[type, str] = {}  # threading models worked out, replaced whole
         self._servers = [RpcServer(host, 0, name="exporter").start() for host in hosts]
-        self._serve(REMUNKNOWN_SYNTAX.uuid, {
-            OP_REM_QUERY_INTERFACE: self._rem_query_interface,
-            OP_REM_ADD_REF: self._rem_add_ref,
-            OP_REM_RELEASE: self._rem_release,
-        })
-        self._serve(REMUNKNOWN2_SYNTAX.uuid, {
-            OP_REM_QUERY_INTERFACE: self._rem_query_interface,
-            OP_REM_ADD_REF: self._rem_add_ref,
-            OP_REM_RELEASE: self._rem_release,
-            OP_REM_QUERY_INTERFACE2: self._rem_query_interface2,
-        })
-        self._closing = threading.Event()
+        rem_unknown = RemUnknownServer(self._tables, self.oxid, self.ipid_rem_unknown,
+                                       self.resolver_bindings, self.supported_iids,
+                                       self._serve_orpc)
+        self._serve(REMUNKNOWN_SYNTAX.uuid, rem_unknown.operations())
+        self._serve(REMUNKNOWN2_SYNTAX.uuid, rem_unknown.operations2())
         if resolver is not None:
             resolver.register_exporter(self)  # which may set the ping period
-        self._janitor = threading.Thread(target=self._reclaim_loop, daemon=True,
-                                         name="exporter-janitor")
-        self._janitor.start()
+        self.collector = Collector(self._tables, self.oxid, resolver, lambda: self.ping_period)
+        self.collector.start()
 
     # -- addresses ---------------------------------------------------------------------------
     @property
@@ -215,7 +160,7 @@ class ObjectExporter:
                                      for s in self._servers for address in advertised(s.address[0])))
 
     def close(self) -> None:
-        self._closing.set()
+        self.collector.close()
         if self._resolver is not None:
             try:
                 self._resolver.unregister_exporter(self.oxid)
@@ -264,7 +209,7 @@ class ObjectExporter:
         for server in self._servers:
             server.register(interface)
 
-    # -- tables ------------------------------------------------------------------------------
+    # -- serving interfaces ------------------------------------------------------------------
     def _serve(self, iid: uuid.UUID, operations: dict) -> None:
         """Listen on an interface (rpc_server_register_if, MS-DCOM 3.1.1.5.1)."""
         if iid in self._served:
@@ -293,27 +238,7 @@ class ObjectExporter:
                     ) -> Callable[[CallReceived], bytes]:
         return lambda call: self.invoke(iid, call, interface)
 
-    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int) -> _IPID:
-        """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
-        public references (MS-DCOM 3.1.1.5.1). Caller holds the lock."""
-        oid = self._by_object.get(id(target))
-        oid_entry = self._oids.get(oid) if oid is not None else None
-        if oid_entry is None:
-            oid = secrets.randbits(64) or 1
-            while oid in self._oids:
-                oid = secrets.randbits(64) or 1
-            oid_entry = self._oids[oid] = _OID(oid, target)
-            self._by_object[id(target)] = oid
-        oid_entry.last_used = time.monotonic()
-        ipid = oid_entry.ipids.get(iid)
-        entry = self._ipids.get(ipid) if ipid is not None else None
-        if entry is None:
-            entry = _IPID(uuid.uuid4(), iid, oid_entry.oid)
-            self._ipids[entry.ipid] = entry
-            oid_entry.ipids[iid] = entry.ipid
-        entry.public_refs += refs
-        return entry
-
+    # -- marshaling (MS-DCOM 3.1.1.5.1, 3.1.1.5.3) --------------------------------------------
     def marshal(self, target: Any, iid: uuid.UUID = ids.IID_IUnknown,
                 refs: int = DEFAULT_PUBLIC_REFS, pinned: bool = False) -> ObjRefStandard:
         """An OBJREF_STANDARD for ``target`` as ``iid`` (MS-DCOM 3.1.1.5.1).
@@ -324,10 +249,7 @@ class ObjectExporter:
         """
         if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
-        with self._lock:
-            entry = self._entry_for(target, iid, refs)
-            if pinned:
-                self._oids[entry.oid].pinned = True
+        entry = self._tables.add(target, iid, refs, pinned)
         self._serve_orpc(iid)
         std = StdObjRef(SORF_NOPING if pinned else 0, refs, self.oxid, entry.oid, entry.ipid)
         return ObjRefStandard(iid, std, self.resolver_bindings)
@@ -345,15 +267,7 @@ class ObjectExporter:
     def unmarshal(self, objref: ObjRef) -> Any:
         """The object an OBJREF names (MS-DCOM 3.1.1.5.3): ours by its IPID, or a proxy."""
         if isinstance(objref, ObjRefStandard) and objref.std.oxid == self.oxid:
-            with self._lock:
-                entry = self._ipids.get(objref.std.ipid)
-                if entry is None:
-                    raise ComError(hresult.E_NOINTERFACE, "no such interface pointer here")
-                entry.public_refs = max(0, entry.public_refs - objref.std.public_refs)
-                target = self._oids[entry.oid].target
-                if not entry.public_refs and not entry.private_refs:
-                    self._drop_ipid(entry)
-            return target
+            return self._tables.take_back(objref.std.ipid, objref.std.public_refs)
         if self._unmarshal_remote is None:
             raise ComError(hresult.RPC_E_INVALID_OBJREF, "no client runtime to unmarshal with")
         return self._unmarshal_remote(objref)
@@ -366,46 +280,26 @@ class ObjectExporter:
         except WireError as exc:
             raise ComError(hresult.RPC_E_INVALID_OBJREF, str(exc)) from None
 
-    def _drop_ipid(self, entry: _IPID) -> None:
-        """Remove an IPID entry, and its OID once it has none (MS-DCOM 3.1.1.5.6.1.3)."""
-        self._ipids.pop(entry.ipid, None)
-        oid_entry = self._oids.get(entry.oid)
-        if oid_entry is None:
-            return
-        oid_entry.ipids.pop(entry.iid, None)
-        if not oid_entry.ipids and not oid_entry.pinned:
-            del self._oids[entry.oid]
-            self._by_object.pop(id(oid_entry.target), None)
-
     def revoke(self, target: Any) -> None:
         """Stop exporting an object at once, whatever its references (CoDisconnectObject)."""
-        with self._lock:
-            oid = self._by_object.pop(id(target), None)
-            entry = self._oids.pop(oid, None) if oid is not None else None
-            for ipid in (entry.ipids.values() if entry else ()):
-                self._ipids.pop(ipid, None)
+        self._tables.revoke(target)
 
     @property
     def object_count(self) -> int:
         """Objects exported now, class objects excluded."""
-        with self._lock:
-            return sum(1 for entry in self._oids.values() if not entry.pinned)
+        return self._tables.object_count
 
     def exported(self, target: Any) -> bool:
-        with self._lock:
-            return id(target) in self._by_object
+        return self._tables.exported(target)
 
     # -- ORPC calls --------------------------------------------------------------------------
     def invoke(self, iid: uuid.UUID, call: CallReceived, interface: ComInterface) -> bytes:
         """An ORPC call on an exported object (MS-DCOM 3.1.1.5.4), on ``interface``, the one
         served as ``iid``."""
-        with self._lock:
-            entry = self._ipids.get(call.object) if call.object is not None else None
-            if entry is None:
-                raise RpcFault(hresult.RPC_E_DISCONNECTED, f"no IPID {call.object}")
-            oid_entry = self._oids[entry.oid]
-            oid_entry.last_used = time.monotonic()
-            target = oid_entry.target
+        found = self._tables.called(call.object)
+        if found is None:
+            raise RpcFault(hresult.RPC_E_DISCONNECTED, f"no IPID {call.object}")
+        entry, target = found
         if entry.iid is not iid and entry.iid != iid:
             raise RpcFault(NCA_S_UNK_IF, f"IPID {entry.ipid} is {entry.iid}, not {iid}")
         method = interface.method(call.opnum)
@@ -438,7 +332,10 @@ class ObjectExporter:
         """Run ``fn``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked, where
         ``target`` lives (on the apartment's thread for "Apartment" objects), carrying the
         call's causality id ``cid`` (its wire form)."""
-        if self.threading_model(target) == APARTMENT:
+        # The model of a known class read here, without threading_model's call: this runs for
+        # every ORPC call.
+        model = self._models.get(type(target)) or self.threading_model(target)
+        if model == APARTMENT:
             return self._apartment_for().call(causality.run, cid, fn, cid=cid)
         return causality.run(cid, fn)
 
@@ -493,130 +390,6 @@ class ObjectExporter:
         for _, kind, _ in outs[len(values):]:
             values.append(zero_value(kind))
         return values, hr
-
-    # -- the Remote Unknown (MS-DCOM 3.1.1.5.6) ----------------------------------------------
-    def _rem_unknown_call(self, call: CallReceived, request_cls):
-        if call.object != self.ipid_rem_unknown:
-            raise RpcFault(hresult.RPC_E_DISCONNECTED, f"{call.object} is not the Remote Unknown")
-        request = request_cls.decode(call.stub)
-        check_orpcthis(request.orpcthis, orpc=True)
-        return request
-
-    def _query(self, ripid: uuid.UUID, iids: list[uuid.UUID], refs: int
-               ) -> list[tuple[int, _IPID | None]]:
-        with self._lock:
-            entry = self._ipids.get(ripid)
-            if entry is None:
-                raise ComError(hresult.RPC_E_INVALID_OBJECT, f"no IPID {ripid}")
-            oid_entry = self._oids[entry.oid]
-            oid_entry.last_used = time.monotonic()
-            supported = self.supported_iids(oid_entry.target)
-            results = []
-            for iid in iids:
-                if iid not in supported:
-                    results.append((hresult.E_NOINTERFACE, None))
-                    continue
-                results.append((hresult.S_OK, self._entry_for(oid_entry.target, iid, refs)))
-        for code, found in results:
-            if found is not None:
-                self._serve_orpc(found.iid)
-        return results
-
-    def _rem_query_interface(self, call: CallReceived) -> bytes:
-        """RemQueryInterface (MS-DCOM 3.1.1.5.6.1.1)."""
-        request = self._rem_unknown_call(call, RemQueryInterfaceRequest)
-        try:
-            found = self._query(request.ripid, request.iids, request.cRefs)
-        except ComError as exc:
-            return RemQueryInterfaceResponse(ORPCTHAT(), None, exc.hresult).encode()
-        results = [REMQIRESULT(code, STDOBJREF(0, request.cRefs, self.oxid, e.oid, e.ipid)
-                               if e is not None else STDOBJREF())
-                   for code, e in found]
-        return RemQueryInterfaceResponse(ORPCTHAT(), results, hresult.S_OK).encode()
-
-    def _rem_query_interface2(self, call: CallReceived) -> bytes:
-        """RemQueryInterface2 (MS-DCOM 3.1.1.5.7.1.1): the same, answered as OBJREFs."""
-        request = self._rem_unknown_call(call, RemQueryInterface2Request)
-        try:
-            found = self._query(request.ripid, request.iids, DEFAULT_PUBLIC_REFS)
-        except ComError as exc:
-            return RemQueryInterface2Response(ORPCTHAT(), [], [], exc.hresult).encode()
-        codes = [code for code, _ in found]
-        pointers = [interface_pointer(ObjRefStandard(
-            e.iid, StdObjRef(0, DEFAULT_PUBLIC_REFS, self.oxid, e.oid, e.ipid),
-            self.resolver_bindings)) if e is not None else None for _, e in found]
-        return RemQueryInterface2Response(ORPCTHAT(), codes, pointers, hresult.S_OK).encode()
-
-    def _rem_add_ref(self, call: CallReceived) -> bytes:
-        """RemAddRef (MS-DCOM 3.1.1.5.6.1.2)."""
-        request = self._rem_unknown_call(call, RemAddRefRequest)
-        identity = _identity(call)
-        results = []
-        with self._lock:
-            for ref in request.InterfaceRefs:
-                entry = self._ipids.get(ref.ipid)
-                if entry is None:
-                    results.append(hresult.CO_E_OBJNOTREG)
-                    continue
-                entry.public_refs += ref.cPublicRefs
-                if ref.cPrivateRefs:
-                    entry.private_refs[identity] = entry.private_refs.get(identity, 0) + ref.cPrivateRefs
-                results.append(hresult.S_OK)
-        return RemAddRefResponse(ORPCTHAT(), results, hresult.S_OK).encode()
-
-    def _rem_release(self, call: CallReceived) -> bytes:
-        """RemRelease (MS-DCOM 3.1.1.5.6.1.3): counts clamp at 0; unknown IPIDs are skipped."""
-        request = self._rem_unknown_call(call, RemReleaseRequest)
-        identity = _identity(call)
-        with self._lock:
-            for ref in request.InterfaceRefs:
-                entry = self._ipids.get(ref.ipid)
-                if entry is None:
-                    continue
-                entry.public_refs = max(0, entry.public_refs - ref.cPublicRefs)
-                if ref.cPrivateRefs and identity in entry.private_refs:
-                    left = entry.private_refs[identity] - ref.cPrivateRefs
-                    if left > 0:
-                        entry.private_refs[identity] = left
-                    else:
-                        del entry.private_refs[identity]
-                if not entry.public_refs and not entry.private_refs:
-                    self._drop_ipid(entry)
-        return OrpcHresultResponse(ORPCTHAT(), hresult.S_OK).encode()
-
-    # -- reclamation (MS-DCOM 3.1.1.6.2) -------------------------------------------------------
-    def _reclaim_loop(self) -> None:
-        while not self._closing.wait(self.ping_period):
-            try:
-                self.reclaim()
-            except Exception:  # noqa: BLE001 - the next period tries again
-                log.warning("reclaiming unpinged objects failed", exc_info=True)
-
-    def reclaim(self) -> list[int]:
-        """Release objects no client has pinged or called for three ping periods."""
-        if self._resolver is None:
-            return []
-        cutoff = time.monotonic() - 3 * self.ping_period
-        with self._lock:
-            idle = [o.oid for o in self._oids.values() if not o.pinned and o.last_used < cutoff]
-        if not idle:
-            return []
-        live = self._resolver.live_oids(self.oxid, idle)
-        reclaimed = []
-        with self._lock:
-            for oid in idle:
-                entry = self._oids.get(oid)
-                if oid in live or entry is None or entry.last_used >= cutoff:
-                    continue
-                for ipid in list(entry.ipids.values()):
-                    self._ipids.pop(ipid, None)
-                del self._oids[oid]
-                self._by_object.pop(id(entry.target), None)
-                reclaimed.append(oid)
-        if reclaimed:
-            log.info("reclaimed %d objects whose clients stopped pinging", len(reclaimed))
-        return reclaimed
-
 
 class _Explained(Exception):
     """A served method's failure with something to tell its client: the zeroed [out] values,
@@ -676,27 +449,3 @@ def comerror_info(exc: ComError, iid: uuid.UUID) -> ErrorInfo:
     """The error information a failing ComError with text sends its client: its text as
     Description, and the source it came with when it came from another server."""
     return ErrorInfo(iid, exc.source, exc.description or exc.detail or None)
-
-
-def _identity(call: CallReceived) -> str:
-    """The client identity private references belong to: its security context when there is
-    one, else its address (calls without authentication share the anonymous identity)."""
-    if call.auth is not None:
-        return f"auth:{call.auth.context_id}"
-    return "anonymous"
-
-
-def check_orpcthis(orpcthis: Any, orpc: bool) -> None:
-    """MS-DCOM 3.1.1.5.4 and 1.7: a known major version, a minor version not above ours, and on
-    ORPC calls flags 0."""
-    version = orpcthis.version
-    check_version((version.MajorVersion, version.MinorVersion), orpcthis.flags if orpc else 0)
-
-
-def check_version(version: tuple[int, int], flags: int) -> None:
-    """``check_orpcthis`` on an ORPC call's ORPCTHIS read field by field."""
-    major, minor = version
-    if major != CURRENT_VERSION.MajorVersion or minor > CURRENT_VERSION.MinorVersion:
-        raise RpcFault(hresult.RPC_E_VERSION_MISMATCH, f"COM version {major}.{minor}")
-    if flags:
-        raise RpcFault(hresult.RPC_E_INVALID_HEADER, f"ORPCTHIS flags 0x{flags:x}")

@@ -18,17 +18,18 @@ from typing import Any, Callable
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
-from pydcom.rpc import Interface, RpcClient
+from pydcom.registry import parse_machine_name
+from pydcom.rpc import Interface
 from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
-from pydcom.wire import local, object_exporter as oe
-from pydcom.wire.activation import props_out_stream
-from pydcom.wire.orpc import dualstringarray_ndr, dualstringarray_of, interface_pointer
+from pydcom.runtime.machine import require_local_caller
+from pydcom.runtime.service_link import ENV_SERVICE, ServiceLink
+from pydcom.wire import local
+from pydcom.wire.activation_properties import props_out_stream
+from pydcom.wire.orpc import interface_pointer
 
 log = logging.getLogger("pydcom.runtime")
-
-LINK_TIMEOUT = 30.0  # seconds this machine's service has to answer its server processes
 
 
 def _stop_at_eof(stop: threading.Event) -> None:
@@ -57,68 +58,6 @@ def _activate_request(stub: bytes) -> local.ActivateRequest:
     return found
 
 
-def parse_endpoint(text: str, default_port: int = 135) -> tuple[str, int]:
-    """"host" or "host[port]" (string-binding style) as (host, port)."""
-    text = text.strip()
-    if text.endswith("]") and "[" in text:
-        host, port = text[:-1].split("[", 1)
-        try:
-            return host, int(port)
-        except ValueError:
-            raise ValueError(f"bad port in {text!r}") from None
-    return text, default_port
-
-
-class ServiceLink:
-    """The ResolverLink of an exporter whose resolver is the machine's service, over the private
-    local interface (pydcom.wire.local)."""
-
-    def __init__(self, endpoint: tuple[str, int], token: str = "") -> None:
-        self.endpoint = endpoint
-        self.token = token
-        self._client = RpcClient(*endpoint, timeout=LINK_TIMEOUT)
-        self._lock = threading.Lock()
-
-    def _call(self, opnum: int, request) -> bytes:
-        with self._lock:
-            if self._client.closed:
-                self._client = RpcClient(*self.endpoint, timeout=LINK_TIMEOUT)
-            return self._client.call(local.SYNTAX, opnum, request.encode())
-
-    def resolver_bindings(self):
-        """The resolver's own bindings, as OBJREFs must name them (ServerAlive2)."""
-        with self._lock:
-            stub = self._client.call(oe.SYNTAX, oe.OP_SERVER_ALIVE2, b"")
-        return dualstringarray_of(oe.ServerAlive2Response.decode(stub).ppdsaOrBindings)
-
-    def register_exporter(self, exporter: ObjectExporter) -> None:
-        answer = local.RegisterServerResponse.decode(self._call(
-            local.OP_REGISTER_SERVER, local.RegisterServerRequest(
-                exporter.oxid, dualstringarray_ndr(exporter.bindings), exporter.ipid_rem_unknown,
-                os.getpid(), self.token)))
-        if answer.status:
-            raise ComError(hresult.hresult_from_win32(answer.status), "registering with the service")
-        exporter.ping_period = answer.pingPeriodMs / 1000
-
-    def register_class(self, oxid: int, clsid: uuid.UUID) -> None:
-        answer = local.StatusResponse.decode(self._call(
-            local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid)))
-        if answer.status:
-            raise ComError(answer.status, f"registering class {clsid}")
-
-    def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
-        self._call(local.OP_REVOKE_CLASS, local.RevokeClassRequest(oxid, clsid))
-
-    def live_oids(self, oxid: int, oids: list[int]) -> set[int]:
-        answer = local.LiveOidsResponse.decode(self._call(
-            local.OP_LIVE_OIDS, local.LiveOidsRequest(oxid, len(oids), oids)))
-        return set(answer.oids)
-
-    def unregister_exporter(self, oxid: int) -> None:
-        self._call(local.OP_UNREGISTER_SERVER, local.UnregisterServerRequest(oxid))
-        self._client.close()
-
-
 _current: "LocalServer | None" = None
 
 
@@ -132,10 +71,10 @@ class LocalServer:
 
     def __init__(self, service: str | None = None, hosts: list[str] | None = None,
                  token: str | None = None) -> None:
-        service = service or os.environ.get("PYDCOM_SERVICE")
+        service = service or os.environ.get(ENV_SERVICE)
         if not service:
             raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, "no PYDCOM_SERVICE to register with")
-        endpoint = parse_endpoint(service)
+        endpoint = parse_machine_name(service)
         hosts = hosts or [h for h in os.environ.get("PYDCOM_BIND", endpoint[0]).split(",") if h]
         self.link = ServiceLink(endpoint, token if token is not None
                                 else os.environ.get("PYDCOM_TOKEN", ""))
@@ -164,7 +103,7 @@ class LocalServer:
     def _activate(self, call: CallReceived) -> bytes:
         """The service's activation request: create the object (or take the class object) and
         marshal each requested interface, five references each (MS-DCOM 3.1.1.5.1)."""
-        local.require_local_caller(call)
+        require_local_caller(call)
         request = _activate_request(call.stub)
         class_object = self._classes.get(request.clsid)
         if class_object is None:

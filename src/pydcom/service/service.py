@@ -12,7 +12,9 @@ from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
 from pydcom.rpc.server_connection import CallReceived, ServerLimits
 from pydcom.runtime.client import ClientRuntime
-from pydcom.service.activator import Activator
+from pydcom.runtime.endpoints import RESOLVER_PORT
+from pydcom.runtime.machine import require_local_caller
+from pydcom.service.scm import Activator
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord, Resolver
@@ -21,8 +23,6 @@ from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.orpc import dualstringarray_of
 
 log = logging.getLogger(__name__)
-
-RESOLVER_PORT = 135
 
 
 class Service:
@@ -104,7 +104,7 @@ class Service:
     def _local_interface(self) -> Interface:
         def only_local(handler):
             def guarded(call: CallReceived) -> bytes:
-                local.require_local_caller(call)
+                require_local_caller(call)
                 return handler(call)
             return guarded
 

@@ -1,7 +1,8 @@
 """The private interface between the activation service and the server processes of its machine.
 
 Windows does this over local RPC between rpcss and each COM server; pydcom does it over loopback
-TCP with this interface, which the service answers only for callers on a loopback address.
+TCP with this interface, which both ends answer only for callers on their own machine
+(``pydcom.runtime.machine.require_local_caller``).
 A server process registers its exporter (the OXID table entry, MS-DCOM 3.1.2.1), registers its
 class objects (the CLSID table; CoRegisterClassObject), and asks which of its idle OIDs some
 client still pings (MS-DCOM 3.1.1.6.2). The interface is pydcom's own, so its structures have no
@@ -10,33 +11,11 @@ spec section of their own; they are marshaled in NDR (C706 14) like every other 
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import uuid
 
 from pydcom import ndr
-from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED, SyntaxId
-from pydcom.rpc.errors import RpcFault
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.constants import SyntaxId
 from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID
-
-def require_local_caller(call: CallReceived) -> None:
-    """Fault nca_s_fault_access_denied unless the call came from this machine: from a loopback
-    address, or from the very address it came in on (a connection between two of a machine's
-    own addresses; TCP cannot complete one from elsewhere claiming it). Both sides of this
-    interface answer only their own machine."""
-    connection = call.connection
-    peer = connection.peer[0] if connection else ""
-    if not _is_loopback(peer) and (connection is None or peer != connection.local[0]):
-        raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, f"{peer} is not on this machine")
-
-
-@functools.lru_cache(maxsize=256)  # callers come from one address or two
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d84"), 1, 0)

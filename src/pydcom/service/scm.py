@@ -1,4 +1,5 @@
-"""Remote activation: IRemoteSCMActivator and IActivation (MS-DCOM 3.1.2.5.2).
+"""The service's SCM: remote activation through IRemoteSCMActivator and IActivation
+(MS-DCOM 3.1.2.5.2).
 
 A request names a CLSID and the IIDs wanted. The activator finds the class (REGDB_E_CLASSNOTREG
 if it is unknown), finds the server process serving it (starting it if need be:
@@ -22,13 +23,15 @@ from pydcom.memo import Memo
 from pydcom.rpc import Interface
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.server_connection import CallReceived
-from pydcom.runtime.client import ClientRuntime, pick_endpoint
-from pydcom.runtime.exporter import check_orpcthis
+from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.endpoints import pick_endpoint
+from pydcom.runtime.orpc_checks import check_orpcthis
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord
-from pydcom.wire import ids, local, scm
-from pydcom.wire.activation import (
+from pydcom.wire import iactivation, ids, local
+from pydcom.wire import iremotescmactivator as scm
+from pydcom.wire.activation_properties import (
     ActivationReply,
     ActivationRequest,
     check_client_context,
@@ -76,7 +79,8 @@ class Activator:
                 scm.OP_REMOTE_GET_CLASS_OBJECT: lambda call: self._scm(call, class_object=True),
                 scm.OP_REMOTE_CREATE_INSTANCE: lambda call: self._scm(call, class_object=False),
             }, "IRemoteSCMActivator"),
-            Interface(scm.ACTIVATION_SYNTAX, {scm.OP_REMOTE_ACTIVATION: self._remote_activation},
+            Interface(iactivation.ACTIVATION_SYNTAX,
+                      {iactivation.OP_REMOTE_ACTIVATION: self._remote_activation},
                       "IActivation"),
         ]
 
@@ -180,7 +184,7 @@ class Activator:
     # -- IActivation (MS-DCOM 3.1.2.5.2.3.1) ----------------------------------------------------
     def _remote_activation(self, call: CallReceived) -> bytes:
         started = time.perf_counter()
-        request = scm.RemoteActivationRequest.decode(call.stub)
+        request = iactivation.RemoteActivationRequest.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=False)
         iids = tuple(request.pIIDs or ())
         count = len(iids)
@@ -203,10 +207,10 @@ class Activator:
         _log_activation(call, "RemoteActivation", request.Clsid, code, started)
         if pointers is None:
             # A failed phr: NULL bindings, empty pointers, results all zero.
-            return scm.RemoteActivationResponse(
+            return iactivation.RemoteActivationResponse(
                 ORPCTHAT(), 0, None, GUID_NULL, 0, CURRENT_VERSION, code, [None] * count,
                 [0] * count, 0).encode()
-        return scm.RemoteActivationResponse(
+        return iactivation.RemoteActivationResponse(
             ORPCTHAT(), record.oxid, dualstringarray_ndr(record.bindings.seen_by(call)),
             record.ipid_rem_unknown, record.authn_hint, _negotiated(version), code,
             list(pointers), list(done.results), 0).encode()

@@ -7,7 +7,7 @@ import pytest
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.server_connection import CallReceived, ConnectionInfo
-from pydcom.wire.local import require_local_caller
+from pydcom.runtime.machine import require_local_caller
 
 
 def call_from(peer: str | None) -> CallReceived:

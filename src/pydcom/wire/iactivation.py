@@ -1,13 +1,15 @@
-"""IRemoteSCMActivator and IActivation (MS-DCOM 3.1.2.5.2): the activation methods' parameters.
+"""IActivation (MS-DCOM 3.1.2.5.2.3.1): RemoteActivation's parameters, the activation method
+older clients call (impacket's among them), with the CLSID, the IIDs and the answer as plain
+parameters rather than activation property BLOBs.
 
-Native RPC interfaces that still carry an explicit ORPCTHIS/ORPCTHAT parameter.
+A native RPC interface that still carries an explicit ORPCTHIS/ORPCTHAT parameter.
 """
 
 from __future__ import annotations
 
 from pydcom import ndr
 from pydcom.rpc.constants import SyntaxId
-from pydcom.wire.ids import IID_IActivation, IID_IRemoteSCMActivator
+from pydcom.wire.ids import IID_IActivation
 from pydcom.wire.orpc import (
     COMVERSION,
     DUALSTRINGARRAY,
@@ -20,30 +22,8 @@ from pydcom.wire.orpc import (
     PMInterfacePointer,
 )
 
-SCM_SYNTAX = SyntaxId(IID_IRemoteSCMActivator, 0, 0)
 ACTIVATION_SYNTAX = SyntaxId(IID_IActivation, 0, 0)
-OP_REMOTE_GET_CLASS_OBJECT, OP_REMOTE_CREATE_INSTANCE = 3, 4
 OP_REMOTE_ACTIVATION = 0
-
-
-class RemoteGetClassObjectRequest(ndr.Params):
-    """MS-DCOM 3.1.2.5.2.3.2 [in]"""
-    orpcthis = ndr.ref(ORPCTHIS)
-    pActProperties = PMInterfacePointer
-
-
-class RemoteCreateInstanceRequest(ndr.Params):
-    """MS-DCOM 3.1.2.5.2.3.3 [in]; pUnkOuter MUST be NULL."""
-    orpcthis = ndr.ref(ORPCTHIS)
-    pUnkOuter = PMInterfacePointer
-    pActProperties = PMInterfacePointer
-
-
-class RemoteActivationPropertiesResponse(ndr.Params):
-    """MS-DCOM 3.1.2.5.2.3.2-3 [out] of both IRemoteSCMActivator methods."""
-    orpcthat = ndr.ref(ORPCTHAT)
-    ppActProperties = ndr.ref(PMInterfacePointer)
-    hr = ndr.HRESULT
 
 
 class RemoteActivationRequest(ndr.Params):

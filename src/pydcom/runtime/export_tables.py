@@ -1,0 +1,212 @@
+"""The IPID and OID tables of an object exporter (MS-DCOM 3.1.1.1), with their reference
+counts: one owner, one lock. Marshaling adds entries and public references (3.1.1.5.1),
+IRemUnknown adds and removes references (3.1.1.5.6), a call finds its object by IPID
+(3.1.1.5.4), and collection drops the objects nobody pings (3.1.1.6.2).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from pydcom import hresult
+from pydcom.hresult import ComError
+from pydcom.wire.orpc import REMINTERFACEREF
+
+
+@dataclass(eq=False)
+class OidEntry:
+    """An OID table entry (MS-DCOM 3.1.1.1)."""
+
+    oid: int
+    target: Any
+    ipids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # iid -> ipid
+    last_used: float = field(default_factory=time.monotonic)  # last ORPC or marshal
+    pinned: bool = False  # held by this process itself (a registered class object)
+
+
+@dataclass(eq=False)
+class IpidEntry:
+    """An IPID table entry (MS-DCOM 3.1.1.1)."""
+
+    ipid: uuid.UUID
+    iid: uuid.UUID
+    oid: int
+    public_refs: int = 0
+    private_refs: dict[str, int] = field(default_factory=dict)  # by client identity
+
+
+class ExportTables:
+    """The objects one exporter serves, by OID and by IPID. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ipids: dict[uuid.UUID, IpidEntry] = {}
+        self._oids: dict[int, OidEntry] = {}
+        self._by_object: dict[int, int] = {}  # id(target) -> oid
+
+    # -- marshaling (MS-DCOM 3.1.1.5.1, 3.1.1.5.3) --------------------------------------------
+    def add(self, target: Any, iid: uuid.UUID, refs: int, pinned: bool = False) -> IpidEntry:
+        """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
+        public references; ``pinned`` keeps its OID while the process lives."""
+        with self._lock:
+            entry = self._entry_for(target, iid, refs)
+            if pinned:
+                self._oids[entry.oid].pinned = True
+            return entry
+
+    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int) -> IpidEntry:
+        """``add`` without the lock: the caller holds it."""
+        oid = self._by_object.get(id(target))
+        oid_entry = self._oids.get(oid) if oid is not None else None
+        if oid_entry is None:
+            oid = secrets.randbits(64) or 1
+            while oid in self._oids:
+                oid = secrets.randbits(64) or 1
+            oid_entry = self._oids[oid] = OidEntry(oid, target)
+            self._by_object[id(target)] = oid
+        oid_entry.last_used = time.monotonic()
+        ipid = oid_entry.ipids.get(iid)
+        entry = self._ipids.get(ipid) if ipid is not None else None
+        if entry is None:
+            entry = IpidEntry(uuid.uuid4(), iid, oid_entry.oid)
+            self._ipids[entry.ipid] = entry
+            oid_entry.ipids[iid] = entry.ipid
+        entry.public_refs += refs
+        return entry
+
+    def take_back(self, ipid: uuid.UUID, public_refs: int) -> Any:
+        """The object of one of our own OBJREFs come back, the references it carried given
+        back (MS-DCOM 3.1.1.5.3). E_NOINTERFACE if the IPID is not ours (any more)."""
+        with self._lock:
+            entry = self._ipids.get(ipid)
+            if entry is None:
+                raise ComError(hresult.E_NOINTERFACE, "no such interface pointer here")
+            entry.public_refs = max(0, entry.public_refs - public_refs)
+            target = self._oids[entry.oid].target
+            if not entry.public_refs and not entry.private_refs:
+                self._drop_ipid(entry)
+        return target
+
+    # -- calls (MS-DCOM 3.1.1.5.4) -----------------------------------------------------------
+    def called(self, ipid: uuid.UUID | None) -> tuple[IpidEntry, Any] | None:
+        """The IPID entry a call names and its object, now marked used; None if unknown."""
+        with self._lock:
+            entry = self._ipids.get(ipid) if ipid is not None else None
+            if entry is None:
+                return None
+            oid_entry = self._oids[entry.oid]
+            oid_entry.last_used = time.monotonic()
+            return entry, oid_entry.target
+
+    # -- the Remote Unknown (MS-DCOM 3.1.1.5.6) ----------------------------------------------
+    def query(self, ripid: uuid.UUID, iids: Iterable[uuid.UUID], refs: int,
+              supported: Callable[[Any], frozenset[uuid.UUID]]
+              ) -> list[tuple[int, IpidEntry | None]]:
+        """Per IID, S_OK and the entry with ``refs`` more references, or E_NOINTERFACE when
+        the object of ``ripid`` does not answer to it (``supported``).
+        RPC_E_INVALID_OBJECT if ``ripid`` is unknown."""
+        with self._lock:
+            entry = self._ipids.get(ripid)
+            if entry is None:
+                raise ComError(hresult.RPC_E_INVALID_OBJECT, f"no IPID {ripid}")
+            oid_entry = self._oids[entry.oid]
+            oid_entry.last_used = time.monotonic()
+            answers = supported(oid_entry.target)
+            results: list[tuple[int, IpidEntry | None]] = []
+            for iid in iids:
+                if iid not in answers:
+                    results.append((hresult.E_NOINTERFACE, None))
+                    continue
+                results.append((hresult.S_OK, self._entry_for(oid_entry.target, iid, refs)))
+        return results
+
+    def add_refs(self, refs: Iterable[REMINTERFACEREF], identity: str) -> list[int]:
+        """RemAddRef's counts: one HRESULT per reference, CO_E_OBJNOTREG for an unknown IPID."""
+        results = []
+        with self._lock:
+            for ref in refs:
+                entry = self._ipids.get(ref.ipid)
+                if entry is None:
+                    results.append(hresult.CO_E_OBJNOTREG)
+                    continue
+                entry.public_refs += ref.cPublicRefs
+                if ref.cPrivateRefs:
+                    entry.private_refs[identity] = entry.private_refs.get(identity, 0) + ref.cPrivateRefs
+                results.append(hresult.S_OK)
+        return results
+
+    def release_refs(self, refs: Iterable[REMINTERFACEREF], identity: str) -> None:
+        """RemRelease's counts: they clamp at 0; unknown IPIDs are skipped; an IPID left with
+        no references goes, and its OID with its last IPID."""
+        with self._lock:
+            for ref in refs:
+                entry = self._ipids.get(ref.ipid)
+                if entry is None:
+                    continue
+                entry.public_refs = max(0, entry.public_refs - ref.cPublicRefs)
+                if ref.cPrivateRefs and identity in entry.private_refs:
+                    left = entry.private_refs[identity] - ref.cPrivateRefs
+                    if left > 0:
+                        entry.private_refs[identity] = left
+                    else:
+                        del entry.private_refs[identity]
+                if not entry.public_refs and not entry.private_refs:
+                    self._drop_ipid(entry)
+
+    def _drop_ipid(self, entry: IpidEntry) -> None:
+        """Remove an IPID entry, and its OID once it has none (MS-DCOM 3.1.1.5.6.1.3).
+        The caller holds the lock."""
+        self._ipids.pop(entry.ipid, None)
+        oid_entry = self._oids.get(entry.oid)
+        if oid_entry is None:
+            return
+        oid_entry.ipids.pop(entry.iid, None)
+        if not oid_entry.ipids and not oid_entry.pinned:
+            del self._oids[entry.oid]
+            self._by_object.pop(id(oid_entry.target), None)
+
+    # -- the objects as a whole ----------------------------------------------------------------
+    def revoke(self, target: Any) -> None:
+        """Forget an object at once, whatever its references (CoDisconnectObject)."""
+        with self._lock:
+            oid = self._by_object.pop(id(target), None)
+            entry = self._oids.pop(oid, None) if oid is not None else None
+            for ipid in (entry.ipids.values() if entry else ()):
+                self._ipids.pop(ipid, None)
+
+    @property
+    def object_count(self) -> int:
+        """Objects held now, pinned ones excluded."""
+        with self._lock:
+            return sum(1 for entry in self._oids.values() if not entry.pinned)
+
+    def exported(self, target: Any) -> bool:
+        with self._lock:
+            return id(target) in self._by_object
+
+    # -- collection (MS-DCOM 3.1.1.6.2) -------------------------------------------------------
+    def idle_oids(self, cutoff: float) -> list[int]:
+        """The OIDs not pinned and neither called nor marshaled since ``cutoff``."""
+        with self._lock:
+            return [o.oid for o in self._oids.values() if not o.pinned and o.last_used < cutoff]
+
+    def drop_idle(self, oids: Iterable[int], keep: set[int], cutoff: float) -> list[int]:
+        """Drop the objects of ``oids`` except those in ``keep`` and those used since
+        ``cutoff``; the OIDs dropped."""
+        dropped = []
+        with self._lock:
+            for oid in oids:
+                entry = self._oids.get(oid)
+                if oid in keep or entry is None or entry.last_used >= cutoff:
+                    continue
+                for ipid in list(entry.ipids.values()):
+                    self._ipids.pop(ipid, None)
+                del self._oids[oid]
+                self._by_object.pop(id(entry.target), None)
+                dropped.append(oid)
+        return dropped
