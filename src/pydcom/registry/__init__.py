@@ -17,7 +17,6 @@ from pydcom.registry.default import (
     use,
 )
 from pydcom.registry.model import (
-    DEFAULT_PORT,
     AppIdEntry,
     ClassEntry,
     ThreadingModel,
@@ -31,7 +30,7 @@ from pydcom.registry.toml_io import dumps as to_toml
 from pydcom.registry.toml_io import loads as from_toml
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT", "DEFAULT_PORT", "ENV_REGISTRY", "AppIdEntry", "ClassEntry", "Registry", "Snapshot",
+    "DEFAULT_BUSY_TIMEOUT", "ENV_REGISTRY", "AppIdEntry", "ClassEntry", "Registry", "Snapshot",
     "ThreadingModel", "Transaction", "check_import_path", "check_progid", "default_path",
     "default_registry", "from_toml", "open_registry", "parse_machine_name", "to_toml", "use",
 ]

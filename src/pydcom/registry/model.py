@@ -15,17 +15,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydcom import hresult
+from pydcom import hostport, hresult
 from pydcom.guid import format_guid, parse_guid
 from pydcom.hresult import ComError
 
-DEFAULT_PORT = 135  # ncacn_ip_tcp well-known endpoint (MS-RPCE 2.1.1.1)
 
 # Windows' ProgID rule: at most 39 characters, no punctuation but periods, no leading digit.
 _PROGID = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,38}\Z")
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _IMPORT_PATH = re.compile(rf"{_DOTTED}:{_DOTTED}\Z")
-_MACHINE = re.compile(r"([A-Za-z0-9._:%-]+)(?:\[([0-9]{1,5})\])?\Z")
+_HOST = re.compile(r"[A-Za-z0-9._:%-]+\Z")
+_PORT = re.compile(r"[0-9]{1,5}\Z")
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -55,11 +55,11 @@ def parse_machine_name(text: str) -> tuple[str, int]:
     The port defaults to 135. CO_E_BAD_SERVER_NAME for anything else.
     """
     if isinstance(text, str):
-        match = _MACHINE.match(text.strip().removeprefix("\\\\"))
-        if match:
-            port = int(match.group(2)) if match.group(2) else DEFAULT_PORT
+        host, port_text = hostport.split(text.strip().removeprefix("\\\\"))
+        if _HOST.match(host) and (port_text is None or _PORT.match(port_text)):
+            port = hostport.WELL_KNOWN_PORT if port_text is None else int(port_text)
             if 0 < port < 65536:
-                return match.group(1), port
+                return host, port
     raise ComError(hresult.CO_E_BAD_SERVER_NAME,
                    f"{text!r}: a machine name is written host or host[port], port 1-65535")
 

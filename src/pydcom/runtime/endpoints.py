@@ -8,10 +8,11 @@ from __future__ import annotations
 import functools
 
 from pydcom import hresult
+from pydcom.hostport import WELL_KNOWN_PORT
 from pydcom.hresult import ComError
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 
-RESOLVER_PORT = 135  # MS-RPCE 2.1.1.1
+RESOLVER_PORT = WELL_KNOWN_PORT
 Endpoint = tuple[str, int]
 
 

@@ -64,7 +64,7 @@ class ServiceLink:
         exporter.ping_period = answer.pingPeriodMs / 1000
 
     def register_class(self, oxid: int, clsid: uuid.UUID) -> None:
-        answer = local.StatusResponse.decode(self._call(
+        answer = oe.StatusResponse.decode(self._call(
             local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid)))
         if answer.status:
             raise ComError(answer.status, f"registering class {clsid}")

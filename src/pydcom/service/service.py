@@ -19,6 +19,7 @@ from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord, Resolver
 from pydcom.wire import local
+from pydcom.wire import object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
 from pydcom.wire.orpc import dualstringarray_of
 
@@ -128,19 +129,19 @@ class Service:
         request = local.UnregisterServerRequest.decode(call.stub)
         assert self.hosting is not None
         self.hosting.unregister_server(request.oxid)
-        return local.StatusResponse(0).encode()
+        return oe.StatusResponse(0).encode()
 
     def _register_class(self, call: CallReceived) -> bytes:
         request = local.RegisterClassRequest.decode(call.stub)
         assert self.hosting is not None
         self.hosting.register_class(request.oxid, request.clsid)
-        return local.StatusResponse(0).encode()
+        return oe.StatusResponse(0).encode()
 
     def _revoke_class(self, call: CallReceived) -> bytes:
         request = local.RevokeClassRequest.decode(call.stub)
         assert self.hosting is not None
         self.hosting.revoke_class(request.oxid, request.clsid)
-        return local.StatusResponse(0).encode()
+        return oe.StatusResponse(0).encode()
 
     def _live_oids(self, call: CallReceived) -> bytes:
         request = local.LiveOidsRequest.decode(call.stub)

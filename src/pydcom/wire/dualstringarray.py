@@ -12,6 +12,7 @@ import functools
 import struct
 from dataclasses import dataclass
 
+from pydcom import hostport
 from pydcom.memo import Memo
 from pydcom.rpc.addresses import is_loopback
 from pydcom.wire.errors import WireError
@@ -38,14 +39,12 @@ class StringBinding:
 
     @property
     def host(self) -> str:
-        return self.network_addr.split("[", 1)[0]
+        return hostport.split(self.network_addr)[0]
 
     @property
     def endpoint(self) -> str | None:
         """The part in brackets: a TCP port for ncacn_ip_tcp, or None."""
-        if "[" not in self.network_addr or not self.network_addr.endswith("]"):
-            return None
-        return self.network_addr.split("[", 1)[1][:-1]
+        return hostport.split(self.network_addr)[1]
 
 
 @dataclass(frozen=True)

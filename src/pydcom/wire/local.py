@@ -67,10 +67,6 @@ class LiveOidsResponse(ndr.Params):
     status = ndr.error_status_t
 
 
-class StatusResponse(ndr.Params):
-    status = ndr.error_status_t
-
-
 class ActivateRequest(ndr.Params):
     """Create an object of ``clsid`` (or take the class object) and marshal it as each IID:
     the one call rpcss makes of a COM server per activation."""

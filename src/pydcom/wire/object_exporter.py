@@ -46,7 +46,7 @@ class SimplePingRequest(ndr.Params):
 
 class StatusResponse(ndr.Params):
     """The [out] of SimplePing and ServerAlive: the status alone (MS-DCOM 3.1.2.5.1.2,
-    3.1.2.5.1.4)."""
+    3.1.2.5.1.4). The private local interface's methods answer the same."""
     status = ndr.error_status_t
 
 
