@@ -124,11 +124,7 @@ class Acceptor:
         self._enter("initial", "failed")
         message = NegotiateMessage.decode(negotiate)
         flags = message.flags
-        if not flags & F.NEGOTIATE_UNICODE:
-            raise AuthenticationError("the client does not offer Unicode (NTLMSSP_NEGOTIATE_UNICODE)")
-        if not flags & F.NEGOTIATE_EXTENDED_SESSIONSECURITY:
-            raise AuthenticationError("the client does not offer extended session security "
-                                      "(NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY)")
+        _require_unicode_and_ess(flags, "NEGOTIATE_MESSAGE")
         granted = _ALWAYS | (flags & _GRANTABLE)
         if flags & F.REQUEST_TARGET:
             granted |= F.REQUEST_TARGET
@@ -168,11 +164,7 @@ class Acceptor:
         assert challenge is not None
         message = AuthenticateMessage.decode(authenticate)
         flags = message.flags
-        if not flags & F.NEGOTIATE_UNICODE:
-            raise AuthenticationError("the AUTHENTICATE_MESSAGE is not Unicode")
-        if not flags & F.NEGOTIATE_EXTENDED_SESSIONSECURITY:
-            raise AuthenticationError("the AUTHENTICATE_MESSAGE does not negotiate extended session "
-                                      "security")
+        _require_unicode_and_ess(flags, "AUTHENTICATE_MESSAGE")
         added = flags & _SESSION_SECURITY & ~challenge.flags
         if added:
             raise AuthenticationError(f"the AUTHENTICATE_MESSAGE claims {F(added)!r}, which the "
@@ -263,3 +255,14 @@ class Acceptor:
             raise AuthenticationError(f"the client's target {target_name!r} is not this server",
                                       SEC_E_WRONG_PRINCIPAL)
         return target_name
+
+
+def _require_unicode_and_ess(flags: int, message: str) -> None:
+    """Unicode and extended session security, without which this acceptor does not go on: the
+    OEM form and NTLMv1-style session security are not supported (3.2.5.1.1, 3.2.5.1.2)."""
+    if not flags & F.NEGOTIATE_UNICODE:
+        raise AuthenticationError(f"the {message} does not offer Unicode "
+                                  "(NTLMSSP_NEGOTIATE_UNICODE)")
+    if not flags & F.NEGOTIATE_EXTENDED_SESSIONSECURITY:
+        raise AuthenticationError(f"the {message} does not offer extended session security "
+                                  "(NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY)")
