@@ -27,6 +27,9 @@ import tracemalloc
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path[:0] = [os.path.join(ROOT, "src"), ROOT]
+# The service's server processes import the tests' sample class from the Python path.
+os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "src"), ROOT,
+                                            os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 
 from pydcom.runtime.client import ClientRuntime  # noqa: E402
 from pydcom.runtime.exporter import ObjectExporter  # noqa: E402
