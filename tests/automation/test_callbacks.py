@@ -18,6 +18,7 @@ from .callback_classes import APARTMENT_NOTIFIER_CLSID, NOTIFIER_CLSID
 from pydcom.hresult import ComError
 from pydcom.runtime.client import ClientRuntime
 
+from ..support import wait_until
 from .conftest import client_runtime, running_service
 
 CLIENT_HOST, SERVER_HOST = "127.0.0.2", "127.0.0.3"
@@ -54,15 +55,6 @@ def machines():
         yield [f"{CLIENT_HOST}[{client.port}]", f"{SERVER_HOST}[{server.port}]"]
 
 
-def _wait_for(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def _activate(runtime, where: str, clsid):
     host, port = where[:-1].split("[")
     [(code, proxy)] = remote_activate(runtime, (host, int(port)), clsid,
@@ -86,7 +78,7 @@ def test_a_thousand_callbacks_from_eight_threads_all_arrive_and_are_released(mac
         assert len(sink.threads) > 1  # the client's exporter served them concurrently
 
         notifier.Unadvise()  # the server gives its reference back...
-        assert _wait_for(lambda: not exporter.exported(sink))  # ...and the sink is let go
+        wait_until(lambda: not exporter.exported(sink), 10, "the sink let go")  # ...and it is
         notifier.release()
 
 

@@ -19,6 +19,7 @@ from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.wire import ids
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 
+from ..support import wait_until
 from ..unanswered import unanswered_port
 from .sample_classes import APARTMENT_CLSID, CALC_CLSID, ICalc
 
@@ -162,10 +163,7 @@ def test_idle_server_shuts_down_after_its_grace_period(make_service, runtime):
     pid = calc.Where()[0]
     calc.release()
     runtime.flush_releases()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.1)
-    assert not _alive(pid)
+    wait_until(lambda: not _alive(pid), 10, f"idle server pid {pid} gone after its grace period")
     [(_, fresh)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
     assert fresh.Where()[0] != pid  # started again on demand
 
@@ -225,10 +223,9 @@ def test_server_gone_is_rpc_e_disconnected_machine_gone_is_server_unavailable(ma
     [(_, calc)] = remote_activate(runtime, endpoint(service), CALC_CLSID, [ICalc.iid])
     pid = calc.Where()[0]
     os.kill(pid, 9)
-    deadline = time.monotonic() + 5
     # Dead, and its listening socket closed (the kernel tears a process down in steps).
-    while (_alive(pid) or runtime.endpoint_alive(calc._info.endpoint)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not _alive(pid) and not runtime.endpoint_alive(calc._info.endpoint), 5,
+               f"server pid {pid} and its endpoint gone")
     with pytest.raises(ComError) as info:
         calc.Add(1, 1)
     assert info.value.hresult == hresult.RPC_E_DISCONNECTED

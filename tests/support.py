@@ -1,0 +1,38 @@
+"""Waiting in tests: for a condition, never for a length of time.
+
+A test that must see a real process or thread do something polls for the outcome with
+``wait_until``; the bound only limits how long a broken run takes to fail, so it is generous,
+and a slow machine makes the test slower, not red."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+POLL_INTERVAL = 0.01
+
+
+def poll_until(condition: Callable[[], T], timeout: float, interval: float = POLL_INTERVAL) -> T:
+    """Call ``condition`` until it returns something true or ``timeout`` seconds pass; returns
+    the last value (false if the time ran out). It is called once more at the bound, so a
+    condition that became true while the caller was not scheduled still counts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str | None = None,
+               interval: float = POLL_INTERVAL) -> T:
+    """Poll ``condition`` until it returns something true, and return that; fail the test
+    with ``what`` (or the condition's name) if it is still false after ``timeout`` seconds."""
+    value = poll_until(condition, timeout, interval)
+    if not value:
+        said = what or getattr(condition, "__name__", repr(condition))
+        raise AssertionError(f"still not true after {timeout:g} s: {said} (last: {value!r})")
+    return value
