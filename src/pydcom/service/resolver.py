@@ -42,6 +42,16 @@ class ExporterRecord:
     authn_hint: int = 1  # RPC_C_AUTHN_LEVEL_NONE: no security yet
 
 
+@dataclass(frozen=True)
+class PingSetState:
+    """A SETID table entry (MS-DCOM 3.1.2.1) as it stood when asked for."""
+
+    setid: int
+    sequence: int  # of the last ComplexPing applied
+    deadline: float  # on the resolver's clock: the set is dropped when the clock reaches it
+    oids: frozenset[int]
+
+
 class _PingSet:
     __slots__ = ("oids", "sequence", "deadline")
 
@@ -178,6 +188,12 @@ class Resolver:
     def ping_set_count(self) -> int:
         with self._lock:
             return len(self._sets)
+
+    def ping_sets(self) -> dict[int, PingSetState]:
+        """A copy of the SETID table, for diagnostics and tests (it copies every OID)."""
+        with self._lock:
+            return {setid: PingSetState(setid, ping.sequence, ping.deadline, frozenset(ping.oids))
+                    for setid, ping in self._sets.items()}
 
     # -- IObjectExporter on the wire ----------------------------------------------------------
     def interface(self) -> Interface:
