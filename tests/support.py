@@ -6,6 +6,7 @@ and a slow machine makes the test slower, not red."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -36,3 +37,24 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str | No
         said = what or getattr(condition, "__name__", repr(condition))
         raise AssertionError(f"still not true after {timeout:g} s: {said} (last: {value!r})")
     return value
+
+
+class ManualClock:
+    """A clock for code that takes one (``clock=``): it moves only when the test moves it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._lock = threading.Lock()
+        self._now = start
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def set(self, moment: float) -> None:
+        with self._lock:
+            self._now = moment

@@ -13,35 +13,17 @@ import os
 import select
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.remote_activation import remote_activate
 
-from ..support import wait_until
+from ..support import ManualClock, wait_until
 from .sample_classes import CALC_CLSID, ICalc
 
 PERIOD = 0.5  # seconds of real time between pings, and between the server's reclaim rounds
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-class Clock:
-    """The resolver's clock: it moves only when the test moves it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._now = 1000.0
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> float:
-        with self._lock:
-            self._now += seconds
-            return self._now
 
 
 def read_line(proc: subprocess.Popen, timeout: float) -> str:
@@ -52,7 +34,7 @@ def read_line(proc: subprocess.Popen, timeout: float) -> str:
 
 @pytest.mark.slow
 def test_dead_clients_objects_are_reclaimed_live_ones_survive(make_service, monkeypatch):
-    clock = Clock()
+    clock = ManualClock()
     service = make_service("127.0.0.2", ping_period=PERIOD, clock=clock)
     resolver = service.resolver
 
