@@ -304,3 +304,27 @@ def test_a_refused_complex_ping_is_not_counted_as_applied(resolver, oid_cap):
     assert resolver.complex_ping(setid, 3, [], [1]) == (0, setid)
     assert resolver.complex_ping(setid, 4, [11], []) == (0, setid)
     assert oids_of(resolver, setid) == set(range(2, 12))
+
+
+def test_a_new_set_refused_for_lack_of_room_is_not_made(resolver, oid_cap):
+    """The client is told RPC_S_OUT_OF_RESOURCES and keeps no SETID: a set made anyway would
+    be one nobody pings, held for three periods."""
+    new_set(resolver, list(range(1, 11)))
+    assert resolver.complex_ping(0, 1, [11], []) == (hresult.RPC_S_OUT_OF_RESOURCES, 0)
+    assert resolver.ping_set_count == 1
+    assert held(resolver, 11) == set()
+
+
+def test_a_refused_complex_ping_still_keeps_the_set_alive(resolver, clock, oid_cap):
+    """A client whose additions find no room retries them every period with ComplexPing
+    (3.2.6.1) and never sends a SimplePing meanwhile: its refused requests must count as pings,
+    or the objects it already holds would be reclaimed after three periods."""
+    setid = new_set(resolver, list(range(1, 11)))
+    for _ in range(10):
+        clock.advance(PERIOD)
+        assert resolver.complex_ping(setid, 2, [11], [])[0] == hresult.RPC_S_OUT_OF_RESOURCES
+        assert resolver.expire() == 0
+    assert held(resolver, 1, 10) == {1, 10}
+    clock.advance(EXPIRY)  # and when it stops, the set goes
+    resolver.expire()
+    assert resolver.ping_set_count == 0

@@ -148,41 +148,40 @@ class Resolver:
         deadline = self._clock() + 3 * self.ping_period
         created = False
         with self._lock:
+            room = len(self._oid_sets) + len(add) <= MAX_PINGED_OIDS
             if setid:
                 ping = self._sets.get(setid)
                 if ping is None:
                     return hresult.OR_INVALID_SET, setid
+                # The client is alive, whatever becomes of its request: the timer restarts.
+                ping.deadline = deadline
                 if 0 < (ping.sequence - sequence) & 0xFFFF < 0x8000:
                     # An older request arriving late (sequence numbers wrap at 16 bits):
                     # succeed and change nothing.
-                    ping.deadline = deadline
                     return 0, setid
+                if not room:  # nothing applied: the client's next attempt has a higher number
+                    return hresult.RPC_S_OUT_OF_RESOURCES, setid
             else:
-                if len(self._sets) >= MAX_PING_SETS:
+                if len(self._sets) >= MAX_PING_SETS or not room:
                     return hresult.RPC_S_OUT_OF_RESOURCES, 0
                 setid = secrets.randbits(64) or 1
                 while setid in self._sets:
                     setid = secrets.randbits(64) or 1
                 ping = self._sets[setid] = _PingSet(sequence, deadline)
                 created = True
-            if len(self._oid_sets) + len(add) > MAX_PINGED_OIDS:
-                status = hresult.RPC_S_OUT_OF_RESOURCES
-            else:
-                status = 0
-                for oid in add:
-                    if oid not in ping.oids:
-                        ping.oids.add(oid)
-                        self._oid_sets[oid] = self._oid_sets.get(oid, 0) + 1
-                for oid in remove:
-                    if oid in ping.oids:
-                        ping.oids.discard(oid)
-                        self._unhold(oid)
-                ping.sequence = sequence
-                ping.deadline = deadline
+            for oid in add:
+                if oid not in ping.oids:
+                    ping.oids.add(oid)
+                    self._oid_sets[oid] = self._oid_sets.get(oid, 0) + 1
+            for oid in remove:
+                if oid in ping.oids:
+                    ping.oids.discard(oid)
+                    self._unhold(oid)
+            ping.sequence = sequence
             count = len(ping.oids)
         if created:
             log.debug("ping set %#x created with %d OIDs", setid, count)
-        return status, setid
+        return 0, setid
 
     @property
     def ping_set_count(self) -> int:
