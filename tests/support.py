@@ -6,6 +6,9 @@ and a slow machine makes the test slower, not red."""
 
 from __future__ import annotations
 
+import os
+import select
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +40,25 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str | No
         said = what or getattr(condition, "__name__", repr(condition))
         raise AssertionError(f"still not true after {timeout:g} s: {said} (last: {value!r})")
     return value
+
+
+def read_line(proc: subprocess.Popen, timeout: float = 30.0) -> str:
+    """The next line a child process writes to its stdout pipe, waited for up to ``timeout``
+    ("" at the end of its output). It reads the pipe's descriptor a byte at a time, so nothing
+    waits in a Python buffer where select() cannot see it: read a child's lines only this way
+    before its last (communicate() may take the rest)."""
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            raise AssertionError(f"no whole line from pid {proc.pid} after {timeout:g} s "
+                                 f"(got {bytes(line)!r}, exit status {proc.poll()})")
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode()
 
 
 class ManualClock:

@@ -10,7 +10,6 @@ run in real time with a short period, so their pings and the server's reclaim ro
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
 
@@ -19,17 +18,11 @@ import pytest
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.remote_activation import remote_activate
 
-from ..support import ManualClock, wait_until
+from ..support import ManualClock, read_line, wait_until
 from .sample_classes import CALC_CLSID, ICalc
 
 PERIOD = 0.5  # seconds of real time between pings, and between the server's reclaim rounds
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def read_line(proc: subprocess.Popen, timeout: float) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, f"no line from pid {proc.pid} in {timeout} s"
-    return proc.stdout.readline()
 
 
 @pytest.mark.slow
