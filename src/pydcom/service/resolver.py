@@ -144,7 +144,9 @@ class Resolver:
 
     def complex_ping(self, setid: int, sequence: int, add: list[int], remove: list[int]
                      ) -> tuple[int, int]:
-        """MS-DCOM 3.1.2.5.1.3: returns (status, SETID)."""
+        """MS-DCOM 3.1.2.5.1.3: returns (status, SETID). A request that would pass
+        MAX_PING_SETS or MAX_PINGED_OIDS is RPC_S_OUT_OF_RESOURCES and applies nothing (a new
+        set is not made: SETID 0); on a known set it still restarts the timer."""
         deadline = self._clock() + 3 * self.ping_period
         created = False
         with self._lock:
