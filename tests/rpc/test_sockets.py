@@ -126,9 +126,9 @@ def test_connection_refused_is_server_unavailable_within_the_timeout():
     port = free_port()
     start = time.monotonic()
     with pytest.raises(ServerUnavailable) as info:
-        RpcClient("127.0.0.1", port, connect_timeout=2)
+        RpcClient("127.0.0.1", port, connect_timeout=10)
     assert info.value.hresult == 0x800706BA
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5  # at once, not at the timeout
 
 
 def test_connect_nobody_answers_is_server_unavailable_at_the_timeout():
@@ -137,7 +137,7 @@ def test_connect_nobody_answers_is_server_unavailable_at_the_timeout():
         with pytest.raises(ServerUnavailable) as info:
             RpcClient("127.0.0.1", port, connect_timeout=0.5)
         assert info.value.hresult == 0x800706BA
-        assert 0.4 < time.monotonic() - start < 1.5
+        assert 0.4 < time.monotonic() - start < 5  # the timeout, not the kernel's minutes
 
 
 def test_server_dying_mid_call_is_call_failed():
@@ -374,7 +374,7 @@ def test_a_peer_that_accepts_and_never_answers_is_server_unavailable_at_the_conn
                 client.call(TEST_IF, OP_ECHO)
             assert info.value.hresult == 0x800706BA
             assert "did not answer its bind in 0.5s" in str(info.value)
-            assert 0.4 < time.monotonic() - start < 1.5
+            assert 0.4 < time.monotonic() - start < 5  # the connect timeout, not the call's 30 s
         finally:
             client.close()
 

@@ -102,14 +102,16 @@ def test_unreachable_machine_is_server_unavailable_in_time(runtime):
 
 
 def test_machine_that_never_answers_costs_one_connect_timeout():
-    runtime = ClientRuntime(connect_timeout=0.5)
+    # Nothing but the time shows how many connects were tried here (the SYNs are dropped), so
+    # the timeout is long enough that one and two of them stay apart on a stalled machine.
+    runtime = ClientRuntime(connect_timeout=1.0)
     try:
         with unanswered_port("127.0.0.3") as port:
             start = time.monotonic()
             with pytest.raises(ComError) as info:
                 remote_activate(runtime, ("127.0.0.3", port), CALC_CLSID, [ICalc.iid])
             assert info.value.hresult == 0x800706BA
-            assert 0.4 < time.monotonic() - start < 0.9  # one timeout, not one per attempt
+            assert 0.9 < time.monotonic() - start < 1.9  # one timeout, not one per attempt
     finally:
         runtime.close()
 
@@ -124,7 +126,25 @@ def test_machine_that_accepts_and_never_answers_costs_one_connect_timeout():
             with pytest.raises(ComError) as info:
                 remote_activate(runtime, silent.getsockname(), CALC_CLSID, [ICalc.iid])
             assert info.value.hresult == 0x800706BA
-            assert 0.4 < time.monotonic() - start < 1.5
+            assert 0.4 < time.monotonic() - start < 5  # the connect timeout, not the call's
+    finally:
+        runtime.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "found by counting connections: the bind that timed out on the connection the activation "
+    "prepared is taken for a stale pooled connection (ClientRuntime._pooled_call) and tried "
+    "again on a new one, so a silent machine costs two connect timeouts, not one"))
+def test_machine_that_accepts_and_never_answers_is_tried_once():
+    runtime = ClientRuntime(connect_timeout=0.5)
+    try:
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.3", 0))
+            silent.listen(8)
+            with pytest.raises(ComError) as info:
+                remote_activate(runtime, silent.getsockname(), CALC_CLSID, [ICalc.iid])
+            assert info.value.hresult == 0x800706BA
+            assert accepted_count(silent) == 1
     finally:
         runtime.close()
 
@@ -204,6 +224,19 @@ def test_released_ipid_is_rpc_e_disconnected(make_service, runtime):
     with pytest.raises(RpcFault) as err:
         runtime.call(info.endpoint, ICalc.syntax, 3, request, ipid)
     assert err.value.hresult == hresult.RPC_E_DISCONNECTED
+
+
+def accepted_count(listener: socket.socket) -> int:
+    """How many connections wait in the listener's queue (taking them)."""
+    listener.setblocking(False)
+    count = 0
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        connection.close()
+        count += 1
 
 
 def _alive(pid: int) -> bool:
