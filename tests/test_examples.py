@@ -10,12 +10,12 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.runtime.support import subprocess_env
+from tests.support import poll_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^(?P<marker><!-- example: not run[^\n]*-->\n)?```(?P<lang>sh|python)\n"
@@ -52,14 +52,16 @@ def stop_group(session: subprocess.Popen) -> None:
     except ProcessLookupError:
         return
     session.wait(10)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def group_gone() -> bool:
         try:
             os.killpg(session.pid, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.killpg(session.pid, signal.SIGKILL)
+            return True
+        return False
+
+    if not poll_until(group_gone, 15, interval=0.05):
+        os.killpg(session.pid, signal.SIGKILL)
 
 
 def test_the_documents_have_examples():

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
-import time
 from typing import Iterator
+
+from .support import wait_until
+
+
+def connected(sock: socket.socket) -> bool:
+    """Whether a non-blocking connect() has completed."""
+    return bool(select.select([], [sock], [], 0)[1]) and not sock.getsockopt(
+        socket.SOL_SOCKET, socket.SO_ERROR)
 
 
 @contextlib.contextmanager
@@ -23,7 +31,8 @@ def unanswered_port(host: str) -> Iterator[int]:
                 filler.setblocking(False)
                 filler.connect_ex((host, port))
                 fillers.append(filler)
-            time.sleep(0.1)
+            # The queue is full once the first filler's handshake is done: it sits there.
+            wait_until(lambda: connected(fillers[0]), 5, "a connection waits in the accept queue")
             yield port
         finally:
             for filler in fillers:

@@ -1126,7 +1126,9 @@ def assert_fails_fast_and_small(data: bytes, decoder=decode_variant) -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.2, elapsed
+    # The memory peak is the real check; the time only catches a walk over a wire count (the
+    # billions it may say take minutes), with room for a stalled machine.
+    assert elapsed < 5, elapsed
     assert peak < 256 * 1024, peak
 
 

@@ -15,8 +15,37 @@ OTHER_IF = SyntaxId(uuid.UUID("2d7f8e10-9c3b-4a55-8e61-5a0c1d2e3f40"), 0, 0)
 OP_ECHO, OP_FAULT, OP_CRASH, OP_SLOW, OP_REVERSE = 0, 1, 2, 3, 4
 
 
+class SlowCalls:
+    """OP_SLOW's calls in this process: a test waits until its call has started (so the server
+    is inside it) instead of guessing how long that takes, and may end those still running."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[threading.Event] = set()
+        self.started = 0
+
+    def run(self, seconds: float) -> None:
+        finish = threading.Event()
+        with self._lock:
+            self.started += 1
+            self._running.add(finish)
+        try:
+            finish.wait(seconds)
+        finally:
+            with self._lock:
+                self._running.discard(finish)
+
+    def finish_all(self) -> None:
+        with self._lock:
+            for finish in self._running:
+                finish.set()
+
+
+SLOW_CALLS = SlowCalls()
+
+
 def _slow(call):
-    threading.Event().wait(float(call.stub.decode() or "0.5"))
+    SLOW_CALLS.run(float(call.stub.decode() or "0.5"))
     return b"done"
 
 

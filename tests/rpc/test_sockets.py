@@ -23,8 +23,24 @@ from pydcom.rpc import (
 from pydcom.rpc import pdu as P
 from pydcom.rpc.constants import NCA_S_FAULT_UNSPEC, NCA_S_OP_RNG_ERROR, NDR_SYNTAX
 
+from ..support import wait_until
 from ..unanswered import unanswered_port
-from .support import OP_CRASH, OP_ECHO, OP_FAULT, OP_REVERSE, OP_SLOW, OTHER_IF, TEST_IF, start_server
+from .support import (
+    OP_CRASH,
+    OP_ECHO,
+    OP_FAULT,
+    OP_REVERSE,
+    OP_SLOW,
+    OTHER_IF,
+    SLOW_CALLS,
+    TEST_IF,
+    start_server,
+)
+
+
+def answer_waiting(client: RpcClient) -> bool:
+    """Whether the server's answer to what the client sent is in the client's socket."""
+    return bool(select.select([client._sock], [], [], 0)[0])
 
 
 def free_port() -> int:
@@ -110,9 +126,9 @@ def test_connection_refused_is_server_unavailable_within_the_timeout():
     port = free_port()
     start = time.monotonic()
     with pytest.raises(ServerUnavailable) as info:
-        RpcClient("127.0.0.1", port, connect_timeout=2)
+        RpcClient("127.0.0.1", port, connect_timeout=10)
     assert info.value.hresult == 0x800706BA
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5  # at once, not at the timeout
 
 
 def test_connect_nobody_answers_is_server_unavailable_at_the_timeout():
@@ -121,7 +137,7 @@ def test_connect_nobody_answers_is_server_unavailable_at_the_timeout():
         with pytest.raises(ServerUnavailable) as info:
             RpcClient("127.0.0.1", port, connect_timeout=0.5)
         assert info.value.hresult == 0x800706BA
-        assert 0.4 < time.monotonic() - start < 1.5
+        assert 0.4 < time.monotonic() - start < 5  # the timeout, not the kernel's minutes
 
 
 def test_server_dying_mid_call_is_call_failed():
@@ -133,13 +149,14 @@ def test_server_dying_mid_call_is_call_failed():
 
         def slow_call():
             try:
-                client.call(TEST_IF, OP_SLOW, b"5")
+                client.call(TEST_IF, OP_SLOW, b"60")  # ended by the test, well before
             except Exception as exc:  # noqa: BLE001
                 result["error"] = exc
 
+        started = SLOW_CALLS.started
         thread = threading.Thread(target=slow_call)
         thread.start()
-        time.sleep(0.3)
+        wait_until(lambda: SLOW_CALLS.started > started, 10, "the server is inside the call")
         for sock in list(srv._connections):  # the transport breaks under the call
             sock.shutdown(socket.SHUT_RDWR)
         thread.join(10)
@@ -149,6 +166,7 @@ def test_server_dying_mid_call_is_call_failed():
         with pytest.raises(ServerUnavailable):
             client.call(TEST_IF, OP_ECHO)
     finally:
+        SLOW_CALLS.finish_all()
         srv.close()
 
 
@@ -157,11 +175,8 @@ def test_idle_connections_are_closed():
     try:
         client = RpcClient(*srv.address)
         client.call(TEST_IF, OP_ECHO)
-        deadline = time.monotonic() + 5
-        while client.usable() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not client.usable()
-        assert srv.connection_count == 0
+        wait_until(lambda: not client.usable(), 5, "the idle connection closed by the server")
+        wait_until(lambda: srv.connection_count == 0, 5, "the server counts no connection")
     finally:
         srv.close()
 
@@ -176,9 +191,7 @@ def test_connection_limit():
         with pytest.raises(ServerUnavailable):
             c.call(TEST_IF, OP_ECHO)
         a.close()
-        deadline = time.monotonic() + 5
-        while srv.connection_count > 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: srv.connection_count <= 1, 5, "the server saw the first client leave")
         with RpcClient(*srv.address) as d:
             assert d.call(TEST_IF, OP_ECHO, b"room") == b"room"
         b.close()
@@ -192,10 +205,11 @@ def test_graceful_shutdown_finishes_the_call_in_flight():
         with RpcClient(*srv.address) as client:
             client.call(TEST_IF, OP_ECHO)
             result = {}
+            started = SLOW_CALLS.started
             thread = threading.Thread(
                 target=lambda: result.update(r=client.call(TEST_IF, OP_SLOW, b"0.5")))
             thread.start()
-            time.sleep(0.2)
+            wait_until(lambda: SLOW_CALLS.started > started, 10, "the server is inside the call")
             start = time.monotonic()
             srv.close(timeout=5)
             thread.join(5)
@@ -296,9 +310,7 @@ def test_an_offered_bind_is_answered_before_the_first_call_and_not_repeated(serv
             assert client.call(OTHER_IF, 0, b"b") == b"other:b"
             client.offer([TEST_IF, OTHER_IF])  # all bound: nothing to send
             assert client.call(TEST_IF, OP_ECHO, b"c") == b"c"
-        deadline = time.monotonic() + 5
-        while len(recorder.sent) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(recorder.sent) >= 4, 5, "four PDUs relayed")
         assert recorder.sent == [P.PTYPE.BIND, P.PTYPE.REQUEST, P.PTYPE.REQUEST, P.PTYPE.REQUEST]
     finally:
         recorder.close()
@@ -338,18 +350,13 @@ def test_a_connection_whose_server_left_after_answering_an_offer_is_not_usable()
     try:
         with RpcClient(*server.address) as client:
             client.offer([TEST_IF])
-            deadline = time.monotonic() + 5
-            while not select.select([client._sock], [], [], 0)[0] and time.monotonic() < deadline:
-                time.sleep(0.01)  # the bind_ack is in
+            wait_until(lambda: answer_waiting(client), 5, "the bind_ack arrived")
             assert client.usable()  # the answer is read; the server is still there
             assert client.context_for(TEST_IF) is not None
             client.offer([OTHER_IF])
-            time.sleep(0.1)
+            wait_until(lambda: answer_waiting(client), 5, "the alter_context_resp arrived")
             server.close()  # after answering the alter_context
-            deadline = time.monotonic() + 5
-            while client.usable() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert not client.usable()
+            wait_until(lambda: not client.usable(), 5, "the client saw the server leave")
     finally:
         server.close()
 
@@ -367,7 +374,7 @@ def test_a_peer_that_accepts_and_never_answers_is_server_unavailable_at_the_conn
                 client.call(TEST_IF, OP_ECHO)
             assert info.value.hresult == 0x800706BA
             assert "did not answer its bind in 0.5s" in str(info.value)
-            assert 0.4 < time.monotonic() - start < 1.5
+            assert 0.4 < time.monotonic() - start < 5  # the connect timeout, not the call's 30 s
         finally:
             client.close()
 

@@ -6,7 +6,10 @@ Uses the default registry (PYDCOM_REGISTRY) and a recording activator. Prints ``
 warmed up, then one JSON line with what it saw. Modes:
 
 - ``flip-reader``: activate in process and resolve the remote class; count what was seen.
-- ``timed-reader``: the same calls by CLSID, each recorded as (start, end, outcome).
+- ``timed-reader``: the same calls by CLSID, each recorded as (start, end, outcome). It
+  prints ``early`` once it has made ``ENOUGH`` of them, then reads a moment (a
+  ``time.monotonic()`` reading, the same clock in every process) from stdin, and stops when
+  ``ENOUGH`` of its calls have started after that moment. SECONDS only bounds a broken run.
 - ``flip-writer``: switch between the two valid configurations.
 """
 
@@ -39,13 +42,59 @@ def flip_reader(deadline: float, out: dict) -> None:
     out["seen"].update(seen)
 
 
-def timed_reader(deadline: float, out: dict) -> None:
+ENOUGH = 101  # timed calls before the test's moment, and after it
+
+
+class Tally:
+    """The timed readers' calls so far: how many, and how many started after the moment."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.late = 0
+        self.moment: float | None = None
+        self.enough_early = threading.Event()
+        self.enough_late = threading.Event()
+
+    def count(self, started: float) -> None:
+        with self._lock:
+            self.calls += 1
+            if self.calls >= ENOUGH:
+                self.enough_early.set()
+            if self.moment is not None and started > self.moment:
+                self.late += 1
+                if self.late >= ENOUGH:
+                    self.enough_late.set()
+
+
+def timed_reader(deadline: float, out: dict, tally: Tally, stop: threading.Event) -> None:
     records = []
     i = 0
-    while time.monotonic() < deadline:
-        records.append(scenario.timed_attempt(i))
+    while not stop.is_set() and time.monotonic() < deadline:
+        record = scenario.timed_attempt(i)
+        records.append(record)
+        tally.count(record[0])
         i += 1
     out["records"].extend(records)
+
+
+def run_timed_readers(threads: int, deadline: float, out: dict) -> None:
+    tally, stop = Tally(), threading.Event()
+    workers = [threading.Thread(target=timed_reader, args=(deadline, out, tally, stop))
+               for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    try:
+        if tally.enough_early.wait(max(0.0, deadline - time.monotonic())):
+            print("early", flush=True)
+            line = sys.stdin.readline()  # the moment; nothing if the test is gone
+            if line:
+                tally.moment = float(line)
+                tally.enough_late.wait(max(0.0, deadline - time.monotonic()))
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
 
 
 def main(mode: str, threads: int, seconds: float) -> None:
@@ -63,12 +112,15 @@ def main(mode: str, threads: int, seconds: float) -> None:
         scenario.one_inproc(0)  # import the class before the clock starts
         print("ready", flush=True)
         deadline = time.monotonic() + seconds
-        work = flip_reader if mode == "flip-reader" else timed_reader
-        workers = [threading.Thread(target=work, args=(deadline, out)) for _ in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        if mode == "timed-reader":
+            run_timed_readers(threads, deadline, out)
+        else:
+            workers = [threading.Thread(target=flip_reader, args=(deadline, out))
+                       for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
     out["errors"] = out["errors"][:5] + ([f"... {len(out['errors'])} in all"]
                                          if len(out["errors"]) > 5 else [])
     print(json.dumps(out), flush=True)

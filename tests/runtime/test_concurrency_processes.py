@@ -16,12 +16,15 @@ from pydcom import hresult, registry
 from pydcom.registry import Registry
 from pydcom.registry.store import DEFAULT_REFRESH_INTERVAL
 from tests.runtime import scenario
+from tests.runtime.activation_worker import ENOUGH
 from tests.runtime.sample_classes import CALC_CLSID
 from tests.runtime.support import subprocess_env
+from tests.support import read_line
 
 READER_PROCESSES = 3
 THREADS = 4
 SECONDS = 2.0
+SECONDS_BOUND = 40.0  # the timed readers' limit: only a broken run reaches it
 
 
 class Workers:
@@ -34,14 +37,20 @@ class Workers:
     def start(self, mode: str, threads: int = THREADS, seconds: float = SECONDS) -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.runtime.activation_worker", mode, str(threads),
-             str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=self.env)
+             str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=self.env)
         self.procs.append(proc)
 
-    def wait_ready(self) -> None:
+    def wait_for(self, word: str, timeout: float = 60) -> None:
+        """Until every worker has said ``word`` (each says it on a line of its own)."""
         for proc in self.procs:
-            line = proc.stdout.readline()
-            assert line.strip() == "ready", (line, proc.stderr.read() if proc.poll() else "")
+            line = read_line(proc, timeout)
+            assert line.strip() == word, (line, proc.stderr.read() if proc.poll() else "")
+
+    def tell(self, line: str) -> None:
+        for proc in self.procs:
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
 
     def results(self, timeout: float = 60) -> list[dict]:
         out = []
@@ -59,7 +68,7 @@ class Workers:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(10)
-            for stream in (proc.stdout, proc.stderr):
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
                 stream.close()
 
 
@@ -80,7 +89,7 @@ def test_processes_see_only_whole_configurations(tmp_path):
             workers.start("flip-writer", seconds=SECONDS + 1)
             for _ in range(READER_PROCESSES):
                 workers.start("flip-reader")
-            workers.wait_ready()
+            workers.wait_for("ready")
             same = threading.Thread(target=rewrite_same, daemon=True)
             same.start()
             try:
@@ -106,21 +115,22 @@ def test_unregistered_midway_across_processes(tmp_path):
     with Registry(path) as reg, Workers(path) as workers:
         scenario.populate(reg)
         for _ in range(READER_PROCESSES):
-            workers.start("timed-reader")
-        workers.wait_ready()
-        time.sleep(SECONDS / 2)
+            workers.start("timed-reader", seconds=SECONDS_BOUND)
+        workers.wait_for("ready")
+        workers.wait_for("early")  # each has made ENOUGH activations
         before = time.monotonic()
         with reg.transaction() as txn:
             txn.delete_class(CALC_CLSID)
             txn.delete_class(scenario.REMOTE_CLSID)
         after = time.monotonic()
-        records = [r for result in workers.results() for r in result["records"]]
+        visible = after + DEFAULT_REFRESH_INTERVAL  # other processes see a commit within this
+        workers.tell(repr(visible))  # each stops when ENOUGH have started after this moment
+        records = [r for result in workers.results(SECONDS_BOUND + 20) for r in result["records"]]
 
-    visible = after + DEFAULT_REFRESH_INTERVAL  # other processes see a commit within this
     early = [o for s, e, o in records if e < before]
     late = [o for s, e, o in records if s > visible]
     between = [o for s, e, o in records if e >= before and s <= visible]
-    assert len(early) > 100 and len(late) > 100, (len(early), len(late))
+    assert len(early) >= ENOUGH and len(late) >= ENOUGH, (len(early), len(late))
     assert set(early) == {"ok"}
     assert set(late) == {hresult.REGDB_E_CLASSNOTREG}
     assert set(between) <= {"ok", hresult.REGDB_E_CLASSNOTREG}

@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -24,6 +23,7 @@ from pydcom.wire import object_exporter as oe
 from pydcom.wire.orpc import orpcthis
 from tests.cli.support import stop
 from tests.runtime.support import ROOT, subprocess_env
+from tests.support import poll_until
 
 from .machines import register_samples
 from .sample_classes import CALC_CLSID, ICalc
@@ -37,15 +37,14 @@ TIMEOUT = 15.0
 
 def wait_for(caplog, pattern: str, timeout: float = TIMEOUT) -> re.Match:
     """The first captured message matching ``pattern``, waited for up to ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for record in list(caplog.records):
-            found = re.search(pattern, record.getMessage())
-            if found:
-                return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no log line matches {pattern!r} in:\n{caplog.text}")
-        time.sleep(0.02)
+    def matching() -> re.Match | None:
+        return next(filter(None, (re.search(pattern, record.getMessage())
+                                  for record in list(caplog.records))), None)
+
+    found = poll_until(matching, timeout)
+    if not found:
+        raise AssertionError(f"no log line matches {pattern!r} in:\n{caplog.text}")
+    return found
 
 
 def test_activation_and_its_server_process_are_logged(make_service, caplog):

@@ -128,6 +128,11 @@ class RpcClient:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def answered(self) -> bool:
+        """Whether the peer has answered a bind on this connection (it speaks DCE/RPC to us)."""
+        return self._answered
+
     def usable(self) -> bool:
         """False once the server closed its end or anything broke; checked without blocking
         (beyond reading an offered bind's answer that has arrived)."""

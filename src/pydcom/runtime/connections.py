@@ -93,11 +93,12 @@ class Connections:
         pool = self.pool(endpoint)
         for attempt in (0, 1):
             client = pool.take()
+            worked = client.answered  # before this call: a peer that spoke to it once
             try:
                 result = client.call(syntax, opnum, stub, object)
             except ServerUnavailable:
                 client.close()
-                if attempt:
+                if attempt or not worked:  # a peer that never answered will not now either
                     raise
                 continue  # a stale pooled connection: the call never went out
             except BaseException:

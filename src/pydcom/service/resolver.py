@@ -42,6 +42,16 @@ class ExporterRecord:
     authn_hint: int = 1  # RPC_C_AUTHN_LEVEL_NONE: no security yet
 
 
+@dataclass(frozen=True)
+class PingSetState:
+    """A SETID table entry (MS-DCOM 3.1.2.1) as it stood when asked for."""
+
+    setid: int
+    sequence: int  # of the last ComplexPing applied
+    deadline: float  # on the resolver's clock: the set is dropped when the clock reaches it
+    oids: frozenset[int]
+
+
 class _PingSet:
     __slots__ = ("oids", "sequence", "deadline")
 
@@ -134,50 +144,57 @@ class Resolver:
 
     def complex_ping(self, setid: int, sequence: int, add: list[int], remove: list[int]
                      ) -> tuple[int, int]:
-        """MS-DCOM 3.1.2.5.1.3: returns (status, SETID)."""
+        """MS-DCOM 3.1.2.5.1.3: returns (status, SETID). A request that would pass
+        MAX_PING_SETS or MAX_PINGED_OIDS is RPC_S_OUT_OF_RESOURCES and applies nothing (a new
+        set is not made: SETID 0); on a known set it still restarts the timer."""
         deadline = self._clock() + 3 * self.ping_period
         created = False
         with self._lock:
+            room = len(self._oid_sets) + len(add) <= MAX_PINGED_OIDS
             if setid:
                 ping = self._sets.get(setid)
                 if ping is None:
                     return hresult.OR_INVALID_SET, setid
+                # The client is alive, whatever becomes of its request: the timer restarts.
+                ping.deadline = deadline
                 if 0 < (ping.sequence - sequence) & 0xFFFF < 0x8000:
                     # An older request arriving late (sequence numbers wrap at 16 bits):
                     # succeed and change nothing.
-                    ping.deadline = deadline
                     return 0, setid
+                if not room:  # nothing applied: the client's next attempt has a higher number
+                    return hresult.RPC_S_OUT_OF_RESOURCES, setid
             else:
-                if len(self._sets) >= MAX_PING_SETS:
+                if len(self._sets) >= MAX_PING_SETS or not room:
                     return hresult.RPC_S_OUT_OF_RESOURCES, 0
                 setid = secrets.randbits(64) or 1
                 while setid in self._sets:
                     setid = secrets.randbits(64) or 1
                 ping = self._sets[setid] = _PingSet(sequence, deadline)
                 created = True
-            if len(self._oid_sets) + len(add) > MAX_PINGED_OIDS:
-                status = hresult.RPC_S_OUT_OF_RESOURCES
-            else:
-                status = 0
-                for oid in add:
-                    if oid not in ping.oids:
-                        ping.oids.add(oid)
-                        self._oid_sets[oid] = self._oid_sets.get(oid, 0) + 1
-                for oid in remove:
-                    if oid in ping.oids:
-                        ping.oids.discard(oid)
-                        self._unhold(oid)
-                ping.sequence = sequence
-                ping.deadline = deadline
+            for oid in add:
+                if oid not in ping.oids:
+                    ping.oids.add(oid)
+                    self._oid_sets[oid] = self._oid_sets.get(oid, 0) + 1
+            for oid in remove:
+                if oid in ping.oids:
+                    ping.oids.discard(oid)
+                    self._unhold(oid)
+            ping.sequence = sequence
             count = len(ping.oids)
         if created:
             log.debug("ping set %#x created with %d OIDs", setid, count)
-        return status, setid
+        return 0, setid
 
     @property
     def ping_set_count(self) -> int:
         with self._lock:
             return len(self._sets)
+
+    def ping_sets(self) -> dict[int, PingSetState]:
+        """A copy of the SETID table, for diagnostics and tests (it copies every OID)."""
+        with self._lock:
+            return {setid: PingSetState(setid, ping.sequence, ping.deadline, frozenset(ping.oids))
+                    for setid, ping in self._sets.items()}
 
     # -- IObjectExporter on the wire ----------------------------------------------------------
     def interface(self) -> Interface:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
@@ -32,7 +34,9 @@ class Service:
     def __init__(self, classes: ClassStore, hosts: list[str] | tuple[str, ...] = ("127.0.0.1",),
                  port: int = RESOLVER_PORT, *, ping_period: float = 120.0,
                  start_timeout: float = 30.0, grace: float = 5.0,
-                 limits: ServerLimits | None = None) -> None:
+                 limits: ServerLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` is the resolver's, which times out ping sets: tests pass their own."""
         self.classes = classes
         self.limits = limits or ServerLimits()  # of each endpoint's RPC server
         self.hosts = list(hosts)
@@ -40,7 +44,7 @@ class Service:
         self.ping_period = ping_period
         self._servers: list[RpcServer] = []
         self.runtime = ClientRuntime(ping_period=ping_period)
-        self.resolver = Resolver(self.bindings, ping_period=ping_period)
+        self.resolver = Resolver(self.bindings, ping_period=ping_period, clock=clock)
         self._start_timeout = start_timeout
         self._grace = grace
         self.hosting: Hosting | None = None
