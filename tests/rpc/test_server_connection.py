@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from pydcom.rpc import pdu as P
+from pydcom.rpc.calls import ConnectionInfo
 from pydcom.rpc.client_connection import BindOutcome, ClientConnection, FaultReceived, ResponseReceived
 from pydcom.rpc.constants import (
     NCA_S_FAULT_ACCESS_DENIED,
@@ -24,12 +25,7 @@ from pydcom.rpc.constants import (
     bind_time_feature_syntax,
 )
 from pydcom.rpc.interface import InterfaceTable
-from pydcom.rpc.server_connection import (
-    AssociationGroups,
-    ConnectionInfo,
-    ServerConnection,
-    ServerLimits,
-)
+from pydcom.rpc.server_connection import AssociationGroups, ServerConnection, ServerLimits
 from pydcom.rpc.verification import (
     COMMAND_BITMASK_1,
     COMMAND_MUST_PROCESS,

@@ -17,6 +17,7 @@ from typing import Iterable
 
 from pydcom.hresult import ComError
 from pydcom.ndr.errors import NdrError
+from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
     NCA_S_FAULT_NDR,
     NCA_S_FAULT_UNSPEC,
@@ -25,13 +26,7 @@ from pydcom.rpc.constants import (
 )
 from pydcom.rpc.errors import RpcFault
 from pydcom.rpc.interface import Interface, InterfaceTable
-from pydcom.rpc.server_connection import (
-    AssociationGroups,
-    CallReceived,
-    ConnectionInfo,
-    ServerConnection,
-    ServerLimits,
-)
+from pydcom.rpc.server_connection import AssociationGroups, ServerConnection, ServerLimits
 from pydcom.rpc.sockopts import set_kernel_timeouts
 
 log = logging.getLogger(__name__)

@@ -39,6 +39,7 @@ from pydcom.rpc.constants import (
     SyntaxId,
     bind_time_features,
 )
+from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.framing import FrameBuffer
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
@@ -56,7 +57,7 @@ from pydcom.rpc.pdu import (
     encode_fault,
     response_fragment_head,
 )
-from pydcom.rpc.verification import VerificationTrailer, split_verification_trailer
+from pydcom.rpc.verification import split_verification_trailer
 
 log = logging.getLogger("pydcom.rpc")
 
@@ -90,40 +91,6 @@ class ServerLimits:
     max_contexts: int = 4000  # per connection, further capped at 4000 x interfaces
     idle_timeout: float = 600.0  # seconds without a byte before the connection is closed
     max_connections: int = 1024
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """Where a call came from and in on; the DCOM service names the local address back."""
-
-    peer: tuple
-    local: tuple
-
-
-class CallReceived:
-    """A whole request, ready to dispatch (C706 12.6.4.9)."""
-
-    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "stub", "auth",
-                 "verification", "connection")
-
-    def __init__(self, call_id: int, context_id: int, interface: Interface, opnum: int,
-                 object: uuid.UUID | None, stub: bytes, connection: ConnectionInfo | None,
-                 auth: AuthVerifier | None = None,
-                 verification: VerificationTrailer | None = None) -> None:
-        self.call_id = call_id
-        self.context_id = context_id
-        self.interface = interface
-        self.opnum = opnum
-        self.object = object
-        self.stub = stub
-        self.connection = connection
-        self.auth = auth
-        self.verification = verification
-
-    def __repr__(self) -> str:
-        return (f"CallReceived(call_id={self.call_id}, context={self.context_id}, "
-                f"{self.interface.syntax}, opnum={self.opnum}, object={self.object}, "
-                f"stub={len(self.stub)} bytes)")
 
 
 class AssociationGroups:
@@ -523,5 +490,4 @@ class ServerConnection:
             self.closed = True
 
 
-__all__ = ["AssociationGroups", "CallReceived", "ConnectionInfo", "ServerConnection",
-           "ServerLimits", "SUPPORTED_FEATURES"]
+__all__ = ["AssociationGroups", "ServerConnection", "ServerLimits", "SUPPORTED_FEATURES"]

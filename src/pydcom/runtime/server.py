@@ -19,7 +19,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
 from pydcom.rpc import Interface, RpcClient
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.calls import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.wire import local, object_exporter as oe

@@ -10,7 +10,8 @@ import threading
 
 from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
-from pydcom.rpc.server_connection import CallReceived, ServerLimits
+from pydcom.rpc.calls import CallReceived
+from pydcom.rpc.server_connection import ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.service.activator import Activator
 from pydcom.service.classes import ClassStore

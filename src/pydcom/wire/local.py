@@ -15,9 +15,9 @@ import ipaddress
 import uuid
 
 from pydcom import ndr
+from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED, SyntaxId
 from pydcom.rpc.errors import RpcFault
-from pydcom.rpc.server_connection import CallReceived
 from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID
 
 def require_local_caller(call: CallReceived) -> None:
