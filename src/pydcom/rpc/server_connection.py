@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-import struct
 import threading
 import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from pydcom.guid import guid_from_bytes
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     MIN_MAX_RECV_FRAG,
@@ -29,7 +27,6 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
-    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PTYPE,
     BindFeature,
@@ -55,20 +52,13 @@ from pydcom.rpc.pdu import (
     Request,
     decode_pdu,
     encode_fault,
-    response_fragment_head,
+    encode_response_head,
+    simple_request,
 )
 from pydcom.rpc.verification import split_verification_trailer
 
 log = logging.getLogger("pydcom.rpc")
 
-_REQUEST_FIXED = struct.Struct("<IHH")
-# rpc_vers, rpc_vers_minor, ptype, pfc_flags, drep[0], frag_length, auth_length, call_id,
-# alloc_hint, p_cont_id, opnum: the whole header of a request (C706 12.6.4.9).
-_REQUEST_HEAD = struct.Struct("<BBBBB3xHHIIHH")
-# An unfragmented response without auth: version 5.0, PTYPE 2, first|last, little-endian drep;
-# then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, cancel_count 0 (C706 12.6.4.10).
-_RESPONSE_SINGLE = struct.Struct("<8sHxxIIHxx")
-_RESPONSE_SINGLE_PREFIX = bytes([5, 0, 2, 3, 0x10, 0, 0, 0])
 # Features this server agrees to in bind time feature negotiation (MS-RPCE 3.3.1.5.3): it keeps
 # the connection open after an orphaned PDU; it has no security context multiplexing.
 # An int, not the IntFlag: IntFlag operators build enum members in Python on every bind.
@@ -249,16 +239,16 @@ class ServerConnection:
         room = self._stub_room
         total = len(stub)
         if total <= room:
-            return _RESPONSE_SINGLE.pack(_RESPONSE_SINGLE_PREFIX, 24 + total, call.call_id, total,
-                                         call.context_id) + stub
+            return encode_response_head(call.call_id, call.context_id, PFC_SINGLE, 24 + total,
+                                        total) + stub
         view = memoryview(stub)
         parts = []  # headers and slices of the stub, joined once: each byte copied once
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
             piece = view[start:start + room]
-            parts.append(response_fragment_head(call.call_id, call.context_id, len(piece), flags,
-                                                total - start))
+            parts.append(encode_response_head(call.call_id, call.context_id, flags,
+                                              24 + len(piece), total - start))
             parts.append(piece)
         return b"".join(parts)
 
@@ -283,23 +273,16 @@ class ServerConnection:
     # -- requests ----------------------------------------------------------------------------
     def _single_request(self, data: bytes) -> CallReceived | None | object:
         """The hot path: ``data`` is exactly one unfragmented request on a known context,
-        without auth, with or without an object UUID (every ORPC call has one). Anything else
-        returns _NOT_SIMPLE for the general path."""
-        if len(data) < 24 or self._partial is not None:
+        without auth, with or without an object UUID (every ORPC call has one), as
+        ``simple_request`` reads it. Anything else returns _NOT_SIMPLE for the general path."""
+        if self._partial is not None:
             return _NOT_SIMPLE
-        vers, minor, ptype, flags, drep, frag_len, auth_len, call_id, _, context_id, opnum = (
-            _REQUEST_HEAD.unpack_from(data))
-        if (ptype or frag_len != len(data) or auth_len or vers != 5 or minor > 1
-                or drep & 0xF0 != 0x10 or frag_len > self.max_recv_frag):
+        fields = simple_request(data)
+        if fields is None:
             return _NOT_SIMPLE
-        if flags == PFC_SINGLE:
-            obj, stub = None, data[24:]
-        elif flags == PFC_SINGLE | PFC_OBJECT_UUID and frag_len >= 40:
-            obj, stub = guid_from_bytes(data[24:40]), data[40:]
-        else:
-            return _NOT_SIMPLE
+        call_id, context_id, opnum, obj, stub = fields
         interface = self._contexts.get(context_id)
-        if interface is None or call_id > _MAX_CALL_ID:
+        if interface is None or call_id > _MAX_CALL_ID or len(data) > self.max_recv_frag:
             return _NOT_SIMPLE
         self._last_call_id = call_id
         if len(stub) >= 12:
@@ -316,28 +299,20 @@ class ServerConnection:
             return None
         flags = header.flags
         call_id = header.call_id
-        start = 40 if flags & PFC_OBJECT_UUID else 24
-        if not header.auth_length and len(frame) >= start and header.little_endian:
-            # The common case: no auth. A fragment of a longer call keeps its stub in the
-            # frame (a view), so that reassembly copies each byte once.
-            _, context_id, opnum = _REQUEST_FIXED.unpack_from(frame, 16)
-            obj = guid_from_bytes(frame[24:40]) if start == 40 else None
-            whole = flags & PFC_SINGLE == PFC_SINGLE
-            stub = frame[start:] if whole else memoryview(frame)[start:]
-            auth = None
-        else:
-            try:
-                pdu = decode_pdu(frame, header)
-            except PduError as exc:
-                self._fatal(call_id, str(exc))
-                return None
-            assert isinstance(pdu, Request)
-            context_id, opnum, stub, obj, auth = (pdu.context_id, pdu.opnum, pdu.stub, pdu.object,
-                                                 pdu.auth)
-            if auth is not None and auth.auth_type not in self._auth_types:
-                self._fatal(call_id, f"request with auth type {auth.auth_type} on a connection "
-                                     "without that security context")
-                return None
+        try:
+            # A fragment of a longer call keeps its stub in the frame (a view), so that
+            # reassembly copies each byte once.
+            pdu = decode_pdu(frame, header, view=flags & PFC_SINGLE != PFC_SINGLE)
+        except PduError as exc:
+            self._fatal(call_id, str(exc))
+            return None
+        assert isinstance(pdu, Request)
+        context_id, opnum, stub, obj, auth = (pdu.context_id, pdu.opnum, pdu.stub, pdu.object,
+                                              pdu.auth)
+        if auth is not None and auth.auth_type not in self._auth_types:
+            self._fatal(call_id, f"request with auth type {auth.auth_type} on a connection "
+                                 "without that security context")
+            return None
 
         if flags & PFC_FIRST_FRAG:
             if self._partial is not None:
