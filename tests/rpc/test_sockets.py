@@ -408,3 +408,33 @@ def test_a_peer_that_answers_something_else_is_a_protocol_error():
         finally:
             client.close()
         answering.join(5)
+
+
+def read_pdus(sock: socket.socket, count: int) -> list[P.Pdu]:
+    """``count`` whole PDUs from ``sock``, in the order they came."""
+    pending, pdus = b"", []
+    while len(pdus) < count:
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError(f"connection closed after {len(pdus)} PDUs")
+        pending += data
+        while len(pending) >= 16 and len(pending) >= P.peek_header(pending).frag_length:
+            length = P.peek_header(pending).frag_length
+            pdus.append(P.decode_pdu(pending[:length]))
+            pending = pending[length:]
+    return pdus
+
+
+def test_a_bind_and_requests_sent_in_one_write_are_answered_in_order(server):
+    """One ordered stream out of the connection: the bind_ack leaves before the response to the
+    request that followed the bind, and a fault for an unknown context before the response to
+    the call after it."""
+    with socket.create_connection(server.address, timeout=5) as sock:
+        sock.sendall(P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),)).encode()
+                     + P.Request(2, 0, OP_ECHO, b"one").encode()
+                     + P.Request(3, 9, OP_ECHO, b"").encode()
+                     + P.Request(4, 0, OP_ECHO, b"two").encode())
+        answers = read_pdus(sock, 4)
+    assert [(type(a), a.call_id) for a in answers] == [
+        (P.BindAck, 1), (P.Response, 2), (P.Fault, 3), (P.Response, 4)]
+    assert (answers[1].stub, answers[3].stub) == (b"one", b"two")

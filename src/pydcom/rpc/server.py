@@ -26,7 +26,12 @@ from pydcom.rpc.constants import (
 )
 from pydcom.rpc.errors import RpcFault
 from pydcom.rpc.interface import Interface, InterfaceTable
-from pydcom.rpc.server_connection import AssociationGroups, ServerConnection, ServerLimits
+from pydcom.rpc.server_connection import (
+    AssociationGroups,
+    ServerConnection,
+    ServerLimits,
+    ServerState,
+)
 from pydcom.rpc.sockopts import set_kernel_timeouts
 
 log = logging.getLogger(__name__)
@@ -204,6 +209,9 @@ class RpcServer:
                                 connection=info, port_spec=str(self.address[1]),
                                 interface_count=lambda: self.interface_count)
         recv, sendall = sock.recv, sock.sendall
+        receive_data, next_event = conn.receive_data, conn.next_event
+        data_to_send = conn.data_to_send
+        closing = ServerState.CLOSING
         try:
             while True:
                 try:
@@ -213,14 +221,18 @@ class RpcServer:
                     return
                 if not data:
                     return
-                conn.receive_data(data)
-                call = conn.next_event()
+                receive_data(data)
+                call = next_event()
                 while call is not None:
-                    sendall(self._execute(conn, call))
-                    call = conn.next_event()
-                if conn.outbox:  # what the protocol answered by itself
-                    sendall(conn.data_to_send())
-                if conn.closed:
+                    self._execute(conn, call)
+                    # Each answer leaves as soon as it is ready, after whatever the protocol
+                    # queued before it (a bind_ack, an earlier request's fault).
+                    sendall(data_to_send())
+                    call = next_event()
+                out = data_to_send()  # what the protocol answered after the last call
+                if out:
+                    sendall(out)
+                if conn.state is closing:
                     return
         except OSError as exc:
             log.debug("%s: connection from %s ended: %s", self.name, peer, exc)
@@ -233,11 +245,12 @@ class RpcServer:
             except OSError:
                 pass
 
-    def _execute(self, conn: ServerConnection, call: CallReceived) -> bytes:
-        """Run the call's operation; return its response or fault PDUs."""
+    def _execute(self, conn: ServerConnection, call: CallReceived) -> None:
+        """Run the call's operation; queue its response or fault on the connection."""
         operation = call.interface.operations.get(call.opnum)
         if operation is None:
-            return conn.fault(call, NCA_S_OP_RNG_ERROR, did_not_execute=True)
+            conn.fault(call, NCA_S_OP_RNG_ERROR, did_not_execute=True)
+            return
         try:
             stub = operation(call)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a fault, never a crash
@@ -245,5 +258,6 @@ class RpcServer:
             if status == NCA_S_FAULT_UNSPEC:
                 log.exception("%s: %s opnum %d raised", self.name, call.interface.syntax,
                               call.opnum)
-            return conn.fault(call, status, getattr(exc, "did_not_execute", False))
-        return conn.respond(call, stub)
+            conn.fault(call, status, getattr(exc, "did_not_execute", False))
+            return
+        conn.respond(call, stub)

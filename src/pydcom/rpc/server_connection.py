@@ -1,14 +1,17 @@
 """The server side of one DCE/RPC connection as a state machine with no I/O (C706 12; MS-RPCE 3.3.3).
 
-Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each call with the
-bytes ``respond`` or ``fault`` return. Binds, alter_contexts and protocol errors are answered by
-the machine itself, since their answers depend on nothing but the protocol and the table of
-interfaces: those answers wait in ``outbox`` until ``data_to_send`` takes them. After a fatal
-error ``closed`` is true: send what is pending, then close.
+Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each with ``respond``
+or ``fault``. Everything the connection sends goes into one queue, in the order it was decided:
+the answers to calls and what the protocol answers by itself (bind_ack, alter_context_resp,
+bind_nak, the faults of requests that never reach an operation). ``data_to_send`` takes the
+queue, so a bind_ack leaves before the response to a request that followed the bind, and the
+fault for one request before the response to the next. ``state`` says where the connection
+stands; in ``ServerState.CLOSING``, send what is queued, then close.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 import logging
 import threading
@@ -16,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     MIN_MAX_RECV_FRAG,
@@ -36,7 +40,6 @@ from pydcom.rpc.constants import (
     SyntaxId,
     bind_time_features,
 )
-from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.framing import FrameBuffer
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
@@ -69,6 +72,19 @@ _NOT_SIMPLE = object()  # the hot path declined: take the general one
 # (<123>), and clients built against it (impacket's DCOM, which shares one connection between
 # interface objects with call counters of their own) repeat call_ids: they are tolerated.
 _MAX_CALL_ID = 0x7FFFFFFF
+
+
+class ServerState(enum.Enum):
+    """Where one server connection stands (C706 12.4; MS-RPCE 3.3.3, figure 20)."""
+
+    AWAITING_BIND = "awaiting bind"  # connected: only a bind is acceptable (ESTABLISHED)
+    BOUND = "bound"  # a bind was acknowledged: requests, alter_contexts (CONTEXT_NEGOTIATED)
+    CLOSING = "closing"  # a protocol error or fatal bind_nak is queued: send it, then close
+    CLOSED = "closed"  # close() released the association group
+
+
+_AWAITING_BIND, _BOUND, _CLOSING, _CLOSED = ServerState  # plain names: no class attribute lookup
+_OPEN = (_AWAITING_BIND, _BOUND)
 
 
 @dataclass(frozen=True)
@@ -152,16 +168,15 @@ class ServerConnection:
         self._limits = limits
         self._groups = groups if groups is not None else AssociationGroups()
         self._frames = FrameBuffer()
-        self.outbox: list[bytes] = []  # what the protocol answered by itself
-        self._contexts: dict[int, Interface] = {}
+        self._outgoing: list[bytes | memoryview] = []  # every PDU to send, in order
+        self._contexts: dict[int, Interface] = {}  # empty in every state but BOUND
         self._partial: _PartialCall | None = None
         self._last_call_id: int | None = None
         self._interface_count = interface_count
         self._auth_types = auth_types
         self.connection = connection
         self.port_spec = port_spec.encode("ascii")
-        self.bound = False
-        self.closed = False
+        self.state = _AWAITING_BIND
         self.assoc_group_id = 0
         self.features = 0
         self.max_xmit_frag = limits.max_xmit_frag
@@ -180,10 +195,12 @@ class ServerConnection:
         self._frames.feed(data)
 
     def data_to_send(self) -> bytes:
-        """Take what the protocol queued in ``outbox``."""
-        out = self.outbox
-        if len(out) == 1:
+        """Every PDU queued since the last time, in the order queued; b"" when there is none."""
+        out = self._outgoing
+        if len(out) == 1:  # one whole PDU (a fragmented response queues two parts or more)
             return out.pop()
+        if not out:
+            return b""
         data = b"".join(out)
         out.clear()
         return data
@@ -193,7 +210,13 @@ class ServerConnection:
         if self.assoc_group_id:
             self._groups.leave(self.assoc_group_id)
             self.assoc_group_id = 0
-        self.closed = True
+        self._leave(_CLOSED)
+
+    def _leave(self, state: ServerState) -> None:
+        """Stop serving: no context is left, so the hot path, which needs one, takes nothing."""
+        self.state = state
+        self._contexts = {}
+        self._partial = None
 
     # -- events ------------------------------------------------------------------------------
     def next_event(self) -> CallReceived | None:
@@ -207,7 +230,7 @@ class ServerConnection:
             self._frames.feed(data)
         elif not self._frames.pending:
             return None
-        while not self.closed:
+        while self.state in _OPEN:
             try:
                 item = self._frames.next_frame()
             except PduError as exc:
@@ -234,41 +257,39 @@ class ServerConnection:
         return None
 
     # -- answers -----------------------------------------------------------------------------
-    def respond(self, call: CallReceived, stub: bytes) -> bytes:
-        """The response to send, in fragments of at most the negotiated size (C706 12.6.4.10)."""
+    def respond(self, call: CallReceived, stub: bytes) -> None:
+        """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10)."""
         room = self._stub_room
         total = len(stub)
         if total <= room:
-            return encode_response_head(call.call_id, call.context_id, PFC_SINGLE, 24 + total,
-                                        total) + stub
+            self._outgoing.append(encode_response_head(call.call_id, call.context_id, PFC_SINGLE,
+                                                       24 + total, total) + stub)
+            return
         view = memoryview(stub)
-        parts = []  # headers and slices of the stub, joined once: each byte copied once
+        out = self._outgoing  # headers and slices of the stub, joined once: each byte copied once
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
             piece = view[start:start + room]
-            parts.append(encode_response_head(call.call_id, call.context_id, flags,
-                                              24 + len(piece), total - start))
-            parts.append(piece)
-        return b"".join(parts)
+            out.append(encode_response_head(call.call_id, call.context_id, flags, 24 + len(piece),
+                                            total - start))
+            out.append(piece)
 
-    @staticmethod
-    def fault(call: CallReceived, status: int, did_not_execute: bool = False) -> bytes:
-        """The fault PDU to send for a call (C706 12.6.4.7)."""
+    def fault(self, call: CallReceived, status: int, did_not_execute: bool = False) -> None:
+        """Queue the fault PDU answering a call (C706 12.6.4.7)."""
         flags = PFC_SINGLE | (PFC_DID_NOT_EXECUTE if did_not_execute else 0)
-        return encode_fault(call.call_id, call.context_id, status, flags)
+        self._outgoing.append(encode_fault(call.call_id, call.context_id, status, flags))
 
     def _queue_fault(self, call_id: int, context_id: int, status: int) -> None:
-        """A fault the protocol sends by itself; the call never ran."""
-        self.outbox.append(encode_fault(call_id, context_id, status,
-                                        PFC_SINGLE | PFC_DID_NOT_EXECUTE))
+        """A fault the protocol sends by itself; no operation ran."""
+        self._outgoing.append(encode_fault(call_id, context_id, status,
+                                           PFC_SINGLE | PFC_DID_NOT_EXECUTE))
 
     def _fatal(self, call_id: int, why: str) -> None:
         """A protocol error: fault nca_s_proto_error (MS-RPCE 3.3.3.5.7), then close."""
         log.info("protocol error from %s: %s", self.connection and self.connection.peer, why)
         self._queue_fault(call_id, 0, NCA_S_PROTO_ERROR)
-        self._partial = None
-        self.closed = True
+        self._leave(_CLOSING)
 
     # -- requests ----------------------------------------------------------------------------
     def _single_request(self, data: bytes) -> CallReceived | None | object:
@@ -290,7 +311,7 @@ class ServerConnection:
         return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection)
 
     def _on_request(self, header: Header, frame: bytes) -> CallReceived | None:
-        if not self.bound:
+        if self.state is not _BOUND:
             self._fatal(header.call_id, "request before bind")
             return None
         if header.frag_length > self.max_recv_frag:
@@ -386,12 +407,13 @@ class ServerConnection:
                 self._fatal(header.call_id, f"malformed alter_context: {exc}")
             return
         assert isinstance(pdu, Bind)
+        first = self.state is _AWAITING_BIND
         if pdu.auth is not None and pdu.auth.auth_type not in self._auth_types:
             # MS-RPCE 3.3.3.5.3: unknown security provider.
             self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED,
-                      f"auth type {pdu.auth.auth_type} not offered", fatal=not self.bound)
+                      f"auth type {pdu.auth.auth_type} not offered", fatal=first)
             return
-        if not self.bound:
+        if first:
             if not is_bind:
                 self._fatal(pdu.call_id, "alter_context before bind")
                 return
@@ -410,7 +432,7 @@ class ServerConnection:
                 self.assoc_group_id = self._groups.create(host)
             self.max_xmit_frag = min(pdu.max_recv_frag, self._limits.max_xmit_frag)
             self._stub_room = (self.max_xmit_frag - 24) & ~7
-            self.bound = True
+            self.state = _BOUND
         results = self._negotiate(pdu.contexts)
         if results is None:
             self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
@@ -422,7 +444,7 @@ class ServerConnection:
         reply_cls = BindAck if is_bind else AlterContextResp
         reply = reply_cls(pdu.call_id, tuple(results), self.max_xmit_frag, max_recv,
                           self.assoc_group_id, self.port_spec if is_bind else b"")
-        self.outbox.append(reply.encode())
+        self._outgoing.append(reply.encode())
 
     def _negotiate(self, elements: tuple[ContextElement, ...]) -> list[ContextResult] | None:
         """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6)."""
@@ -459,10 +481,12 @@ class ServerConnection:
         return results
 
     def _nak(self, call_id: int, reason: int, why: str, fatal: bool = True) -> None:
+        """Refuse a bind (C706 12.6.4.5); a fatal refusal closes the connection."""
         log.info("bind_nak to %s: %s", self.connection and self.connection.peer, why)
-        self.outbox.append(BindNak(call_id, reason).encode())
+        self._outgoing.append(BindNak(call_id, reason).encode())
         if fatal:
-            self.closed = True
+            self._leave(_CLOSING)
 
 
-__all__ = ["AssociationGroups", "ServerConnection", "ServerLimits", "SUPPORTED_FEATURES"]
+__all__ = ["AssociationGroups", "ServerConnection", "ServerLimits", "ServerState",
+           "SUPPORTED_FEATURES"]
