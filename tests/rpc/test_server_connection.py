@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.rpc import pdu as P
 from pydcom.rpc.calls import ConnectionInfo
 from pydcom.rpc.client_connection import (
@@ -26,9 +27,11 @@ from pydcom.rpc.constants import (
     PFC_LAST_FRAG,
     PFC_OBJECT_UUID,
     BindNakReason,
+    ProviderReason,
     SyntaxId,
     bind_time_feature_syntax,
 )
+from pydcom.rpc.errors import ProtocolError
 from pydcom.rpc.interface import InterfaceTable
 from pydcom.rpc.server_connection import (
     AssociationGroups,
@@ -413,6 +416,15 @@ def test_states_from_bind_to_close_and_nothing_is_served_after_a_fatal_error():
     assert server.state is ServerState.CLOSED
 
 
+def test_a_refused_first_bind_leaves_the_connection_unbound():
+    server = make_server(max_contexts=1)
+    [nak] = exchange(server, bind_pdu(1, TEST_IF, OTHER_IF))
+    assert isinstance(nak, P.BindNak) and nak.reason == BindNakReason.LOCAL_LIMIT_EXCEEDED
+    assert server.state is ServerState.AWAITING_BIND and server.assoc_group_id == 0
+    [ack] = exchange(server, bind_pdu(2, TEST_IF))
+    assert isinstance(ack, P.BindAck) and server.state is BOUND
+
+
 # -- big-endian requests ---------------------------------------------------------------------------
 
 def big_endian(pdu: bytes) -> bytes:
@@ -441,3 +453,63 @@ def test_a_big_endian_request_is_refused_as_decode_pdu_refuses_it(before):
     assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR
     assert fault.call_id == 7 and server.state is CLOSING  # the call_id read in its byte order
     assert len(answers) == (2 if before else 1)
+
+
+# -- alter_context that cannot be honoured -----------------------------------------------------
+
+def test_an_alter_context_past_the_context_limit_says_so_per_context():
+    """C706 12.6.4.5 defines bind_nak for binds; an alter_context is answered by an
+    alter_context_resp (12.6.4.2) whose results refuse, with provider reason
+    local_limit_exceeded, each context past the limit, and accept those that fit."""
+    server = make_server(max_contexts=2)
+    exchange(server, bind_pdu(1, TEST_IF))
+    alter = P.AlterContext(2, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),  # already bound
+                               P.ContextElement(1, OTHER_IF, (NDR_SYNTAX,)),  # fits
+                               P.ContextElement(2, OTHER_IF, (NDR_SYNTAX,))))  # one too many
+    [resp] = exchange(server, alter.encode())
+    assert isinstance(resp, P.AlterContextResp)
+    assert [(r.result, r.reason) for r in resp.results] == [
+        (0, 0), (0, 0), (2, ProviderReason.LOCAL_LIMIT_EXCEEDED)]
+    assert server.state is BOUND
+    [ok, fault] = exchange(server, P.Request(3, 1, 0, b"in").encode()
+                                   + P.Request(4, 2, 0).encode())
+    assert ok.stub == b"in"  # exchange() echoes
+    assert isinstance(fault, P.Fault) and fault.status == NCA_S_UNK_IF
+
+
+def test_an_alter_context_with_an_unknown_security_provider_is_a_fault_the_connection_stays():
+    """MS-RPCE 3.3.3.5.3: authentication_type_not_recognized, in a fault for an alter_context;
+    the contexts bound before it still serve."""
+    server, ctx = bound_server()
+    alter = P.AlterContext(2, (P.ContextElement(1, OTHER_IF, (NDR_SYNTAX,)),),
+                           auth=P.AuthVerifier(0x0A, 2, 0, b"NTLMSSP\x00"))
+    [fault] = exchange(server, alter.encode())
+    assert isinstance(fault, P.Fault) and fault.call_id == 2
+    assert fault.status == RPC_S_UNKNOWN_AUTHN_TYPE and server.state is BOUND
+    [resp] = exchange(server, P.Request(3, ctx, 0, b"still").encode())
+    assert resp.stub == b"still"
+    [fault] = exchange(server, P.Request(4, 1, 0).encode())  # the refused context is not bound
+    assert fault.status == NCA_S_UNK_IF
+
+
+def test_the_client_machine_reports_a_fault_answering_its_alter_context():
+    server = make_server()
+    client = ClientConnection()
+    server.receive_data(client.bind([TEST_IF]))
+    assert server.next_event() is None
+    client.receive_data(server.data_to_send())
+    assert TEST_IF in client.next_event().accepted
+    alter = client.bind([OTHER_IF])
+    call_id = struct.unpack_from("<I", alter, 12)[0]
+    client.receive_data(P.encode_fault(call_id, 0, RPC_S_UNKNOWN_AUTHN_TYPE))
+    outcome = client.next_event()
+    assert isinstance(outcome, BindOutcome) and outcome.fault == RPC_S_UNKNOWN_AUTHN_TYPE
+    assert outcome.accepted == {} and client.contexts == {TEST_IF: 0}
+
+
+def test_a_fault_answering_a_first_bind_is_a_protocol_error():
+    client = ClientConnection()
+    data = client.bind([TEST_IF])
+    client.receive_data(P.encode_fault(struct.unpack_from("<I", data, 12)[0], 0, 5))
+    with pytest.raises(ProtocolError, match="answering a bind"):
+        client.next_event()

@@ -51,21 +51,28 @@ _offers = Memo(256)  # what a bind offers -> (the offered contexts, the PDU with
 
 
 class BindOutcome:
-    """The answer to a bind or alter_context: per offered syntax, its context id or its rejection."""
+    """The answer to a bind or alter_context: per offered syntax, its context id or its rejection.
 
-    __slots__ = ("call_id", "accepted", "rejected", "nak_reason")
+    ``nak_reason`` is set when a bind_nak answered (C706 12.6.4.5); ``fault`` is the status of a
+    fault PDU that answered an alter_context, as a server does when it cannot take the
+    alter_context at all, e.g. for an unknown security provider (MS-RPCE 3.3.1.5.2.1, 3.3.3.5.3).
+    """
+
+    __slots__ = ("call_id", "accepted", "rejected", "nak_reason", "fault")
 
     def __init__(self, call_id: int, accepted: dict[SyntaxId, int],
-                 rejected: dict[SyntaxId, ContextResult], nak_reason: int | None = None) -> None:
+                 rejected: dict[SyntaxId, ContextResult], nak_reason: int | None = None,
+                 fault: int | None = None) -> None:
         self.call_id = call_id
         self.accepted = accepted
         self.rejected = rejected
         self.nak_reason = nak_reason
+        self.fault = fault
 
     def __repr__(self) -> str:
         return (f"BindOutcome(accepted={ {str(k): v for k, v in self.accepted.items()} }, "
                 f"rejected={ {str(k): v for k, v in self.rejected.items()} }, "
-                f"nak={self.nak_reason})")
+                f"nak={self.nak_reason}, fault={self.fault})")
 
 
 class ResponseReceived:
@@ -226,6 +233,8 @@ class ClientConnection:
                 if event is not None:
                     return event
             elif isinstance(pdu, Fault):
+                if self._offer is not None and self._offer[0] == pdu.call_id:
+                    return self._on_bind_fault(pdu)
                 self._partial = None
                 return FaultReceived(pdu.call_id, pdu.status, bool(pdu.flags & PFC_DID_NOT_EXECUTE))
             elif isinstance(pdu, (BindAck, BindNak)):
@@ -255,6 +264,15 @@ class ClientConnection:
             return ResponseReceived(call_id, b"".join(chunks))
         self._partial = (call_id, chunks, size)
         return None
+
+    def _on_bind_fault(self, pdu: Fault) -> BindOutcome:
+        """A fault where an alter_context_resp was due: the server took none of the offer
+        (MS-RPCE 3.3.1.5.2.1). A bind is answered by bind_ack or bind_nak only (C706 12.6.4.3)."""
+        call_id, _ = self._offer
+        self._offer = None
+        if not self.bound:
+            raise ProtocolError(f"fault 0x{pdu.status:08x} answering a bind")
+        return BindOutcome(call_id, {}, {}, fault=pdu.status)
 
     def _on_bind_answer(self, pdu: BindAck | BindNak) -> BindOutcome:
         if self._offer is None or self._offer[0] != pdu.call_id:

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
@@ -397,6 +398,9 @@ class ServerConnection:
 
     # -- bind and alter_context --------------------------------------------------------------
     def _on_bind(self, header: Header, frame: bytes) -> None:
+        """Answer a bind with bind_ack or bind_nak (C706 12.6.4.3-5) and an alter_context with
+        alter_context_resp or, when it cannot be taken at all, a fault (C706 12.6.4.1-2;
+        MS-RPCE 3.3.1.5.2.1): bind_nak answers binds only."""
         is_bind = header.ptype == PTYPE.BIND
         try:
             pdu = decode_pdu(frame, header)
@@ -408,19 +412,34 @@ class ServerConnection:
             return
         assert isinstance(pdu, Bind)
         first = self.state is _AWAITING_BIND
+        if first and not is_bind:
+            self._fatal(pdu.call_id, "alter_context before bind")
+            return
         if pdu.auth is not None and pdu.auth.auth_type not in self._auth_types:
-            # MS-RPCE 3.3.3.5.3: unknown security provider.
-            self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED,
-                      f"auth type {pdu.auth.auth_type} not offered", fatal=first)
+            # MS-RPCE 3.3.3.5.3: an unknown security provider is refused in a bind_nak or, for
+            # an alter_context, in a fault; the contexts negotiated before it stay.
+            why = f"auth type {pdu.auth.auth_type} not offered"
+            if is_bind:
+                self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED, why,
+                          fatal=first)
+            else:
+                log.info("alter_context from %s refused: %s",
+                         self.connection and self.connection.peer, why)
+                self._queue_fault(pdu.call_id, 0, RPC_S_UNKNOWN_AUTHN_TYPE)
+            return
+        if first and pdu.max_recv_frag < MIN_MAX_RECV_FRAG:
+            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
+                      f"client receives fragments of only {pdu.max_recv_frag} bytes")
+            return
+        results, accepted, features = self._negotiate(pdu.contexts)
+        if is_bind and any(r.reason == ProviderReason.LOCAL_LIMIT_EXCEEDED
+                           and r.result == Result.PROVIDER_REJECTION for r in results):
+            # MS-RPCE 3.3.3.5.5 names bind_nak for this; an alter_context keeps the contexts
+            # that fit and says of each other one why in its result (C706 12.6.4.2).
+            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
+                      "too many presentation contexts (MS-RPCE 3.3.3.5.5)", fatal=False)
             return
         if first:
-            if not is_bind:
-                self._fatal(pdu.call_id, "alter_context before bind")
-                return
-            if pdu.max_recv_frag < MIN_MAX_RECV_FRAG:
-                self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
-                          f"client receives fragments of only {pdu.max_recv_frag} bytes")
-                return
             host = self.connection.peer[0] if self.connection else ""
             if pdu.assoc_group_id:
                 if not self._groups.join(pdu.assoc_group_id, host):
@@ -433,11 +452,9 @@ class ServerConnection:
             self.max_xmit_frag = min(pdu.max_recv_frag, self._limits.max_xmit_frag)
             self._stub_room = (self.max_xmit_frag - 24) & ~7
             self.state = _BOUND
-        results = self._negotiate(pdu.contexts)
-        if results is None:
-            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
-                      "too many presentation contexts (MS-RPCE 3.3.3.5.5)", fatal=False)
-            return
+        self._contexts.update(accepted)
+        if features is not None:
+            self.features = features
         # Answer each side's limit with the smaller of the two, as Windows does; fragments up
         # to our own limit are still accepted.
         max_recv = min(pdu.max_xmit_frag, self._limits.max_recv_frag) or self._limits.max_recv_frag
@@ -446,16 +463,25 @@ class ServerConnection:
                           self.assoc_group_id, self.port_spec if is_bind else b"")
         self._outgoing.append(reply.encode())
 
-    def _negotiate(self, elements: tuple[ContextElement, ...]) -> list[ContextResult] | None:
-        """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6)."""
+    def _negotiate(self, elements: tuple[ContextElement, ...]
+                   ) -> tuple[list[ContextResult], dict[int, Interface], int | None]:
+        """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6), the
+        contexts to add, and the features agreed if the offer negotiated any. Nothing changes
+        until the caller commits them.
+
+        A context id not negotiated before counts against the limit, the smaller of
+        max_contexts and 4000 per served interface (MS-RPCE 3.3.3.5.5); past it a context is
+        refused with provider reason local_limit_exceeded (C706 12.6.3.1)."""
         accepted: dict[int, Interface] = {}
         results = []
+        features = None
+        room = None  # contexts that may still be added, computed on the first new one
         for element in elements:
             syntaxes = element.transfer_syntaxes
-            features = bind_time_features(syntaxes[0]) if len(syntaxes) == 1 else None
-            if features is not None:
-                self.features = features & SUPPORTED_FEATURES
-                results.append(ContextResult(Result.NEGOTIATE_ACK, self.features, NULL_SYNTAX))
+            offered = bind_time_features(syntaxes[0]) if len(syntaxes) == 1 else None
+            if offered is not None:
+                features = offered & SUPPORTED_FEATURES
+                results.append(ContextResult(Result.NEGOTIATE_ACK, features, NULL_SYNTAX))
                 continue
             interface = self._lookup(element.abstract_syntax)
             if interface is None:
@@ -463,22 +489,27 @@ class ServerConnection:
                                              ProviderReason.ABSTRACT_SYNTAX_NOT_SUPPORTED,
                                              NULL_SYNTAX))
                 continue
-            existing = self._contexts.get(element.context_id, accepted.get(element.context_id))
+            context_id = element.context_id
+            existing = self._contexts.get(context_id, accepted.get(context_id))
             if NDR_SYNTAX not in syntaxes or (
                     existing is not None and existing.syntax != interface.syntax):
                 results.append(ContextResult(Result.PROVIDER_REJECTION,
                                              ProviderReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED,
                                              NULL_SYNTAX))
                 continue
-            accepted[element.context_id] = interface
+            if existing is None:
+                if room is None:
+                    limit = min(self._limits.max_contexts,
+                                4000 * max(1, self._interface_count()))
+                    room = limit - len(self._contexts)
+                if room <= 0:
+                    results.append(ContextResult(Result.PROVIDER_REJECTION,
+                                                 ProviderReason.LOCAL_LIMIT_EXCEEDED, NULL_SYNTAX))
+                    continue
+                room -= 1
+            accepted[context_id] = interface
             results.append(ContextResult(Result.ACCEPTANCE, 0, NDR_SYNTAX))
-        total = len(self._contexts.keys() | accepted.keys())
-        # The limit is the smaller of max_contexts and 4000 per served interface.
-        if total > self._limits.max_contexts or (
-                total > 4000 and total > 4000 * max(1, self._interface_count())):
-            return None
-        self._contexts.update(accepted)
-        return results
+        return results, accepted, features
 
     def _nak(self, call_id: int, reason: int, why: str, fatal: bool = True) -> None:
         """Refuse a bind (C706 12.6.4.5); a fatal refusal closes the connection."""
