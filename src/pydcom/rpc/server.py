@@ -223,15 +223,17 @@ class RpcServer:
                     return
                 receive_data(data)
                 call = next_event()
+                if call is None:  # a bind, an alter_context, a fault, or not a whole PDU yet
+                    out = data_to_send()
+                    if out:
+                        sendall(out)
                 while call is not None:
                     self._execute(conn, call)
-                    # Each answer leaves as soon as it is ready, after whatever the protocol
-                    # queued before it (a bind_ack, an earlier request's fault).
-                    sendall(data_to_send())
+                    # Read on to the next call before sending, never running it: what the
+                    # protocol answers up to there leaves with this call's answer, in order, in
+                    # one send.
                     call = next_event()
-                out = data_to_send()  # what the protocol answered after the last call
-                if out:
-                    sendall(out)
+                    sendall(data_to_send())
                 if conn.state is closing:
                     return
         except OSError as exc:
