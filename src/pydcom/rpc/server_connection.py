@@ -68,7 +68,6 @@ log = logging.getLogger("pydcom.rpc")
 # An int, not the IntFlag: IntFlag operators build enum members in Python on every bind.
 SUPPORTED_FEATURES = int(BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _OLD_CALL_WINDOW = 150  # MS-RPCE 3.3.3.5.6
-_NOT_SIMPLE = object()  # the hot path declined: take the general one
 # MS-RPCE 3.3.3.5.2 asks call_ids to increase. Windows only refuses values above 0x7FFFFFFF
 # (<123>), and clients built against it (impacket's DCOM, which shares one connection between
 # interface objects with call counters of their own) repeat call_ids: they are tolerated.
@@ -225,9 +224,21 @@ class ServerConnection:
         data = self._unframed
         if data is not None:
             self._unframed = None
-            call = self._single_request(data)
-            if call is not _NOT_SIMPLE:
-                return call
+            # The hot path, inline: a read that is exactly one unfragmented request without
+            # auth (as simple_request reads it) on a known context, with or without an object
+            # UUID (every ORPC call has one). Anything else is framed for the general path.
+            fields = simple_request(data) if self._partial is None else None
+            if fields is not None:
+                call_id, context_id, opnum, obj, stub = fields
+                interface = self._contexts.get(context_id)  # none unless BOUND
+                if (interface is not None and call_id <= _MAX_CALL_ID
+                        and len(data) <= self.max_recv_frag):
+                    self._last_call_id = call_id
+                    if len(stub) >= 12:
+                        return self._complete(call_id, context_id, interface, opnum, obj, stub,
+                                              None)
+                    return CallReceived(call_id, context_id, interface, opnum, obj, stub,
+                                        self.connection)
             self._frames.feed(data)
         elif not self._frames.pending:
             return None
@@ -293,24 +304,6 @@ class ServerConnection:
         self._leave(_CLOSING)
 
     # -- requests ----------------------------------------------------------------------------
-    def _single_request(self, data: bytes) -> CallReceived | None | object:
-        """The hot path: ``data`` is exactly one unfragmented request on a known context,
-        without auth, with or without an object UUID (every ORPC call has one), as
-        ``simple_request`` reads it. Anything else returns _NOT_SIMPLE for the general path."""
-        if self._partial is not None:
-            return _NOT_SIMPLE
-        fields = simple_request(data)
-        if fields is None:
-            return _NOT_SIMPLE
-        call_id, context_id, opnum, obj, stub = fields
-        interface = self._contexts.get(context_id)
-        if interface is None or call_id > _MAX_CALL_ID or len(data) > self.max_recv_frag:
-            return _NOT_SIMPLE
-        self._last_call_id = call_id
-        if len(stub) >= 12:
-            return self._complete(call_id, context_id, interface, opnum, obj, stub, None)
-        return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection)
-
     def _on_request(self, header: Header, frame: bytes) -> CallReceived | None:
         if self.state is not _BOUND:
             self._fatal(header.call_id, "request before bind")
