@@ -17,7 +17,7 @@ import pydcom
 from pydcom import hresult, registry
 from pydcom.automation import ByRef, Dispatch, DispatchError, SafeArray, VT, Variant, wrap
 from pydcom.automation import idispatch_wire as wire
-from pydcom.automation.remote import RemoteChannel
+from pydcom.automation.client import RemoteChannel
 from pydcom.examples.calculator import CALC_CLSID, CALC_PROGID, ICALCULATOR_IID, Calculator
 from pydcom.hresult import ComError
 from pydcom.registry import parse_machine_name

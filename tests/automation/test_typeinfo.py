@@ -342,7 +342,7 @@ def test_malformed_requests_fault_and_the_object_keeps_answering(runtime):
 
 
 def test_every_typeinfo_reference_is_given_back(runtime, monkeypatch):
-    from pydcom.automation.remote import RemoteChannel
+    from pydcom.automation.client import RemoteChannel
 
     obtained = []  # kept alive here, so that only an explicit release gives them back
     type_info = RemoteChannel.type_info

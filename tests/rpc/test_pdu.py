@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from pydcom.rpc import pdu as P
-from pydcom.rpc.constants import NDR64_SYNTAX, NDR_SYNTAX, PTYPE, SyntaxId, bind_time_feature_syntax
+from pydcom.rpc.constants import (
+    NDR64_SYNTAX,
+    NDR_SYNTAX,
+    PFC_FIRST_FRAG,
+    PFC_SINGLE,
+    PTYPE,
+    SyntaxId,
+    bind_time_feature_syntax,
+)
 
 IF = SyntaxId(uuid.UUID("c8a3e0d2-51f6-4e1c-9d27-3b6f0a0e7b11"), 1, 2)
 
@@ -77,7 +85,8 @@ pdus = st.one_of(
               st.none() | st.uuids(), flags, st.integers(0, 0xFFFFFFFF), auths),
     st.builds(P.Response, call_ids, st.integers(0, 0xFFFF), stubs, flags,
               st.integers(0, 0xFFFFFFFF), st.integers(0, 255), auths),
-    st.builds(P.Fault, call_ids, st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF), flags),
+    st.builds(P.Fault, call_ids, st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF), flags,
+              st.integers(0, 255), stubs, st.integers(0, 0xFFFFFFFF), st.integers(0, 255), auths),
     st.builds(P.Bind, call_ids, st.lists(elements, max_size=4).map(tuple),
               st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), flags,
               auths),
@@ -142,3 +151,73 @@ def test_feature_negotiation_syntax():
     syntax = bind_time_feature_syntax(3)
     assert str(syntax.uuid).startswith("6cb71c2c-9812-4540-0300")
     assert syntax.major == 1 and syntax != NDR64_SYNTAX
+
+
+# -- the hot paths read what decode_pdu reads ---------------------------------------------------
+
+calls = st.one_of(
+    st.builds(P.Request, call_ids, st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), stubs,
+              st.none() | st.uuids(), st.sampled_from([3, 1, 2, 7, 0x23]), st.none(), auths),
+    st.builds(P.Response, call_ids, st.integers(0, 0xFFFF), stubs,
+              st.sampled_from([3, 1, 2, 7]), st.none(), st.integers(0, 2), auths),
+)
+
+
+def mutated(raw: bytes, data) -> bytes:
+    """``raw`` with a few of its header bytes (version, type, flags, drep, lengths) changed, or
+    cut or extended by a few bytes."""
+    out = bytearray(raw)
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(st.integers(0, min(len(out), 40) - 1))
+        out[at] = data.draw(st.sampled_from([0, 1, 2, 3, 5, 0x10, 0x83, 0xFF, out[at] ^ 1]))
+    cut = data.draw(st.integers(-3, 3))
+    return bytes(out[:len(out) + cut] if cut < 0 else out + bytes(cut))
+
+
+@given(calls, st.data())
+@settings(max_examples=500)
+def test_simple_request_accepts_only_what_decode_pdu_decodes_alike(pdu, data):
+    """The server's hot path (C706 12.6.4.9) may decline anything, but what it takes must be an
+    unfragmented request without auth that decode_pdu decodes to the same fields: a big-endian
+    request, a bad version or length, flags or auth included, is declined."""
+    raw = mutated(pdu.encode(), data)
+    fields = P.simple_request(raw)
+    if fields is None:
+        return
+    decoded = P.decode_pdu(raw)
+    assert isinstance(decoded, P.Request) and decoded.auth is None
+    assert decoded.flags & PFC_SINGLE == PFC_SINGLE and P.peek_header(raw).little_endian
+    assert (decoded.call_id, decoded.context_id, decoded.opnum, decoded.object,
+            decoded.stub) == fields
+
+
+@given(calls, st.data())
+@settings(max_examples=500)
+def test_simple_response_accepts_only_what_decode_pdu_decodes_alike(pdu, data):
+    raw = mutated(pdu.encode(), data)
+    call_id = P.simple_response(raw)
+    if call_id is None:
+        return
+    decoded = P.decode_pdu(raw)
+    assert isinstance(decoded, P.Response) and decoded.auth is None
+    assert decoded.flags == PFC_SINGLE and P.peek_header(raw).little_endian
+    assert decoded.call_id == call_id and decoded.stub == raw[24:]
+
+
+def test_the_hot_paths_take_the_common_forms():
+    obj = uuid.UUID("00000400-1111-2222-3333-444455556666")
+    assert P.simple_request(P.Request(9, 1, 4, b"stub").encode()) == (9, 1, 4, None, b"stub")
+    assert P.simple_request(P.Request(9, 1, 4, b"s", obj).encode()) == (9, 1, 4, obj, b"s")
+    assert P.simple_response(P.Response(9, 1, b"stub").encode()) == 9
+    be = bytearray(P.Request(9, 1, 4, b"stub").encode())
+    be[4] = 0x00  # big-endian integers: refused by decode_pdu, declined by the hot path
+    assert P.simple_request(bytes(be)) is None
+
+
+def test_the_heads_written_for_calls_are_the_pdus_encode_writes():
+    obj = uuid.UUID("00000400-1111-2222-3333-444455556666")
+    assert (P.encode_request_head(3, 1, 2, PFC_SINGLE, 44, 4, 0, obj.bytes_le) + b"abcd"
+            == P.Request(3, 1, 2, b"abcd", obj).encode())
+    assert (P.encode_response_head(3, 1, PFC_FIRST_FRAG, 28, 100) + b"abcd"
+            == P.Response(3, 1, b"abcd", PFC_FIRST_FRAG, alloc_hint=100).encode())
+    assert P.encode_fault(3, 1, 5) == P.Fault(3, 5, 1).encode()

@@ -7,8 +7,15 @@ import uuid
 
 import pytest
 
+from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.rpc import pdu as P
-from pydcom.rpc.client_connection import BindOutcome, ClientConnection, FaultReceived, ResponseReceived
+from pydcom.rpc.calls import ConnectionInfo
+from pydcom.rpc.client_connection import (
+    BindOutcome,
+    ClientConnection,
+    FaultReceived,
+    ResponseReceived,
+)
 from pydcom.rpc.constants import (
     NCA_S_FAULT_ACCESS_DENIED,
     NCA_S_PROTO_ERROR,
@@ -20,15 +27,17 @@ from pydcom.rpc.constants import (
     PFC_LAST_FRAG,
     PFC_OBJECT_UUID,
     BindNakReason,
+    ProviderReason,
     SyntaxId,
     bind_time_feature_syntax,
 )
+from pydcom.rpc.errors import ProtocolError
 from pydcom.rpc.interface import InterfaceTable
 from pydcom.rpc.server_connection import (
     AssociationGroups,
-    ConnectionInfo,
     ServerConnection,
     ServerLimits,
+    ServerState,
 )
 from pydcom.rpc.verification import (
     COMMAND_BITMASK_1,
@@ -49,13 +58,18 @@ def make_server(**limits) -> ServerConnection:
                             port_spec="135", interface_count=lambda: len(table))
 
 
+BOUND, CLOSING = ServerState.BOUND, ServerState.CLOSING
+
+
 def exchange(server: ServerConnection, data: bytes) -> list[P.Pdu]:
-    """Feed bytes; return the PDUs the server answers with (calls are echoed)."""
+    """Feed bytes; return the PDUs the server answers with, in order (calls are echoed)."""
     server.receive_data(data)
-    out = b""
     while (call := server.next_event()) is not None:
-        out += server.respond(call, call.stub)
-    out += server.data_to_send()
+        server.respond(call, call.stub)
+    return split_pdus(server.data_to_send())
+
+
+def split_pdus(out: bytes) -> list[P.Pdu]:
     frames, offset = [], 0
     while offset < len(out):
         length = struct.unpack_from("<H", out, offset + 8)[0]
@@ -107,13 +121,13 @@ def test_request_before_bind_is_a_protocol_error():
     server = make_server()
     [fault] = exchange(server, P.Request(1, 0, 0, b"").encode())
     assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR
-    assert fault.flags & PFC_DID_NOT_EXECUTE and server.closed
+    assert fault.flags & PFC_DID_NOT_EXECUTE and server.state is CLOSING
 
 
 def test_unknown_context_faults_and_connection_goes_on():
     server, ctx = bound_server()
     [fault] = exchange(server, P.Request(2, 42, 0, b"").encode())
-    assert fault.status == NCA_S_UNK_IF and not server.closed
+    assert fault.status == NCA_S_UNK_IF and server.state is BOUND
     [resp] = exchange(server, P.Request(3, ctx, 0, b"ok").encode())
     assert resp.stub == b"ok"
 
@@ -123,9 +137,9 @@ def test_call_ids_may_repeat_as_windows_tolerates_but_not_pass_0x7fffffff():
     [a] = exchange(server, P.Request(10, ctx, 0, b"a").encode())
     [b] = exchange(server, P.Request(10, ctx, 0, b"b").encode())
     [c] = exchange(server, P.Request(4, ctx, 0, b"c").encode())
-    assert (a.stub, b.stub, c.stub) == (b"a", b"b", b"c") and not server.closed
+    assert (a.stub, b.stub, c.stub) == (b"a", b"b", b"c") and server.state is BOUND
     [fault] = exchange(server, P.Request(0x80000000, ctx, 0, b"").encode())
-    assert fault.status == NCA_S_PROTO_ERROR and server.closed
+    assert fault.status == NCA_S_PROTO_ERROR and server.state is CLOSING
 
 
 def fragments(call_id, ctx, stub, size):
@@ -172,7 +186,7 @@ def test_oversized_request_faults_early_and_the_next_call_works():
 def test_fragment_larger_than_negotiated_is_a_protocol_error():
     server, ctx = bound_server(max_recv_frag=1024)
     [fault] = exchange(server, P.Request(2, ctx, 0, bytes(2000)).encode())
-    assert fault.status == NCA_S_PROTO_ERROR and server.closed
+    assert fault.status == NCA_S_PROTO_ERROR and server.state is CLOSING
 
 
 def test_orphaned_discards_the_partial_call():
@@ -188,7 +202,7 @@ def test_straggler_fragment_of_an_old_call_is_ignored():
     server, ctx = bound_server()
     exchange(server, P.Request(20, ctx, 0, b"").encode())
     assert exchange(server, P.Request(19, ctx, 0, b"", flags=PFC_LAST_FRAG).encode()) == []
-    assert not server.closed
+    assert server.state is BOUND
     [fault] = exchange(server, P.Request(2000, ctx, 0, b"", flags=PFC_LAST_FRAG).encode())
     assert fault.status == NCA_S_PROTO_ERROR
 
@@ -218,7 +232,8 @@ def test_unknown_auth_type_gets_bind_nak_8():
                   auth=P.AuthVerifier(0x0A, 2, 0, b"NTLMSSP\x00"))
     [nak] = exchange(server, bind.encode())
     assert isinstance(nak, P.BindNak)
-    assert nak.reason == BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED and server.closed
+    assert nak.reason == BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED
+    assert server.state is CLOSING
 
 
 def test_too_many_presentation_contexts_gets_bind_nak_2():
@@ -265,7 +280,7 @@ def test_association_groups_join_only_from_the_same_host():
 def test_server_side_pdus_from_a_client_are_protocol_errors(ptype):
     server, ctx = bound_server()
     [fault] = exchange(server, ptype.encode())
-    assert fault.status == NCA_S_PROTO_ERROR and server.closed
+    assert fault.status == NCA_S_PROTO_ERROR and server.state is CLOSING
 
 
 def test_client_and_server_machines_talk_without_sockets():
@@ -276,7 +291,7 @@ def test_client_and_server_machines_talk_without_sockets():
         for data in data_list:
             server.receive_data(data)
             while (call := server.next_event()) is not None:
-                client.receive_data(server.respond(call, call.stub[::-1]))
+                server.respond(call, call.stub[::-1])
         client.receive_data(server.data_to_send())
         events = []
         while (event := client.next_event()) is not None:
@@ -311,7 +326,7 @@ def test_request_with_object_uuid_takes_the_single_request_path_both_ways():
     server.receive_data(data)
     call = server.next_event()
     assert (call.call_id, call.opnum, call.object, call.stub) == (call_id, 3, ipid, stub)
-    assert server.next_event() is None and not server.outbox
+    assert server.next_event() is None and server.data_to_send() == b""
     # A stub too large for one fragment is left to the fragmenting path.
     assert client.single_request(ctx, 3, bytes(client.max_xmit_frag - 40 + 1), ipid) is None
 
@@ -321,4 +336,180 @@ def test_object_flag_on_a_request_too_short_for_the_uuid_is_a_protocol_error():
     data = bytearray(P.Request(5, ctx, 0, b"").encode())
     data[3] |= PFC_OBJECT_UUID  # claims an object UUID the 24 bytes cannot hold
     [fault] = exchange(server, bytes(data))
-    assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR and server.closed
+    assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR
+    assert server.state is CLOSING
+
+
+# -- one ordered stream out ----------------------------------------------------------------------
+
+def bind_pdu(call_id=1, *syntaxes, **kwargs) -> bytes:
+    syntaxes = syntaxes or (TEST_IF,)
+    return P.Bind(call_id, tuple(P.ContextElement(i, s, (NDR_SYNTAX,))
+                                 for i, s in enumerate(syntaxes)), **kwargs).encode()
+
+
+def test_a_bind_and_a_request_in_one_read_are_answered_in_their_order():
+    server = make_server()
+    assert server.state is ServerState.AWAITING_BIND
+    answers = exchange(server, bind_pdu(1) + P.Request(2, 0, 0, b"first").encode())
+    assert [type(a) for a in answers] == [P.BindAck, P.Response]
+    assert answers[1].stub == b"first" and server.state is BOUND
+
+
+def test_a_fault_for_an_unknown_context_leaves_before_the_next_calls_response():
+    server, ctx = bound_server()
+    answers = exchange(server, P.Request(2, 42, 0).encode() + P.Request(3, ctx, 0, b"ok").encode())
+    assert [(type(a), a.call_id) for a in answers] == [(P.Fault, 2), (P.Response, 3)]
+    assert answers[0].status == NCA_S_UNK_IF and answers[1].stub == b"ok"
+
+
+def test_answers_to_calls_and_to_the_protocol_interleave_in_arrival_order():
+    server = make_server(max_request_size=10)
+    stream = (bind_pdu(1)
+              + P.Request(2, 0, 0, b"a").encode()
+              + P.AlterContext(3, (P.ContextElement(1, OTHER_IF, (NDR_SYNTAX,)),)).encode()
+              + b"".join(fragments(4, 0, bytes(12), 11))  # over max_request_size: fault 5
+              + P.Request(5, 1, 0, b"b").encode()
+              + P.Response(6).encode())  # a server's PDU from a client: protocol error
+    answers = exchange(server, stream)
+    assert [(type(a), a.call_id) for a in answers] == [
+        (P.BindAck, 1), (P.Response, 2), (P.AlterContextResp, 3), (P.Fault, 4), (P.Response, 5),
+        (P.Fault, 6)]
+    assert answers[3].status == NCA_S_FAULT_ACCESS_DENIED
+    assert answers[5].status == NCA_S_PROTO_ERROR and server.state is CLOSING
+
+
+def test_calls_answered_one_at_a_time_leave_in_order_with_what_the_protocol_queued():
+    """The socket code's way: take a call, answer it, send; protocol answers queued before the
+    call go out with it, never after."""
+    server = make_server()
+    server.receive_data(bind_pdu(1) + P.Request(2, 0, 0, b"x").encode()
+                        + P.Request(3, 7, 0, b"").encode())
+    call = server.next_event()
+    server.respond(call, b"y")
+    first = split_pdus(server.data_to_send())
+    assert [type(a) for a in first] == [P.BindAck, P.Response]
+    assert server.next_event() is None
+    [fault] = split_pdus(server.data_to_send())
+    assert fault.call_id == 3 and fault.status == NCA_S_UNK_IF
+    assert server.data_to_send() == b""
+
+
+def test_a_fragmented_response_is_queued_whole_and_in_order():
+    server, ctx = bound_server(max_xmit_frag=1024)
+    stub = bytes(range(256)) * 10
+    answers = exchange(server, P.Request(2, ctx, 0, stub).encode() + P.Request(3, 99, 0).encode())
+    assert [a.call_id for a in answers] == [2] * (len(answers) - 1) + [3]
+    assert b"".join(a.stub for a in answers[:-1]) == stub and isinstance(answers[-1], P.Fault)
+
+
+def test_states_from_bind_to_close_and_nothing_is_served_after_a_fatal_error():
+    server = make_server()
+    assert server.state is ServerState.AWAITING_BIND
+    exchange(server, bind_pdu(1))
+    assert server.state is BOUND
+    [fault] = exchange(server, P.Shutdown(0, 2).encode())  # a server's PDU: fatal
+    assert fault.status == NCA_S_PROTO_ERROR and server.state is CLOSING
+    # Whatever follows is not read, not even a request the hot path could take.
+    assert exchange(server, P.Request(3, 0, 0, b"late").encode()) == []
+    server.close()
+    assert server.state is ServerState.CLOSED
+
+
+def test_a_refused_first_bind_leaves_the_connection_unbound():
+    server = make_server(max_contexts=1)
+    [nak] = exchange(server, bind_pdu(1, TEST_IF, OTHER_IF))
+    assert isinstance(nak, P.BindNak) and nak.reason == BindNakReason.LOCAL_LIMIT_EXCEEDED
+    assert server.state is ServerState.AWAITING_BIND and server.assoc_group_id == 0
+    [ack] = exchange(server, bind_pdu(2, TEST_IF))
+    assert isinstance(ack, P.BindAck) and server.state is BOUND
+
+
+# -- big-endian requests ---------------------------------------------------------------------------
+
+def big_endian(pdu: bytes) -> bytes:
+    """The same request with a big-endian drep and its header fields written big-endian."""
+    raw = bytearray(pdu)
+    raw[4] = 0x00
+    for offset, fmt in ((8, "H"), (10, "H"), (12, "I"), (16, "I"), (20, "H"), (22, "H")):
+        value = struct.unpack_from("<" + fmt, raw, offset)[0]
+        struct.pack_into(">" + fmt, raw, offset, value)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("before", [b"", P.Request(1, 0, 0, b"le").encode()],
+                         ids=["alone in its read", "after another request"])
+def test_a_big_endian_request_is_refused_as_decode_pdu_refuses_it(before):
+    """C706 14.1 lets a sender use its own byte order; pydcom decodes little-endian bodies only
+    (every DCOM peer), and the hot path must not read past that: the request is a protocol error
+    whichever path it takes."""
+    request = big_endian(P.Request(7, 0, 0, b"stub").encode())
+    with pytest.raises(P.PduError, match="big-endian"):
+        P.decode_pdu(request)
+    assert P.simple_request(request) is None
+    server, ctx = bound_server()
+    answers = exchange(server, before + request)
+    fault = answers[-1]
+    assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR
+    assert fault.call_id == 7 and server.state is CLOSING  # the call_id read in its byte order
+    assert len(answers) == (2 if before else 1)
+
+
+# -- alter_context that cannot be honoured -----------------------------------------------------
+
+def test_an_alter_context_past_the_context_limit_says_so_per_context():
+    """C706 12.6.4.5 defines bind_nak for binds; an alter_context is answered by an
+    alter_context_resp (12.6.4.2) whose results refuse, with provider reason
+    local_limit_exceeded, each context past the limit, and accept those that fit."""
+    server = make_server(max_contexts=2)
+    exchange(server, bind_pdu(1, TEST_IF))
+    alter = P.AlterContext(2, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),  # already bound
+                               P.ContextElement(1, OTHER_IF, (NDR_SYNTAX,)),  # fits
+                               P.ContextElement(2, OTHER_IF, (NDR_SYNTAX,))))  # one too many
+    [resp] = exchange(server, alter.encode())
+    assert isinstance(resp, P.AlterContextResp)
+    assert [(r.result, r.reason) for r in resp.results] == [
+        (0, 0), (0, 0), (2, ProviderReason.LOCAL_LIMIT_EXCEEDED)]
+    assert server.state is BOUND
+    [ok, fault] = exchange(server, P.Request(3, 1, 0, b"in").encode()
+                                   + P.Request(4, 2, 0).encode())
+    assert ok.stub == b"in"  # exchange() echoes
+    assert isinstance(fault, P.Fault) and fault.status == NCA_S_UNK_IF
+
+
+def test_an_alter_context_with_an_unknown_security_provider_is_a_fault_the_connection_stays():
+    """MS-RPCE 3.3.3.5.3: authentication_type_not_recognized, in a fault for an alter_context;
+    the contexts bound before it still serve."""
+    server, ctx = bound_server()
+    alter = P.AlterContext(2, (P.ContextElement(1, OTHER_IF, (NDR_SYNTAX,)),),
+                           auth=P.AuthVerifier(0x0A, 2, 0, b"NTLMSSP\x00"))
+    [fault] = exchange(server, alter.encode())
+    assert isinstance(fault, P.Fault) and fault.call_id == 2
+    assert fault.status == RPC_S_UNKNOWN_AUTHN_TYPE and server.state is BOUND
+    [resp] = exchange(server, P.Request(3, ctx, 0, b"still").encode())
+    assert resp.stub == b"still"
+    [fault] = exchange(server, P.Request(4, 1, 0).encode())  # the refused context is not bound
+    assert fault.status == NCA_S_UNK_IF
+
+
+def test_the_client_machine_reports_a_fault_answering_its_alter_context():
+    server = make_server()
+    client = ClientConnection()
+    server.receive_data(client.bind([TEST_IF]))
+    assert server.next_event() is None
+    client.receive_data(server.data_to_send())
+    assert TEST_IF in client.next_event().accepted
+    alter = client.bind([OTHER_IF])
+    call_id = struct.unpack_from("<I", alter, 12)[0]
+    client.receive_data(P.encode_fault(call_id, 0, RPC_S_UNKNOWN_AUTHN_TYPE))
+    outcome = client.next_event()
+    assert isinstance(outcome, BindOutcome) and outcome.fault == RPC_S_UNKNOWN_AUTHN_TYPE
+    assert outcome.accepted == {} and client.contexts == {TEST_IF: 0}
+
+
+def test_a_fault_answering_a_first_bind_is_a_protocol_error():
+    client = ClientConnection()
+    data = client.bind([TEST_IF])
+    client.receive_data(P.encode_fault(struct.unpack_from("<I", data, 12)[0], 0, 5))
+    with pytest.raises(ProtocolError, match="answering a bind"):
+        client.next_event()

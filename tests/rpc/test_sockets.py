@@ -415,3 +415,84 @@ def test_a_peer_that_answers_something_else_is_a_protocol_error():
         finally:
             client.close()
         answering.join(5)
+
+
+def read_pdus(sock: socket.socket, count: int) -> list[P.Pdu]:
+    """``count`` whole PDUs from ``sock``, in the order they came."""
+    pending, pdus = b"", []
+    while len(pdus) < count:
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError(f"connection closed after {len(pdus)} PDUs")
+        pending += data
+        while len(pending) >= 16 and len(pending) >= P.peek_header(pending).frag_length:
+            length = P.peek_header(pending).frag_length
+            pdus.append(P.decode_pdu(pending[:length]))
+            pending = pending[length:]
+    return pdus
+
+
+def test_a_bind_and_requests_sent_in_one_write_are_answered_in_order(server):
+    """One ordered stream out of the connection: the bind_ack leaves before the response to the
+    request that followed the bind, and a fault for an unknown context before the response to
+    the call after it."""
+    with socket.create_connection(server.address, timeout=5) as sock:
+        sock.sendall(P.Bind(1, (P.ContextElement(0, TEST_IF, (NDR_SYNTAX,)),)).encode()
+                     + P.Request(2, 0, OP_ECHO, b"one").encode()
+                     + P.Request(3, 9, OP_ECHO, b"").encode()
+                     + P.Request(4, 0, OP_ECHO, b"two").encode())
+        answers = read_pdus(sock, 4)
+    assert [(type(a), a.call_id) for a in answers] == [
+        (P.BindAck, 1), (P.Response, 2), (P.Fault, 3), (P.Response, 4)]
+    assert (answers[1].stub, answers[3].stub) == (b"one", b"two")
+
+
+def test_an_alter_context_past_the_server_limit_is_refused_and_the_connection_serves_on():
+    srv = start_server(max_contexts=1)
+    try:
+        with RpcClient(*srv.address) as client:
+            assert client.call(TEST_IF, OP_ECHO, b"a") == b"a"
+            with pytest.raises(BindRejected) as info:
+                client.call(OTHER_IF, 0, b"b")  # the alter_context_resp refuses it
+            assert info.value.reason == 2  # as bind_nak local_limit_exceeded would say
+            assert info.value.hresult == 0x800706BB  # RPC_S_SERVER_TOO_BUSY
+            assert client.call(TEST_IF, OP_ECHO, b"c") == b"c"
+    finally:
+        srv.close()
+
+
+def test_a_fault_answering_an_alter_context_is_an_rpc_fault():
+    """A server may refuse a whole alter_context with a fault (MS-RPCE 3.3.1.5.2.1), as Windows
+    does for an unknown security provider (3.3.3.5.3): the client reports that fault, not a
+    protocol error, and the connection serves on."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def peer():
+        sock, _ = listener.accept()
+        with sock:
+            while True:
+                try:
+                    [pdu] = read_pdus(sock, 1)
+                except EOFError:
+                    return  # the client hung up
+                if isinstance(pdu, P.AlterContext):
+                    answer = P.encode_fault(pdu.call_id, 0, 0x6CD)  # RPC_S_UNKNOWN_AUTHN_TYPE
+                elif isinstance(pdu, P.Bind):
+                    answer = P.BindAck(pdu.call_id, tuple(
+                        P.ContextResult(0, 0, NDR_SYNTAX) for _ in pdu.contexts)).encode()
+                else:
+                    answer = P.Response(pdu.call_id, pdu.context_id, pdu.stub).encode()
+                sock.sendall(answer)
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    try:
+        with RpcClient(*listener.getsockname()[:2], feature_negotiation=False, timeout=5) as client:
+            assert client.call(TEST_IF, OP_ECHO, b"a") == b"a"
+            with pytest.raises(RpcFault) as info:
+                client.call(OTHER_IF, 0)
+            assert info.value.status == 0x6CD and info.value.hresult == 0x800706CD
+            assert client.usable() and client.call(TEST_IF, OP_ECHO, b"b") == b"b"
+        thread.join(5)
+    finally:
+        listener.close()

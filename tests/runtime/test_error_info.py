@@ -19,7 +19,7 @@ from impacket.uuid import string_to_bin
 from pydcom import hresult
 from pydcom.examples.calculator import IntResponse
 from pydcom.hresult import ComError
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.calls import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ObjectExporter
 from pydcom.runtime.proxy import read_answer

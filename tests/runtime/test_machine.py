@@ -6,7 +6,7 @@ import pytest
 
 from pydcom.rpc import RpcFault
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
-from pydcom.rpc.server_connection import CallReceived, ConnectionInfo
+from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.runtime.machine import require_local_caller
 
 

@@ -62,3 +62,14 @@ def as_dispatch_error(exc: BaseException, source: str) -> DispatchError:
     text = str(exc)
     return DispatchError(f"{type(exc).__name__}: {text}" if text else type(exc).__name__,
                          source, scode)
+
+
+def error_of(wcode: int, source: str | None, description: str | None, help_file: str | None,
+             help_context: int, scode: int) -> DispatchError | None:
+    """The DispatchError an answered EXCEPINFO describes (MS-OAUT 2.2.34), or None if it is
+    empty."""
+    if not (wcode or scode or description or source):
+        return None
+    return DispatchError(description or "", source or "",
+                         scode or (hresult.E_FAIL if not wcode else 0),
+                         help_file=help_file, help_context=help_context, wcode=wcode)

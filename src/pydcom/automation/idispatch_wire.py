@@ -6,10 +6,14 @@ Every request starts with ORPCTHIS and every response with ORPCTHAT and ends wit
 
 from __future__ import annotations
 
+import uuid
+
 from pydcom import ndr
 from pydcom.automation.variant import BSTR, VARIANT
 from pydcom.wire import ids
 from pydcom.wire.orpc import ORPCTHAT, ORPCTHIS, PMInterfacePointer
+
+IID_NULL = uuid.UUID(int=0)  # the riid GetIDsOfNames and Invoke take (MS-OAUT 3.1.4.3, 3.1.4.4)
 
 IID_IDispatch = ids.IID_IDispatch  # MS-OAUT 1.9
 

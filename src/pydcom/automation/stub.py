@@ -9,15 +9,14 @@ written in the spec's layout (rgVarRef included, MS-OAUT 3.1.4.4).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from pydcom import hresult
 from pydcom.automation import idispatch_wire as wire
+from pydcom.automation.idispatch_wire import IID_NULL
 from pydcom.automation import invoke_codec
 from pydcom.automation.client import as_value, handle_of
 from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
-from pydcom.automation.errors import DispatchError
 from pydcom.automation.typeinfo import IID_ITypeInfo, TypeInfo
 from pydcom.automation.variant import VT
 from pydcom.ndr import NdrError
@@ -27,20 +26,8 @@ from pydcom.runtime.orpc_checks import check_orpcthis, check_version
 from pydcom.wire import ids
 from pydcom.wire.orpc import ORPCTHAT
 
-IID_NULL = uuid.UUID(int=0)
 EMPTY_VT = int(VT.EMPTY)
 _WANTS = wire.DISPATCH_ZEROVARRESULT | wire.DISPATCH_ZEROEXCEPINFO | wire.DISPATCH_ZEROARGERR
-
-
-def error_of(wcode: int, source: str | None, description: str | None, help_file: str | None,
-             help_context: int, scode: int) -> DispatchError | None:
-    """The DispatchError an answered EXCEPINFO describes (MS-OAUT 2.2.34), or None if it is
-    empty."""
-    if not (wcode or scode or description or source):
-        return None
-    return DispatchError(description or "", source or "",
-                         scode or (hresult.E_FAIL if not wcode else 0),
-                         help_file=help_file, help_context=help_context, wcode=wcode)
 
 
 class DispatchStub:

@@ -39,7 +39,7 @@ from typing import Any
 
 from pydcom import hresult
 from pydcom.automation import typeinfo_wire as wire
-from pydcom.automation.client import Dispatch, LocalChannel
+from pydcom.automation.client import Dispatch, LocalChannel, RemoteChannel
 from pydcom.automation.members import METHOD, PROPERTY, Member, members_of
 from pydcom.automation.variant import VT
 from pydcom.hresult import ComError
@@ -558,7 +558,6 @@ def describe_type(obj: Any) -> TypeDescription:
     through IDispatch::GetTypeInfo (MS-OAUT 3.1.4.2) and ITypeInfo (3.7.4), every proxy
     obtained released; for one in this process, from its class's ``TypeInfo``.
     ``ComError`` with the server's HRESULT when the object has no type information."""
-    from pydcom.automation.remote import RemoteChannel  # it imports the stub, which imports this
 
     if isinstance(obj, Dispatch):
         channel = obj._channel

@@ -25,7 +25,13 @@ from pydcom.rpc.client_connection import (
     FaultReceived,
     ShutdownReceived,
 )
-from pydcom.rpc.constants import DEFAULT_MAX_FRAG, SyntaxId
+from pydcom.rpc.constants import (
+    DEFAULT_MAX_FRAG,
+    BindNakReason,
+    ContextResult,
+    ProviderReason,
+    SyntaxId,
+)
 from pydcom.rpc.errors import (
     BindRejected,
     CallFailed,
@@ -191,6 +197,11 @@ class RpcClient:
             self.close()
             raise BindRejected(f"{self.host}[{self.port}] rejected the bind "
                                f"(reason {outcome.nak_reason})", outcome.nak_reason)
+        if outcome.fault is not None:
+            # The server refused the whole alter_context and kept the connection and the
+            # contexts bound before it (MS-RPCE 3.3.1.5.2.1): report its status as any fault.
+            raise RpcFault(outcome.fault, f"{self.host}[{self.port}] refused the alter_context "
+                                          f"with fault status 0x{outcome.fault:08X}")
         return outcome
 
     def _first_bind_answer(self) -> BindOutcome:
@@ -237,7 +248,12 @@ class RpcClient:
         outcome = self._bind_locked([syntax])
         if syntax not in outcome.accepted:
             result = outcome.rejected.get(syntax)
-            raise BindRejected(f"{self.host}[{self.port}] does not serve {syntax}: {result}")
+            # A context refused for the server's context limit is what a bind_nak reason 2
+            # says for a whole bind (MS-RPCE 3.3.3.5.5): report it the same way.
+            limit = (result is not None and result.result == ContextResult.PROVIDER_REJECTION
+                     and result.reason == ProviderReason.LOCAL_LIMIT_EXCEEDED)
+            raise BindRejected(f"{self.host}[{self.port}] does not serve {syntax}: {result}",
+                               BindNakReason.LOCAL_LIMIT_EXCEEDED if limit else None)
         return outcome.accepted[syntax]
 
     # -- calls -------------------------------------------------------------------------------

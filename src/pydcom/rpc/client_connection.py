@@ -18,7 +18,6 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
-    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PTYPE,
     BindFeature,
@@ -40,39 +39,40 @@ from pydcom.rpc.pdu import (
     PduError,
     Response,
     decode_pdu,
-    request_fragment_head,
+    encode_request_head,
+    simple_response,
 )
 
 _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
     BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
-# An unfragmented request without auth or object: version 5.0, PTYPE 0, first|last, LE drep;
-# then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, opnum (C706 12.6.4.9).
-_REQUEST_SINGLE = struct.Struct("<8sHxxIIHH")
-_REQUEST_SINGLE_PREFIX = bytes([5, 0, 0, 3, 0x10, 0, 0, 0])
-_REQUEST_OBJECT_PREFIX = bytes([5, 0, 0, 3 | PFC_OBJECT_UUID, 0x10, 0, 0, 0])
 _U32 = struct.Struct("<I")
 _offers = Memo(256)  # what a bind offers -> (the offered contexts, the PDU with call_id 0)
-# ptype, pfc_flags, drep[0], frag_length, auth_length, call_id of a response header.
-_RESPONSE_HEAD = struct.Struct("<2xBBB3xHHI")
 
 
 class BindOutcome:
-    """The answer to a bind or alter_context: per offered syntax, its context id or its rejection."""
+    """The answer to a bind or alter_context: per offered syntax, its context id or its rejection.
 
-    __slots__ = ("call_id", "accepted", "rejected", "nak_reason")
+    ``nak_reason`` is set when a bind_nak answered (C706 12.6.4.5); ``fault`` is the status of a
+    fault PDU that answered an alter_context, as a server does when it cannot take the
+    alter_context at all, e.g. for an unknown security provider (MS-RPCE 3.3.1.5.2.1, 3.3.3.5.3).
+    """
+
+    __slots__ = ("call_id", "accepted", "rejected", "nak_reason", "fault")
 
     def __init__(self, call_id: int, accepted: dict[SyntaxId, int],
-                 rejected: dict[SyntaxId, ContextResult], nak_reason: int | None = None) -> None:
+                 rejected: dict[SyntaxId, ContextResult], nak_reason: int | None = None,
+                 fault: int | None = None) -> None:
         self.call_id = call_id
         self.accepted = accepted
         self.rejected = rejected
         self.nak_reason = nak_reason
+        self.fault = fault
 
     def __repr__(self) -> str:
         return (f"BindOutcome(accepted={ {str(k): v for k, v in self.accepted.items()} }, "
                 f"rejected={ {str(k): v for k, v in self.rejected.items()} }, "
-                f"nak={self.nak_reason})")
+                f"nak={self.nak_reason}, fault={self.fault})")
 
 
 class ResponseReceived:
@@ -170,11 +170,10 @@ class ClientConnection:
             return None
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         if object is None:
-            return call_id, _REQUEST_SINGLE.pack(_REQUEST_SINGLE_PREFIX, header + total, call_id,
-                                                 total, context_id, opnum) + stub
-        return call_id, b"".join((
-            _REQUEST_SINGLE.pack(_REQUEST_OBJECT_PREFIX, header + total, call_id, total,
-                                 context_id, opnum), guid_to_bytes(object), stub))
+            return call_id, encode_request_head(call_id, context_id, opnum, PFC_SINGLE,
+                                                header + total, total) + stub
+        return call_id, encode_request_head(call_id, context_id, opnum, PFC_SINGLE, header + total,
+                                            total, 0, guid_to_bytes(object)) + stub
 
     def request(self, context_id: int, opnum: int, stub: bytes,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
@@ -185,15 +184,17 @@ class ClientConnection:
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         total = len(stub)
         object_bytes = guid_to_bytes(object) if object is not None else None
-        room = (self.max_xmit_frag - 24 - (16 if object is not None else 0)) & ~7
+        header = 24 if object is None else 40
+        room = (self.max_xmit_frag - header) & ~7
         view = memoryview(stub)
         fragments = []
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
             piece = view[start:start + room]  # sent as it is: the stub's bytes are not copied
-            fragments.append(request_fragment_head(call_id, context_id, opnum, len(piece),
-                                                   flags, total - start, object_bytes) + piece)
+            fragments.append(encode_request_head(call_id, context_id, opnum, flags,
+                                                 header + len(piece), total - start, 0,
+                                                 object_bytes) + piece)
         return call_id, fragments
 
     # -- incoming ----------------------------------------------------------------------------
@@ -202,16 +203,13 @@ class ClientConnection:
 
     def single_response(self, call_id: int, data: bytes) -> bytes | None:
         """The hot path: if ``data`` is exactly the one-fragment response to ``call_id`` with
-        no auth, and nothing else is buffered, its stub. Otherwise None, and ``data`` waits for
-        ``next_event``."""
-        if len(data) >= 24 and not self._frames.pending:
-            ptype, flags, drep, frag_len, auth_len, rid = _RESPONSE_HEAD.unpack_from(data)
-            if (ptype == 2 and flags == PFC_SINGLE and frag_len == len(data) and not auth_len
-                    and rid == call_id and drep & 0xF0 == 0x10):
-                return data[24:]
+        no auth (``simple_response``) within the negotiated size, and nothing else is buffered,
+        its stub. Otherwise None, and ``data`` waits for ``next_event``."""
+        if (not self._frames.pending and simple_response(data) == call_id
+                and len(data) <= self.max_recv_frag):
+            return data[24:]
         self._frames.feed(data)
         return None
-
 
     def next_event(self) -> BindOutcome | ResponseReceived | FaultReceived | ShutdownReceived | None:
         """The next event, or None when more bytes are needed. ProtocolError if the server
@@ -225,17 +223,9 @@ class ClientConnection:
                 if header.frag_length > self.max_recv_frag:
                     raise ProtocolError(f"fragment of {header.frag_length} bytes exceeds "
                                         f"{self.max_recv_frag}")
-                if header.ptype == PTYPE.RESPONSE and not header.auth_length and \
-                        header.little_endian and len(frame) >= 24 and \
-                        header.flags & PFC_SINGLE != PFC_SINGLE:
-                    # A fragment of a longer answer: its stub stays in the frame (a view), so
-                    # that reassembly copies each byte once.
-                    event = self._on_response(header.call_id, header.flags,
-                                              memoryview(frame)[24:])
-                    if event is not None:
-                        return event
-                    continue
-                pdu = decode_pdu(frame, header)
+                # A fragment of a longer answer keeps its stub in the frame (a view), so that
+                # reassembly copies each byte once.
+                pdu = decode_pdu(frame, header, view=header.flags & PFC_SINGLE != PFC_SINGLE)
             except PduError as exc:
                 raise ProtocolError(f"malformed PDU from server: {exc}") from None
             if isinstance(pdu, Response):
@@ -243,6 +233,8 @@ class ClientConnection:
                 if event is not None:
                     return event
             elif isinstance(pdu, Fault):
+                if self._offer is not None and self._offer[0] == pdu.call_id:
+                    return self._on_bind_fault(pdu)
                 self._partial = None
                 return FaultReceived(pdu.call_id, pdu.status, bool(pdu.flags & PFC_DID_NOT_EXECUTE))
             elif isinstance(pdu, (BindAck, BindNak)):
@@ -272,6 +264,15 @@ class ClientConnection:
             return ResponseReceived(call_id, b"".join(chunks))
         self._partial = (call_id, chunks, size)
         return None
+
+    def _on_bind_fault(self, pdu: Fault) -> BindOutcome:
+        """A fault where an alter_context_resp was due: the server took none of the offer
+        (MS-RPCE 3.3.1.5.2.1). A bind is answered by bind_ack or bind_nak only (C706 12.6.4.3)."""
+        call_id, _ = self._offer
+        self._offer = None
+        if not self.bound:
+            raise ProtocolError(f"fault 0x{pdu.status:08x} answering a bind")
+        return BindOutcome(call_id, {}, {}, fault=pdu.status)
 
     def _on_bind_answer(self, pdu: BindAck | BindNak) -> BindOutcome:
         if self._offer is None or self._offer[0] != pdu.call_id:

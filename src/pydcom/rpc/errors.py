@@ -58,7 +58,10 @@ class RpcFault(RpcError):
 class BindRejected(RpcError):
     """bind_nak, or a bind_ack that accepted none of the offered contexts.
 
-    ``reason`` is the bind_nak reason, or None when the contexts were rejected one by one.
+    ``reason`` is the bind_nak reason, or None when the contexts were rejected one by one;
+    a context refused for the server's context limit (provider reason local_limit_exceeded)
+    carries bind_nak reason local_limit_exceeded, which says the same of a whole bind
+    (MS-RPCE 3.3.3.5.5).
     """
 
     def __init__(self, detail: str, reason: int | None = None) -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import Callable, Mapping
 
+from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.constants import SyntaxId
 
-if TYPE_CHECKING:
-    from pydcom.rpc.server_connection import CallReceived
-
 # An operation takes the call (its object UUID, connection, stub) and returns the response stub.
-Operation = Callable[["CallReceived"], bytes]
+Operation = Callable[[CallReceived], bytes]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ sec_trailer (MS-RPCE 2.2.2.11) and the auth token. This module knows bytes only.
 Decoding reads the header in the sender's byte order (C706 14.1: receiver makes it right) so that a
 big-endian peer can be framed and refused politely; bodies are decoded for little-endian senders
 only, which is every DCOM implementation.
+
+Requests, responses and faults are what every call sends, so each has one struct for its whole head
+(the common header and its own fields) and one function writing it. ``decode_pdu`` reads them; the
+hot paths of the two connection machines (``simple_request``, ``simple_response``) read the same
+structs for the one form a call usually takes, and leave every other form to ``decode_pdu``: what
+they accept, ``decode_pdu`` decodes alike.
 """
 
 from __future__ import annotations
@@ -28,15 +34,30 @@ from pydcom.rpc.constants import (
 )
 
 HEADER_SIZE = 16
-REQUEST_HEADER_SIZE = 24  # common header + alloc_hint, p_cont_id, opnum
-RESPONSE_HEADER_SIZE = 24  # common header + alloc_hint, p_cont_id, cancel_count, reserved
 SEC_TRAILER_SIZE = 8
 
 _HEADER_LE = struct.Struct("<BBBB4sHHI")
 _HEADER_BE = struct.Struct(">BBBB4sHHI")
-_REQUEST = struct.Struct("<BBBB4sHHIIHH")  # header + alloc_hint, p_cont_id, opnum
-_RESPONSE = struct.Struct("<BBBB4sHHIIHBB")  # header + alloc_hint, p_cont_id, cancel_count, reserved
-_FAULT = struct.Struct("<BBBB4sHHIIHBBII")  # response fields + status, reserved2
+# The heads of the three call PDUs, one struct each. The common header (C706 12.6.3.1) comes
+# first: its leading 8 bytes (rpc_vers, rpc_vers_minor, PTYPE, pfc_flags, drep) as one field, since
+# pydcom writes them in one form, version 5.0 with the little-endian, ASCII, IEEE drep, and the hot
+# paths recognize that form in one comparison; then frag_length, auth_length, call_id; then each
+# PDU's own fields:
+REQUEST_HEAD = struct.Struct("<8sHHIIHH")  # alloc_hint, p_cont_id, opnum (C706 12.6.4.9)
+# alloc_hint, p_cont_id, cancel_count, reserved (C706 12.6.4.10)
+RESPONSE_HEAD = struct.Struct("<8sHHIIHBx")
+# alloc_hint, p_cont_id, cancel_count, reserved, status, reserved2 (C706 12.6.4.7; MS-RPCE 2.2.2.8)
+FAULT_HEAD = struct.Struct("<8sHHIIHBBII")
+
+
+def _leading_bytes(ptype: int) -> tuple[bytes, ...]:
+    """The leading 8 bytes pydcom writes for a PDU type, by pfc_flags (0-255)."""
+    return tuple(bytes((RPC_VERS, RPC_VERS_MINOR, ptype, flags)) + DREP_LE for flags in range(256))
+
+
+_REQUEST_LEADING = _leading_bytes(PTYPE.REQUEST)
+_RESPONSE_LEADING = _leading_bytes(PTYPE.RESPONSE)
+_FAULT_LEADING = _leading_bytes(PTYPE.FAULT)
 _SEC_TRAILER = struct.Struct("<BBBBI")
 _BIND_FIXED = struct.Struct("<HHIB3x")  # max_xmit, max_recv, assoc_group, n_context_elem
 _ACK_FIXED = struct.Struct("<HHIH")  # max_xmit, max_recv, assoc_group, sec_addr length
@@ -181,9 +202,6 @@ class Pdu:
 
     __slots__ = ("flags", "call_id", "auth")
     ptype: ClassVar[int]
-    # Requests and responses align the sec_trailer to 16 from the stub (MS-RPCE 2.2.2.11);
-    # the other PDUs keep C706's 4-byte alignment of the whole PDU.
-    _TRAILER_ALIGN: ClassVar[int] = 4
 
     def __init__(self, flags: int = PFC_SINGLE, call_id: int = 0,
                  auth: AuthVerifier | None = None) -> None:
@@ -193,29 +211,39 @@ class Pdu:
 
     # -- encoding --------------------------------------------------------------------------
     def _fixed(self) -> bytes:
-        """The body between the common header and the stub or trailer."""
-        return b""
-
-    def _stub(self) -> bytes:
+        """The body after the common header."""
         return b""
 
     def encode(self) -> bytes:
-        fixed, stub, auth = self._fixed(), self._stub(), self.auth
+        """The common header, the body and, with auth, the sec_trailer 4-aligned from the start
+        of the PDU (C706 12.6.3.1) and the token; requests, responses and faults encode
+        themselves (``_encode_call_pdu``)."""
+        fixed, auth = self._fixed(), self.auth
         if auth is None:
-            frag_len = HEADER_SIZE + len(fixed) + len(stub)
-            return b"".join((_HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags,
-                                             DREP_LE, frag_len, 0, self.call_id), fixed, stub))
-        if self._TRAILER_ALIGN == 16:
-            pad = -len(stub) % 16
-        else:
-            pad = -(HEADER_SIZE + len(fixed) + len(stub)) % 4
+            return _HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags, DREP_LE,
+                                   HEADER_SIZE + len(fixed), 0, self.call_id) + fixed
+        pad = -(HEADER_SIZE + len(fixed)) % 4
         trailer = _SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
-        frag_len = HEADER_SIZE + len(fixed) + len(stub) + pad + SEC_TRAILER_SIZE + len(auth.token)
+        frag_len = HEADER_SIZE + len(fixed) + pad + SEC_TRAILER_SIZE + len(auth.token)
         return b"".join((_HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags, DREP_LE,
                                          frag_len, len(auth.token), self.call_id),
-                         fixed, stub, bytes(pad), trailer, auth.token))
+                         fixed, bytes(pad), trailer, auth.token))
 
     # -- decoding --------------------------------------------------------------------------
+    @classmethod
+    def _decode(cls, header: Header, frame: bytes, view: bool) -> "Pdu":
+        """Build the PDU from a whole little-endian fragment of its type (``decode_pdu``)."""
+        body_end, auth = split_auth(header, frame, HEADER_SIZE)
+        try:
+            pdu = cls._decode_body(header, frame[HEADER_SIZE:body_end])
+        except struct.error as exc:  # a fixed part cut short: same meaning as a length check
+            raise PduError(f"{cls.__name__} PDU truncated: {exc}", header.ptype,
+                           header.call_id) from None
+        pdu.flags = header.flags
+        pdu.call_id = header.call_id
+        pdu.auth = auth
+        return pdu
+
     @classmethod
     def _decode_body(cls, header: Header, body: bytes) -> "Pdu":
         """Build the PDU from the bytes between the common header and the auth padding; a PDU
@@ -250,7 +278,6 @@ class Request(Pdu):
 
     __slots__ = ("alloc_hint", "context_id", "opnum", "object", "stub")
     ptype = PTYPE.REQUEST
-    _TRAILER_ALIGN = 16
 
     def __init__(self, call_id: int = 0, context_id: int = 0, opnum: int = 0, stub: bytes = b"",
                  object: uuid.UUID | None = None, flags: int = PFC_SINGLE,
@@ -263,21 +290,24 @@ class Request(Pdu):
         self.stub = stub
         self.alloc_hint = len(stub) if alloc_hint is None else alloc_hint
 
-    def _fixed(self) -> bytes:
-        fixed = struct.pack("<IHH", self.alloc_hint, self.context_id, self.opnum)
-        return fixed + guid_to_bytes(self.object) if self.object is not None else fixed
-
-    def _stub(self) -> bytes:
-        return self.stub
+    def encode(self) -> bytes:
+        obj = guid_to_bytes(self.object) if self.object is not None else None
+        return _encode_call_pdu(
+            lambda frag_length, auth_length: encode_request_head(
+                self.call_id, self.context_id, self.opnum, self.flags, frag_length,
+                self.alloc_hint, auth_length, obj),
+            REQUEST_HEAD.size + (16 if obj else 0), self.stub, self.auth)
 
     @classmethod
-    def _decode_body(cls, header: Header, body: bytes) -> "Request":
-        need = 24 if header.flags & PFC_OBJECT_UUID else 8
-        if len(body) < need:
+    def _decode(cls, header: Header, frame: bytes, view: bool) -> "Request":
+        body_end, auth = split_auth(header, frame, HEADER_SIZE)
+        start = REQUEST_HEAD.size + 16 if header.flags & PFC_OBJECT_UUID else REQUEST_HEAD.size
+        if body_end < start:
             raise PduError("request PDU shorter than its header", header.ptype, header.call_id)
-        alloc_hint, context_id, opnum = struct.unpack_from("<IHH", body)
-        obj = guid_from_bytes(body[8:24]) if header.flags & PFC_OBJECT_UUID else None
-        return cls(header.call_id, context_id, opnum, body[need:], obj, header.flags, alloc_hint)
+        alloc_hint, context_id, opnum = REQUEST_HEAD.unpack_from(frame)[4:]
+        obj = guid_from_bytes(frame[24:40]) if start == 40 else None
+        stub = memoryview(frame)[start:body_end] if view else frame[start:body_end]
+        return cls(header.call_id, context_id, opnum, stub, obj, header.flags, alloc_hint, auth)
 
 
 class Response(Pdu):
@@ -285,7 +315,6 @@ class Response(Pdu):
 
     __slots__ = ("alloc_hint", "context_id", "cancel_count", "stub")
     ptype = PTYPE.RESPONSE
-    _TRAILER_ALIGN = 16
 
     def __init__(self, call_id: int = 0, context_id: int = 0, stub: bytes = b"",
                  flags: int = PFC_SINGLE, alloc_hint: int | None = None, cancel_count: int = 0,
@@ -296,18 +325,21 @@ class Response(Pdu):
         self.cancel_count = cancel_count
         self.alloc_hint = len(stub) if alloc_hint is None else alloc_hint
 
-    def _fixed(self) -> bytes:
-        return struct.pack("<IHBx", self.alloc_hint, self.context_id, self.cancel_count)
-
-    def _stub(self) -> bytes:
-        return self.stub
+    def encode(self) -> bytes:
+        return _encode_call_pdu(
+            lambda frag_length, auth_length: encode_response_head(
+                self.call_id, self.context_id, self.flags, frag_length, self.alloc_hint,
+                auth_length, self.cancel_count),
+            RESPONSE_HEAD.size, self.stub, self.auth)
 
     @classmethod
-    def _decode_body(cls, header: Header, body: bytes) -> "Response":
-        if len(body) < 8:
+    def _decode(cls, header: Header, frame: bytes, view: bool) -> "Response":
+        body_end, auth = split_auth(header, frame, HEADER_SIZE)
+        if body_end < RESPONSE_HEAD.size:
             raise PduError("response PDU shorter than its header", header.ptype, header.call_id)
-        alloc_hint, context_id, cancel_count = struct.unpack_from("<IHB", body)
-        return cls(header.call_id, context_id, body[8:], header.flags, alloc_hint, cancel_count)
+        alloc_hint, context_id, cancel_count = RESPONSE_HEAD.unpack_from(frame)[4:]
+        stub = memoryview(frame)[24:body_end] if view else frame[24:body_end]
+        return cls(header.call_id, context_id, stub, header.flags, alloc_hint, cancel_count, auth)
 
 
 class Fault(Pdu):
@@ -315,7 +347,6 @@ class Fault(Pdu):
 
     __slots__ = ("alloc_hint", "context_id", "cancel_count", "status", "reserved", "stub")
     ptype = PTYPE.FAULT
-    _TRAILER_ALIGN = 16
 
     def __init__(self, call_id: int = 0, status: int = 0, context_id: int = 0,
                  flags: int = PFC_SINGLE, cancel_count: int = 0, stub: bytes = b"",
@@ -328,20 +359,21 @@ class Fault(Pdu):
         self.alloc_hint = alloc_hint
         self.reserved = reserved
 
-    def _fixed(self) -> bytes:
-        return struct.pack("<IHBBII", self.alloc_hint, self.context_id, self.cancel_count,
-                           self.reserved, self.status, 0)
-
-    def _stub(self) -> bytes:
-        return self.stub
+    def encode(self) -> bytes:
+        return _encode_call_pdu(
+            lambda frag_length, auth_length: encode_fault(
+                self.call_id, self.context_id, self.status, self.flags, frag_length,
+                self.alloc_hint, auth_length, self.cancel_count, self.reserved),
+            FAULT_HEAD.size, self.stub, self.auth)
 
     @classmethod
-    def _decode_body(cls, header: Header, body: bytes) -> "Fault":
-        if len(body) < 16:
+    def _decode(cls, header: Header, frame: bytes, view: bool) -> "Fault":
+        body_end, auth = split_auth(header, frame, HEADER_SIZE)
+        if body_end < FAULT_HEAD.size:
             raise PduError("fault PDU shorter than its header", header.ptype, header.call_id)
-        alloc_hint, context_id, cancel_count, reserved, status = struct.unpack_from("<IHBBI", body)
-        return cls(header.call_id, status, context_id, header.flags, cancel_count, body[16:],
-                   alloc_hint, reserved)
+        alloc_hint, context_id, cancel_count, reserved, status = FAULT_HEAD.unpack_from(frame)[4:9]
+        return cls(header.call_id, status, context_id, header.flags, cancel_count,
+                   frame[FAULT_HEAD.size:body_end], alloc_hint, reserved, auth)
 
 
 class Bind(Pdu):
@@ -552,8 +584,12 @@ def split_auth(header: Header, frame: bytes, body_start: int) -> tuple[int, Auth
     return body_end, AuthVerifier(auth_type, auth_level, context_id, token, pad)
 
 
-def decode_pdu(frame: bytes, header: Header | None = None) -> Pdu:
-    """Decode one whole fragment (exactly frag_length bytes). PduError on any malformation."""
+def decode_pdu(frame: bytes, header: Header | None = None, *, view: bool = False) -> Pdu:
+    """Decode one whole fragment (exactly frag_length bytes). PduError on any malformation.
+
+    With ``view`` the stub of a request or response is a memoryview of ``frame``: fragments
+    being reassembled are then copied once, when they are joined.
+    """
     if header is None:
         if len(frame) < HEADER_SIZE:
             raise PduError("fragment shorter than the common header")
@@ -567,45 +603,90 @@ def decode_pdu(frame: bytes, header: Header | None = None) -> Pdu:
     if not header.little_endian:
         raise PduError("big-endian data representation is not supported",
                        header.ptype, header.call_id)
-    body_end, auth = split_auth(header, frame, HEADER_SIZE)
-    try:
-        pdu = cls._decode_body(header, frame[HEADER_SIZE:body_end])
-    except struct.error as exc:  # a fixed part cut short: same meaning as a length check
-        raise PduError(f"{cls.__name__} PDU truncated: {exc}", header.ptype, header.call_id) from None
-    pdu.flags = header.flags
-    pdu.call_id = header.call_id
-    pdu.auth = auth
-    return pdu
+    return cls._decode(header, frame, view)
 
 
-# --- the hot path: one call, no object allocation beyond the bytes ---------------------------
+# --- the call PDUs: one writer and one reader of each head ----------------------------------
 
-def request_fragment_head(call_id: int, context_id: int, opnum: int, stub_length: int,
-                          flags: int, alloc_hint: int, object_bytes: bytes | None = None) -> bytes:
-    """What comes before a request fragment's stub, without auth (C706 12.6.4.9): the header,
-    and the object UUID when there is one."""
+# Bound once: these run for every call, and a method lookup on the struct is measurable there.
+_pack_request_head, _unpack_request_head = REQUEST_HEAD.pack, REQUEST_HEAD.unpack_from
+_pack_response_head, _unpack_response_head = RESPONSE_HEAD.pack, RESPONSE_HEAD.unpack_from
+
+
+def encode_request_head(call_id: int, context_id: int, opnum: int, flags: int, frag_length: int,
+                        alloc_hint: int, auth_length: int = 0,
+                        object_bytes: bytes | None = None) -> bytes:
+    """What comes before a request fragment's stub (C706 12.6.4.9): its head, then the object
+    UUID when there is one (PFC_OBJECT_UUID is then set)."""
     if object_bytes is None:
-        return _REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST, flags, DREP_LE,
-                             REQUEST_HEADER_SIZE + stub_length, 0, call_id, alloc_hint,
-                             context_id, opnum)
-    return _REQUEST.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.REQUEST, flags | PFC_OBJECT_UUID,
-                         DREP_LE, REQUEST_HEADER_SIZE + 16 + stub_length, 0, call_id,
-                         alloc_hint, context_id, opnum) + object_bytes
+        return _pack_request_head(_REQUEST_LEADING[flags], frag_length, auth_length, call_id,
+                                  alloc_hint, context_id, opnum)
+    return _pack_request_head(_REQUEST_LEADING[flags | PFC_OBJECT_UUID], frag_length,
+                              auth_length, call_id, alloc_hint, context_id, opnum) + object_bytes
 
 
-def response_fragment_head(call_id: int, context_id: int, stub_length: int, flags: int,
-                           alloc_hint: int) -> bytes:
-    """A response fragment's header, without auth (C706 12.6.4.10)."""
-    return _RESPONSE.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.RESPONSE, flags, DREP_LE,
-                          RESPONSE_HEADER_SIZE + stub_length, 0, call_id, alloc_hint, context_id,
-                          0, 0)
+def encode_response_head(call_id: int, context_id: int, flags: int, frag_length: int,
+                         alloc_hint: int, auth_length: int = 0, cancel_count: int = 0) -> bytes:
+    """What comes before a response fragment's stub (C706 12.6.4.10)."""
+    return _pack_response_head(_RESPONSE_LEADING[flags], frag_length, auth_length, call_id,
+                               alloc_hint, context_id, cancel_count)
 
 
-def encode_fault(call_id: int, context_id: int, status: int, flags: int = PFC_SINGLE) -> bytes:
-    """A 32-byte fault PDU without stub or auth (C706 12.6.4.7)."""
-    return _FAULT.pack(RPC_VERS, RPC_VERS_MINOR, PTYPE.FAULT, flags, DREP_LE, 32, 0, call_id,
-                       0, context_id, 0, 0, status, 0)
+def encode_fault(call_id: int, context_id: int, status: int, flags: int = PFC_SINGLE,
+                 frag_length: int = FAULT_HEAD.size, alloc_hint: int = 0, auth_length: int = 0,
+                 cancel_count: int = 0, reserved: int = 0) -> bytes:
+    """A fault's head (C706 12.6.4.7; MS-RPCE 2.2.2.8); with the defaults, the whole 32-byte
+    fault PDU a server sends, without stub or auth."""
+    return FAULT_HEAD.pack(_FAULT_LEADING[flags], frag_length, auth_length, call_id, alloc_hint,
+                           context_id, cancel_count, reserved, status, 0)
 
 
-REQUEST_STRUCT = _REQUEST
-RESPONSE_STRUCT = _RESPONSE
+def _encode_call_pdu(head, head_size: int, stub: bytes, auth: AuthVerifier | None) -> bytes:
+    """A request, response or fault: ``head(frag_length, auth_length)``, the stub and, with auth,
+    padding that aligns the sec_trailer to 16 from the start of the stub (MS-RPCE 2.2.2.11), the
+    sec_trailer and the token."""
+    if auth is None:
+        return head(head_size + len(stub), 0) + stub
+    pad = -len(stub) % 16
+    trailer = _SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
+    frag_len = head_size + len(stub) + pad + SEC_TRAILER_SIZE + len(auth.token)
+    return b"".join((head(frag_len, len(auth.token)), stub, bytes(pad), trailer, auth.token))
+
+
+_REQUEST_SINGLE = _REQUEST_LEADING[PFC_SINGLE]
+_REQUEST_SINGLE_OBJECT = _REQUEST_LEADING[PFC_SINGLE | PFC_OBJECT_UUID]
+_RESPONSE_SINGLE = _RESPONSE_LEADING[PFC_SINGLE]
+
+
+def simple_request(data: bytes) -> tuple[int, int, int, uuid.UUID | None, bytes] | None:
+    """(call_id, context_id, opnum, object, stub) if ``data`` is exactly one unfragmented request
+    in the form pydcom and Windows write (version 5.0, little-endian, ASCII, IEEE drep), without
+    auth, with an object UUID or without (C706 12.6.4.9); otherwise None.
+
+    The hot path of a server: one unpack, one comparison of the leading bytes, no objects but the
+    result. What it accepts ``decode_pdu`` decodes to the same fields; anything else (a big-endian
+    or version 5.1 request, other flags, auth) is left to ``decode_pdu``, which decodes or refuses
+    it.
+    """
+    if len(data) < 24:
+        return None
+    leading, frag_length, auth_length, call_id, _, context_id, opnum = _unpack_request_head(data)
+    if frag_length != len(data) or auth_length:
+        return None
+    if leading == _REQUEST_SINGLE:
+        return call_id, context_id, opnum, None, data[24:]
+    if leading == _REQUEST_SINGLE_OBJECT and frag_length >= 40:
+        return call_id, context_id, opnum, guid_from_bytes(data[24:40]), data[40:]
+    return None
+
+
+def simple_response(data: bytes) -> int | None:
+    """The call_id if ``data`` is exactly one unfragmented response without auth in the form of
+    ``simple_request`` (C706 12.6.4.10), whose stub starts at byte 24; otherwise None, and
+    ``decode_pdu`` decodes or refuses it. The hot path of a client."""
+    if len(data) < 24:
+        return None
+    leading, frag_length, auth_length, call_id, _, _, _ = _unpack_response_head(data)
+    if leading == _RESPONSE_SINGLE and frag_length == len(data) and not auth_length:
+        return call_id
+    return None

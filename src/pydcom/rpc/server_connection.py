@@ -1,23 +1,26 @@
 """The server side of one DCE/RPC connection as a state machine with no I/O (C706 12; MS-RPCE 3.3.3).
 
-Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each call with the
-bytes ``respond`` or ``fault`` return. Binds, alter_contexts and protocol errors are answered by
-the machine itself, since their answers depend on nothing but the protocol and the table of
-interfaces: those answers wait in ``outbox`` until ``data_to_send`` takes them. After a fatal
-error ``closed`` is true: send what is pending, then close.
+Feed it bytes with ``receive_data``; take calls with ``next_event``; answer each with ``respond``
+or ``fault``. Everything the connection sends goes into one queue, in the order it was decided:
+the answers to calls and what the protocol answers by itself (bind_ack, alter_context_resp,
+bind_nak, the faults of requests that never reach an operation). ``data_to_send`` takes the
+queue, so a bind_ack leaves before the response to a request that followed the bind, and the
+fault for one request before the response to the next. ``state`` says where the connection
+stands; in ``ServerState.CLOSING``, send what is queued, then close.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 import logging
-import struct
 import threading
 import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from pydcom.guid import guid_from_bytes
+from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
+from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     MIN_MAX_RECV_FRAG,
@@ -29,7 +32,6 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
-    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PTYPE,
     BindFeature,
@@ -54,30 +56,35 @@ from pydcom.rpc.pdu import (
     Request,
     decode_pdu,
     encode_fault,
-    response_fragment_head,
+    encode_response_head,
+    simple_request,
 )
-from pydcom.rpc.verification import VerificationTrailer, split_verification_trailer
+from pydcom.rpc.verification import split_verification_trailer
 
 log = logging.getLogger("pydcom.rpc")
 
-_REQUEST_FIXED = struct.Struct("<IHH")
-# rpc_vers, rpc_vers_minor, ptype, pfc_flags, drep[0], frag_length, auth_length, call_id,
-# alloc_hint, p_cont_id, opnum: the whole header of a request (C706 12.6.4.9).
-_REQUEST_HEAD = struct.Struct("<BBBBB3xHHIIHH")
-# An unfragmented response without auth: version 5.0, PTYPE 2, first|last, little-endian drep;
-# then frag_length, auth_length 0, call_id, alloc_hint, p_cont_id, cancel_count 0 (C706 12.6.4.10).
-_RESPONSE_SINGLE = struct.Struct("<8sHxxIIHxx")
-_RESPONSE_SINGLE_PREFIX = bytes([5, 0, 2, 3, 0x10, 0, 0, 0])
 # Features this server agrees to in bind time feature negotiation (MS-RPCE 3.3.1.5.3): it keeps
 # the connection open after an orphaned PDU; it has no security context multiplexing.
 # An int, not the IntFlag: IntFlag operators build enum members in Python on every bind.
 SUPPORTED_FEATURES = int(BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _OLD_CALL_WINDOW = 150  # MS-RPCE 3.3.3.5.6
-_NOT_SIMPLE = object()  # the hot path declined: take the general one
 # MS-RPCE 3.3.3.5.2 asks call_ids to increase. Windows only refuses values above 0x7FFFFFFF
 # (<123>), and clients built against it (impacket's DCOM, which shares one connection between
 # interface objects with call counters of their own) repeat call_ids: they are tolerated.
 _MAX_CALL_ID = 0x7FFFFFFF
+
+
+class ServerState(enum.Enum):
+    """Where one server connection stands (C706 12.4; MS-RPCE 3.3.3, figure 20)."""
+
+    AWAITING_BIND = "awaiting bind"  # connected: only a bind is acceptable (ESTABLISHED)
+    BOUND = "bound"  # a bind was acknowledged: requests, alter_contexts (CONTEXT_NEGOTIATED)
+    CLOSING = "closing"  # a protocol error or fatal bind_nak is queued: send it, then close
+    CLOSED = "closed"  # close() released the association group
+
+
+_AWAITING_BIND, _BOUND, _CLOSING, _CLOSED = ServerState  # plain names: no class attribute lookup
+_OPEN = (_AWAITING_BIND, _BOUND)
 
 
 @dataclass(frozen=True)
@@ -90,40 +97,6 @@ class ServerLimits:
     max_contexts: int = 4000  # per connection, further capped at 4000 x interfaces
     idle_timeout: float = 600.0  # seconds without a byte before the connection is closed
     max_connections: int = 1024
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """Where a call came from and in on; the DCOM service names the local address back."""
-
-    peer: tuple
-    local: tuple
-
-
-class CallReceived:
-    """A whole request, ready to dispatch (C706 12.6.4.9)."""
-
-    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "stub", "auth",
-                 "verification", "connection")
-
-    def __init__(self, call_id: int, context_id: int, interface: Interface, opnum: int,
-                 object: uuid.UUID | None, stub: bytes, connection: ConnectionInfo | None,
-                 auth: AuthVerifier | None = None,
-                 verification: VerificationTrailer | None = None) -> None:
-        self.call_id = call_id
-        self.context_id = context_id
-        self.interface = interface
-        self.opnum = opnum
-        self.object = object
-        self.stub = stub
-        self.connection = connection
-        self.auth = auth
-        self.verification = verification
-
-    def __repr__(self) -> str:
-        return (f"CallReceived(call_id={self.call_id}, context={self.context_id}, "
-                f"{self.interface.syntax}, opnum={self.opnum}, object={self.object}, "
-                f"stub={len(self.stub)} bytes)")
 
 
 class AssociationGroups:
@@ -195,16 +168,15 @@ class ServerConnection:
         self._limits = limits
         self._groups = groups if groups is not None else AssociationGroups()
         self._frames = FrameBuffer()
-        self.outbox: list[bytes] = []  # what the protocol answered by itself
-        self._contexts: dict[int, Interface] = {}
+        self._outgoing: list[bytes | memoryview] = []  # every PDU to send, in order
+        self._contexts: dict[int, Interface] = {}  # empty in every state but BOUND
         self._partial: _PartialCall | None = None
         self._last_call_id: int | None = None
         self._interface_count = interface_count
         self._auth_types = auth_types
         self.connection = connection
         self.port_spec = port_spec.encode("ascii")
-        self.bound = False
-        self.closed = False
+        self.state = _AWAITING_BIND
         self.assoc_group_id = 0
         self.features = 0
         self.max_xmit_frag = limits.max_xmit_frag
@@ -223,10 +195,12 @@ class ServerConnection:
         self._frames.feed(data)
 
     def data_to_send(self) -> bytes:
-        """Take what the protocol queued in ``outbox``."""
-        out = self.outbox
-        if len(out) == 1:
+        """Every PDU queued since the last time, in the order queued; b"" when there is none."""
+        out = self._outgoing
+        if len(out) == 1:  # one whole PDU (a fragmented response queues two parts or more)
             return out.pop()
+        if not out:
+            return b""
         data = b"".join(out)
         out.clear()
         return data
@@ -236,7 +210,13 @@ class ServerConnection:
         if self.assoc_group_id:
             self._groups.leave(self.assoc_group_id)
             self.assoc_group_id = 0
-        self.closed = True
+        self._leave(_CLOSED)
+
+    def _leave(self, state: ServerState) -> None:
+        """Stop serving: no context is left, so the hot path, which needs one, takes nothing."""
+        self.state = state
+        self._contexts = {}
+        self._partial = None
 
     # -- events ------------------------------------------------------------------------------
     def next_event(self) -> CallReceived | None:
@@ -244,13 +224,25 @@ class ServerConnection:
         data = self._unframed
         if data is not None:
             self._unframed = None
-            call = self._single_request(data)
-            if call is not _NOT_SIMPLE:
-                return call
+            # The hot path, inline: a read that is exactly one unfragmented request without
+            # auth (as simple_request reads it) on a known context, with or without an object
+            # UUID (every ORPC call has one). Anything else is framed for the general path.
+            fields = simple_request(data) if self._partial is None else None
+            if fields is not None:
+                call_id, context_id, opnum, obj, stub = fields
+                interface = self._contexts.get(context_id)  # none unless BOUND
+                if (interface is not None and call_id <= _MAX_CALL_ID
+                        and len(data) <= self.max_recv_frag):
+                    self._last_call_id = call_id
+                    if len(stub) >= 12:
+                        return self._complete(call_id, context_id, interface, opnum, obj, stub,
+                                              None)
+                    return CallReceived(call_id, context_id, interface, opnum, obj, stub,
+                                        self.connection)
             self._frames.feed(data)
         elif not self._frames.pending:
             return None
-        while not self.closed:
+        while self.state in _OPEN:
             try:
                 item = self._frames.next_frame()
             except PduError as exc:
@@ -277,70 +269,43 @@ class ServerConnection:
         return None
 
     # -- answers -----------------------------------------------------------------------------
-    def respond(self, call: CallReceived, stub: bytes) -> bytes:
-        """The response to send, in fragments of at most the negotiated size (C706 12.6.4.10)."""
+    def respond(self, call: CallReceived, stub: bytes) -> None:
+        """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10)."""
         room = self._stub_room
         total = len(stub)
         if total <= room:
-            return _RESPONSE_SINGLE.pack(_RESPONSE_SINGLE_PREFIX, 24 + total, call.call_id, total,
-                                         call.context_id) + stub
+            self._outgoing.append(encode_response_head(call.call_id, call.context_id, PFC_SINGLE,
+                                                       24 + total, total) + stub)
+            return
         view = memoryview(stub)
-        parts = []  # headers and slices of the stub, joined once: each byte copied once
+        out = self._outgoing  # headers and slices of the stub, joined once: each byte copied once
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
             piece = view[start:start + room]
-            parts.append(response_fragment_head(call.call_id, call.context_id, len(piece), flags,
-                                                total - start))
-            parts.append(piece)
-        return b"".join(parts)
+            out.append(encode_response_head(call.call_id, call.context_id, flags, 24 + len(piece),
+                                            total - start))
+            out.append(piece)
 
-    @staticmethod
-    def fault(call: CallReceived, status: int, did_not_execute: bool = False) -> bytes:
-        """The fault PDU to send for a call (C706 12.6.4.7)."""
+    def fault(self, call: CallReceived, status: int, did_not_execute: bool = False) -> None:
+        """Queue the fault PDU answering a call (C706 12.6.4.7)."""
         flags = PFC_SINGLE | (PFC_DID_NOT_EXECUTE if did_not_execute else 0)
-        return encode_fault(call.call_id, call.context_id, status, flags)
+        self._outgoing.append(encode_fault(call.call_id, call.context_id, status, flags))
 
     def _queue_fault(self, call_id: int, context_id: int, status: int) -> None:
-        """A fault the protocol sends by itself; the call never ran."""
-        self.outbox.append(encode_fault(call_id, context_id, status,
-                                        PFC_SINGLE | PFC_DID_NOT_EXECUTE))
+        """A fault the protocol sends by itself; no operation ran."""
+        self._outgoing.append(encode_fault(call_id, context_id, status,
+                                           PFC_SINGLE | PFC_DID_NOT_EXECUTE))
 
     def _fatal(self, call_id: int, why: str) -> None:
         """A protocol error: fault nca_s_proto_error (MS-RPCE 3.3.3.5.7), then close."""
         log.info("protocol error from %s: %s", self.connection and self.connection.peer, why)
         self._queue_fault(call_id, 0, NCA_S_PROTO_ERROR)
-        self._partial = None
-        self.closed = True
+        self._leave(_CLOSING)
 
     # -- requests ----------------------------------------------------------------------------
-    def _single_request(self, data: bytes) -> CallReceived | None | object:
-        """The hot path: ``data`` is exactly one unfragmented request on a known context,
-        without auth, with or without an object UUID (every ORPC call has one). Anything else
-        returns _NOT_SIMPLE for the general path."""
-        if len(data) < 24 or self._partial is not None:
-            return _NOT_SIMPLE
-        vers, minor, ptype, flags, drep, frag_len, auth_len, call_id, _, context_id, opnum = (
-            _REQUEST_HEAD.unpack_from(data))
-        if (ptype or frag_len != len(data) or auth_len or vers != 5 or minor > 1
-                or drep & 0xF0 != 0x10 or frag_len > self.max_recv_frag):
-            return _NOT_SIMPLE
-        if flags == PFC_SINGLE:
-            obj, stub = None, data[24:]
-        elif flags == PFC_SINGLE | PFC_OBJECT_UUID and frag_len >= 40:
-            obj, stub = guid_from_bytes(data[24:40]), data[40:]
-        else:
-            return _NOT_SIMPLE
-        interface = self._contexts.get(context_id)
-        if interface is None or call_id > _MAX_CALL_ID:
-            return _NOT_SIMPLE
-        self._last_call_id = call_id
-        if len(stub) >= 12:
-            return self._complete(call_id, context_id, interface, opnum, obj, stub, None)
-        return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection)
-
     def _on_request(self, header: Header, frame: bytes) -> CallReceived | None:
-        if not self.bound:
+        if self.state is not _BOUND:
             self._fatal(header.call_id, "request before bind")
             return None
         if header.frag_length > self.max_recv_frag:
@@ -349,28 +314,20 @@ class ServerConnection:
             return None
         flags = header.flags
         call_id = header.call_id
-        start = 40 if flags & PFC_OBJECT_UUID else 24
-        if not header.auth_length and len(frame) >= start and header.little_endian:
-            # The common case: no auth. A fragment of a longer call keeps its stub in the
-            # frame (a view), so that reassembly copies each byte once.
-            _, context_id, opnum = _REQUEST_FIXED.unpack_from(frame, 16)
-            obj = guid_from_bytes(frame[24:40]) if start == 40 else None
-            whole = flags & PFC_SINGLE == PFC_SINGLE
-            stub = frame[start:] if whole else memoryview(frame)[start:]
-            auth = None
-        else:
-            try:
-                pdu = decode_pdu(frame, header)
-            except PduError as exc:
-                self._fatal(call_id, str(exc))
-                return None
-            assert isinstance(pdu, Request)
-            context_id, opnum, stub, obj, auth = (pdu.context_id, pdu.opnum, pdu.stub, pdu.object,
-                                                 pdu.auth)
-            if auth is not None and auth.auth_type not in self._auth_types:
-                self._fatal(call_id, f"request with auth type {auth.auth_type} on a connection "
-                                     "without that security context")
-                return None
+        try:
+            # A fragment of a longer call keeps its stub in the frame (a view), so that
+            # reassembly copies each byte once.
+            pdu = decode_pdu(frame, header, view=flags & PFC_SINGLE != PFC_SINGLE)
+        except PduError as exc:
+            self._fatal(call_id, str(exc))
+            return None
+        assert isinstance(pdu, Request)
+        context_id, opnum, stub, obj, auth = (pdu.context_id, pdu.opnum, pdu.stub, pdu.object,
+                                              pdu.auth)
+        if auth is not None and auth.auth_type not in self._auth_types:
+            self._fatal(call_id, f"request with auth type {auth.auth_type} on a connection "
+                                 "without that security context")
+            return None
 
         if flags & PFC_FIRST_FRAG:
             if self._partial is not None:
@@ -434,6 +391,9 @@ class ServerConnection:
 
     # -- bind and alter_context --------------------------------------------------------------
     def _on_bind(self, header: Header, frame: bytes) -> None:
+        """Answer a bind with bind_ack or bind_nak (C706 12.6.4.3-5) and an alter_context with
+        alter_context_resp or, when it cannot be taken at all, a fault (C706 12.6.4.1-2;
+        MS-RPCE 3.3.1.5.2.1): bind_nak answers binds only."""
         is_bind = header.ptype == PTYPE.BIND
         try:
             pdu = decode_pdu(frame, header)
@@ -444,19 +404,35 @@ class ServerConnection:
                 self._fatal(header.call_id, f"malformed alter_context: {exc}")
             return
         assert isinstance(pdu, Bind)
-        if pdu.auth is not None and pdu.auth.auth_type not in self._auth_types:
-            # MS-RPCE 3.3.3.5.3: unknown security provider.
-            self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED,
-                      f"auth type {pdu.auth.auth_type} not offered", fatal=not self.bound)
+        first = self.state is _AWAITING_BIND
+        if first and not is_bind:
+            self._fatal(pdu.call_id, "alter_context before bind")
             return
-        if not self.bound:
-            if not is_bind:
-                self._fatal(pdu.call_id, "alter_context before bind")
-                return
-            if pdu.max_recv_frag < MIN_MAX_RECV_FRAG:
-                self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
-                          f"client receives fragments of only {pdu.max_recv_frag} bytes")
-                return
+        if pdu.auth is not None and pdu.auth.auth_type not in self._auth_types:
+            # MS-RPCE 3.3.3.5.3: an unknown security provider is refused in a bind_nak or, for
+            # an alter_context, in a fault; the contexts negotiated before it stay.
+            why = f"auth type {pdu.auth.auth_type} not offered"
+            if is_bind:
+                self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED, why,
+                          fatal=first)
+            else:
+                log.info("alter_context from %s refused: %s",
+                         self.connection and self.connection.peer, why)
+                self._queue_fault(pdu.call_id, 0, RPC_S_UNKNOWN_AUTHN_TYPE)
+            return
+        if first and pdu.max_recv_frag < MIN_MAX_RECV_FRAG:
+            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
+                      f"client receives fragments of only {pdu.max_recv_frag} bytes")
+            return
+        results, accepted, features = self._negotiate(pdu.contexts)
+        if is_bind and any(r.reason == ProviderReason.LOCAL_LIMIT_EXCEEDED
+                           and r.result == Result.PROVIDER_REJECTION for r in results):
+            # MS-RPCE 3.3.3.5.5 names bind_nak for this; an alter_context keeps the contexts
+            # that fit and says of each other one why in its result (C706 12.6.4.2).
+            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
+                      "too many presentation contexts (MS-RPCE 3.3.3.5.5)", fatal=False)
+            return
+        if first:
             host = self.connection.peer[0] if self.connection else ""
             if pdu.assoc_group_id:
                 if not self._groups.join(pdu.assoc_group_id, host):
@@ -468,30 +444,37 @@ class ServerConnection:
                 self.assoc_group_id = self._groups.create(host)
             self.max_xmit_frag = min(pdu.max_recv_frag, self._limits.max_xmit_frag)
             self._stub_room = (self.max_xmit_frag - 24) & ~7
-            self.bound = True
-        results = self._negotiate(pdu.contexts)
-        if results is None:
-            self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
-                      "too many presentation contexts (MS-RPCE 3.3.3.5.5)", fatal=False)
-            return
+            self.state = _BOUND
+        self._contexts.update(accepted)
+        if features is not None:
+            self.features = features
         # Answer each side's limit with the smaller of the two, as Windows does; fragments up
         # to our own limit are still accepted.
         max_recv = min(pdu.max_xmit_frag, self._limits.max_recv_frag) or self._limits.max_recv_frag
         reply_cls = BindAck if is_bind else AlterContextResp
         reply = reply_cls(pdu.call_id, tuple(results), self.max_xmit_frag, max_recv,
                           self.assoc_group_id, self.port_spec if is_bind else b"")
-        self.outbox.append(reply.encode())
+        self._outgoing.append(reply.encode())
 
-    def _negotiate(self, elements: tuple[ContextElement, ...]) -> list[ContextResult] | None:
-        """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6)."""
+    def _negotiate(self, elements: tuple[ContextElement, ...]
+                   ) -> tuple[list[ContextResult], dict[int, Interface], int | None]:
+        """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6), the
+        contexts to add, and the features agreed if the offer negotiated any. Nothing changes
+        until the caller commits them.
+
+        A context id not negotiated before counts against the limit, the smaller of
+        max_contexts and 4000 per served interface (MS-RPCE 3.3.3.5.5); past it a context is
+        refused with provider reason local_limit_exceeded (C706 12.6.3.1)."""
         accepted: dict[int, Interface] = {}
         results = []
+        features = None
+        room = None  # contexts that may still be added, computed on the first new one
         for element in elements:
             syntaxes = element.transfer_syntaxes
-            features = bind_time_features(syntaxes[0]) if len(syntaxes) == 1 else None
-            if features is not None:
-                self.features = features & SUPPORTED_FEATURES
-                results.append(ContextResult(Result.NEGOTIATE_ACK, self.features, NULL_SYNTAX))
+            offered = bind_time_features(syntaxes[0]) if len(syntaxes) == 1 else None
+            if offered is not None:
+                features = offered & SUPPORTED_FEATURES
+                results.append(ContextResult(Result.NEGOTIATE_ACK, features, NULL_SYNTAX))
                 continue
             interface = self._lookup(element.abstract_syntax)
             if interface is None:
@@ -499,29 +482,35 @@ class ServerConnection:
                                              ProviderReason.ABSTRACT_SYNTAX_NOT_SUPPORTED,
                                              NULL_SYNTAX))
                 continue
-            existing = self._contexts.get(element.context_id, accepted.get(element.context_id))
+            context_id = element.context_id
+            existing = self._contexts.get(context_id, accepted.get(context_id))
             if NDR_SYNTAX not in syntaxes or (
                     existing is not None and existing.syntax != interface.syntax):
                 results.append(ContextResult(Result.PROVIDER_REJECTION,
                                              ProviderReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED,
                                              NULL_SYNTAX))
                 continue
-            accepted[element.context_id] = interface
+            if existing is None:
+                if room is None:
+                    limit = min(self._limits.max_contexts,
+                                4000 * max(1, self._interface_count()))
+                    room = limit - len(self._contexts)
+                if room <= 0:
+                    results.append(ContextResult(Result.PROVIDER_REJECTION,
+                                                 ProviderReason.LOCAL_LIMIT_EXCEEDED, NULL_SYNTAX))
+                    continue
+                room -= 1
+            accepted[context_id] = interface
             results.append(ContextResult(Result.ACCEPTANCE, 0, NDR_SYNTAX))
-        total = len(self._contexts.keys() | accepted.keys())
-        # The limit is the smaller of max_contexts and 4000 per served interface.
-        if total > self._limits.max_contexts or (
-                total > 4000 and total > 4000 * max(1, self._interface_count())):
-            return None
-        self._contexts.update(accepted)
-        return results
+        return results, accepted, features
 
     def _nak(self, call_id: int, reason: int, why: str, fatal: bool = True) -> None:
+        """Refuse a bind (C706 12.6.4.5); a fatal refusal closes the connection."""
         log.info("bind_nak to %s: %s", self.connection and self.connection.peer, why)
-        self.outbox.append(BindNak(call_id, reason).encode())
+        self._outgoing.append(BindNak(call_id, reason).encode())
         if fatal:
-            self.closed = True
+            self._leave(_CLOSING)
 
 
-__all__ = ["AssociationGroups", "CallReceived", "ConnectionInfo", "ServerConnection",
-           "ServerLimits", "SUPPORTED_FEATURES"]
+__all__ = ["AssociationGroups", "ServerConnection", "ServerLimits", "ServerState",
+           "SUPPORTED_FEATURES"]

@@ -26,8 +26,8 @@ from pydcom.hresult import ComError
 from pydcom.ndr import NdrError
 from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.addresses import advertised
+from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
-from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry

@@ -19,7 +19,7 @@ import socket
 
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.errors import RpcFault
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.calls import CallReceived
 
 ENV_MACHINE_NAME = "PYDCOM_MACHINE_NAME"
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.rpc import RpcFault
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.calls import CallReceived
 from pydcom.runtime.export_tables import ExportTables
 from pydcom.runtime.orpc_checks import check_orpcthis
 from pydcom.wire.dualstringarray import DualStringArray

@@ -20,7 +20,7 @@ from pydcom.hresult import ComError
 from pydcom.memo import Memo
 from pydcom.registry import parse_machine_name
 from pydcom.rpc import Interface
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.calls import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.runtime.machine import require_local_caller

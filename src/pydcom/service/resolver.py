@@ -20,7 +20,7 @@ from typing import Callable
 from pydcom import hresult
 from pydcom.guid import GUID_NULL
 from pydcom.rpc import Interface
-from pydcom.rpc.server_connection import CallReceived
+from pydcom.rpc.calls import CallReceived
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.orpc import COMVERSION, CURRENT_VERSION, dualstringarray_ndr

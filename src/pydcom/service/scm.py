@@ -21,8 +21,8 @@ from pydcom.guid import GUID_NULL, format_guid
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
 from pydcom.rpc import Interface
+from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.errors import RpcError
-from pydcom.rpc.server_connection import CallReceived
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.endpoints import pick_endpoint
 from pydcom.runtime.orpc_checks import check_orpcthis

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
-from pydcom.rpc.server_connection import CallReceived, ServerLimits
+from pydcom.rpc.calls import CallReceived
+from pydcom.rpc.server_connection import ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.endpoints import RESOLVER_PORT
 from pydcom.runtime.machine import require_local_caller
