@@ -19,7 +19,7 @@ PKT_PRIVACY. This package knows bytes only and imports nothing from the rpc laye
     sealed, signature = server_session.seal(b"response")
     client_session.unseal(sealed, signature)              # b"response"
 
-Layout: ``messages`` (2.2 wire structures), ``crypto`` (3.3.2, 3.4.5 key derivation), ``md4``
+Layout: ``messages`` (2.2 wire structures, imported from there), ``crypto`` (3.3.2, 3.4.5 key derivation), ``md4``
 and ``rc4`` (primitives), ``session`` (3.4 signing and sealing), ``acceptor`` and ``initiator``
 (3.2.5.1 and 3.1.5.1).
 """
@@ -34,21 +34,9 @@ from pydcom.ntlm.errors import (
     SignatureError,
 )
 from pydcom.ntlm.initiator import Initiator
-from pydcom.ntlm.messages import (
-    AuthenticateMessage,
-    AvFlags,
-    AvId,
-    AvPairs,
-    ChallengeMessage,
-    NegotiateFlags,
-    NegotiateMessage,
-    Version,
-)
 from pydcom.ntlm.session import SIGNATURE_SIZE, Identity, NtlmSession
 
 __all__ = [
-    "Acceptor", "AuthenticateMessage", "AuthenticationError", "AvFlags", "AvId", "AvPairs",
-    "ChallengeMessage", "Identity", "Initiator", "MalformedMessageError", "NegotiateFlags",
-    "NegotiateMessage", "NtlmError", "NtlmSession", "SIGNATURE_SIZE", "SequenceError",
-    "SignatureError", "Version", "nt_hash",
+    "Acceptor", "AuthenticationError", "Identity", "Initiator", "MalformedMessageError",
+    "NtlmError", "NtlmSession", "SIGNATURE_SIZE", "SequenceError", "SignatureError", "nt_hash",
 ]
