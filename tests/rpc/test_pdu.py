@@ -13,7 +13,6 @@ from pydcom.rpc.constants import (
     NDR64_SYNTAX,
     NDR_SYNTAX,
     PFC_FIRST_FRAG,
-    PFC_SINGLE,
     PTYPE,
     SyntaxId,
     bind_time_feature_syntax,
@@ -153,71 +152,20 @@ def test_feature_negotiation_syntax():
     assert syntax.major == 1 and syntax != NDR64_SYNTAX
 
 
-# -- the hot paths read what decode_pdu reads ---------------------------------------------------
+# -- the heads of call PDUs --------------------------------------------------------------------
 
-calls = st.one_of(
-    st.builds(P.Request, call_ids, st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), stubs,
-              st.none() | st.uuids(), st.sampled_from([3, 1, 2, 7, 0x23]), st.none(), auths),
-    st.builds(P.Response, call_ids, st.integers(0, 0xFFFF), stubs,
-              st.sampled_from([3, 1, 2, 7]), st.none(), st.integers(0, 2), auths),
-)
-
-
-def mutated(raw: bytes, data) -> bytes:
-    """``raw`` with a few of its header bytes (version, type, flags, drep, lengths) changed, or
-    cut or extended by a few bytes."""
-    out = bytearray(raw)
-    for _ in range(data.draw(st.integers(0, 3))):
-        at = data.draw(st.integers(0, min(len(out), 40) - 1))
-        out[at] = data.draw(st.sampled_from([0, 1, 2, 3, 5, 0x10, 0x83, 0xFF, out[at] ^ 1]))
-    cut = data.draw(st.integers(-3, 3))
-    return bytes(out[:len(out) + cut] if cut < 0 else out + bytes(cut))
-
-
-@given(calls, st.data())
-@settings(max_examples=500)
-def test_simple_request_accepts_only_what_decode_pdu_decodes_alike(pdu, data):
-    """The server's hot path (C706 12.6.4.9) may decline anything, but what it takes must be an
-    unfragmented request without auth that decode_pdu decodes to the same fields: a big-endian
-    request, a bad version or length, flags or auth included, is declined."""
-    raw = mutated(pdu.encode(), data)
-    fields = P.simple_request(raw)
-    if fields is None:
-        return
-    decoded = P.decode_pdu(raw)
-    assert isinstance(decoded, P.Request) and decoded.auth is None
-    assert decoded.flags & PFC_SINGLE == PFC_SINGLE and P.peek_header(raw).little_endian
-    assert (decoded.call_id, decoded.context_id, decoded.opnum, decoded.object,
-            decoded.stub) == fields
-
-
-@given(calls, st.data())
-@settings(max_examples=500)
-def test_simple_response_accepts_only_what_decode_pdu_decodes_alike(pdu, data):
-    raw = mutated(pdu.encode(), data)
-    call_id = P.simple_response(raw)
-    if call_id is None:
-        return
-    decoded = P.decode_pdu(raw)
-    assert isinstance(decoded, P.Response) and decoded.auth is None
-    assert decoded.flags == PFC_SINGLE and P.peek_header(raw).little_endian
-    assert decoded.call_id == call_id and decoded.stub == raw[24:]
-
-
-def test_the_hot_paths_take_the_common_forms():
+def test_the_heads_every_writer_packs_are_the_pdus_encode_writes():
     obj = uuid.UUID("00000400-1111-2222-3333-444455556666")
-    assert P.simple_request(P.Request(9, 1, 4, b"stub").encode()) == (9, 1, 4, None, b"stub")
-    assert P.simple_request(P.Request(9, 1, 4, b"s", obj).encode()) == (9, 1, 4, obj, b"s")
-    assert P.simple_response(P.Response(9, 1, b"stub").encode()) == 9
-    be = bytearray(P.Request(9, 1, 4, b"stub").encode())
-    be[4] = 0x00  # big-endian integers: refused by decode_pdu, declined by the hot path
-    assert P.simple_request(bytes(be)) is None
-
-
-def test_the_heads_written_for_calls_are_the_pdus_encode_writes():
-    obj = uuid.UUID("00000400-1111-2222-3333-444455556666")
-    assert (P.encode_request_head(3, 1, 2, PFC_SINGLE, 44, 4, 0, obj.bytes_le) + b"abcd"
-            == P.Request(3, 1, 2, b"abcd", obj).encode())
-    assert (P.encode_response_head(3, 1, PFC_FIRST_FRAG, 28, 100) + b"abcd"
-            == P.Response(3, 1, b"abcd", PFC_FIRST_FRAG, alloc_hint=100).encode())
+    assert (P.pack_request_head(P.SINGLE_OBJECT_REQUEST, 44, 0, 3, 4, 1, 2) + obj.bytes_le
+            + b"abcd" == P.Request(3, 1, 2, b"abcd", obj).encode())
+    assert (P.pack_response_head(P.RESPONSE_LEADING[PFC_FIRST_FRAG], 28, 0, 3, 100, 1, 0)
+            + b"abcd" == P.Response(3, 1, b"abcd", PFC_FIRST_FRAG, alloc_hint=100).encode())
     assert P.encode_fault(3, 1, 5) == P.Fault(3, 5, 1).encode()
+
+
+def test_the_single_forms_are_version_5_0_little_endian_ascii_ieee():
+    """The leading bytes the hot paths compare against (C706 12.6.3.1): rpc_vers 5, minor 0,
+    the PDU type, first|last (and object) flags, drep 0x10 0 0 0."""
+    assert P.SINGLE_REQUEST == bytes([5, 0, 0, 3, 0x10, 0, 0, 0])
+    assert P.SINGLE_OBJECT_REQUEST == bytes([5, 0, 0, 0x83, 0x10, 0, 0, 0])
+    assert P.SINGLE_RESPONSE == bytes([5, 0, 2, 3, 0x10, 0, 0, 0])

@@ -6,6 +6,7 @@ import struct
 import uuid
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.rpc import pdu as P
@@ -26,6 +27,7 @@ from pydcom.rpc.constants import (
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
     PFC_OBJECT_UUID,
+    PFC_SINGLE,
     BindNakReason,
     ProviderReason,
     SyntaxId,
@@ -446,13 +448,93 @@ def test_a_big_endian_request_is_refused_as_decode_pdu_refuses_it(before):
     request = big_endian(P.Request(7, 0, 0, b"stub").encode())
     with pytest.raises(P.PduError, match="big-endian"):
         P.decode_pdu(request)
-    assert P.simple_request(request) is None
     server, ctx = bound_server()
     answers = exchange(server, before + request)
     fault = answers[-1]
     assert isinstance(fault, P.Fault) and fault.status == NCA_S_PROTO_ERROR
     assert fault.call_id == 7 and server.state is CLOSING  # the call_id read in its byte order
     assert len(answers) == (2 if before else 1)
+
+
+# -- the hot paths take only what decode_pdu decodes alike --------------------------------------
+
+def mutated(raw: bytes, data) -> bytes:
+    """``raw`` with a few of its header bytes (version, type, flags, drep, lengths) changed, or
+    cut or extended by a few bytes."""
+    out = bytearray(raw)
+    for _ in range(data.draw(st.integers(0, 2))):
+        at = data.draw(st.integers(0, 15) | st.integers(0, min(len(out), 40) - 1))  # header first
+        out[at] = data.draw(st.sampled_from([0, 1, 2, 3, 5, 0x10, 0x83, 0xFF, out[at] ^ 1]))
+    cut = data.draw(st.sampled_from([0, 0, 0, -1, 1, -3, 3]))
+    return bytes(out[:len(out) + cut] if cut < 0 else out + bytes(cut))
+
+
+stubs = st.binary(max_size=40)
+# Mostly the form the hot paths take, so that the mutations land on it.
+flags = st.sampled_from([PFC_SINGLE] * 4 + [PFC_FIRST_FRAG, PFC_LAST_FRAG, 7, 0x13])
+auths = st.one_of(st.none(), st.none(), st.none(), st.builds(
+    P.AuthVerifier, st.integers(1, 255), st.integers(0, 6), st.integers(0, 9),
+    st.binary(min_size=1, max_size=16)))
+
+
+@given(st.builds(P.Request, st.integers(0, 0x7FFFFFFF), st.just(0), st.integers(0, 4), stubs,
+                 st.none() | st.uuids(), flags, st.none(), auths),
+       st.data())
+@settings(max_examples=400, deadline=None)
+def test_a_call_comes_out_only_of_what_decode_pdu_decodes_alike(request, data):
+    """Whichever path a request takes, the server hands out a call only for a whole,
+    unfragmented request that decode_pdu decodes, with decode_pdu's fields: a big-endian
+    request, a bad version, length or flag is never read past (C706 12.6.3.1, 14.1)."""
+    raw = mutated(request.encode(), data)
+    server, ctx = bound_server()
+    server.receive_data(raw)
+    call = server.next_event()
+    if call is None:
+        return
+    first = raw[:P.peek_header(raw).frag_length]
+    decoded = P.decode_pdu(first)
+    assert isinstance(decoded, P.Request) and decoded.flags & PFC_SINGLE == PFC_SINGLE
+    assert (call.call_id, call.context_id, call.opnum, call.object, call.auth) == (
+        decoded.call_id, decoded.context_id, decoded.opnum, decoded.object, decoded.auth)
+    if call.verification is None:
+        assert call.stub == decoded.stub
+
+
+@given(st.builds(P.Response, st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF), stubs,
+                 flags, st.none(), st.integers(0, 2), auths),
+       st.data())
+@settings(max_examples=600, deadline=None)
+def test_the_clients_hot_path_takes_only_what_decode_pdu_decodes_alike(response, data):
+    raw = mutated(response.encode(), data)
+    stub = ClientConnection().single_response(response.call_id, raw)
+    if stub is None:
+        return
+    decoded = P.decode_pdu(raw)
+    assert isinstance(decoded, P.Response) and decoded.flags == PFC_SINGLE
+    assert decoded.auth is None and decoded.call_id == response.call_id and decoded.stub == stub
+
+
+@pytest.mark.parametrize("position", range(8))
+def test_every_value_of_each_leading_byte_is_taken_only_as_decode_pdu_takes_it(position):
+    """rpc_vers, rpc_vers_minor, PTYPE, pfc_flags and the drep (C706 12.6.3.1), each set to every
+    value in a request and a response that the hot paths would otherwise take."""
+    request = P.Request(5, 0, 1, b"abc").encode()
+    response = P.Response(5, 0, b"abc").encode()
+    for value in range(256):
+        raw = request[:position] + bytes([value]) + request[position + 1:]
+        server, ctx = bound_server()
+        server.receive_data(raw)
+        call = server.next_event()
+        if call is not None:
+            decoded = P.decode_pdu(raw)
+            assert isinstance(decoded, P.Request) and decoded.flags & PFC_SINGLE == PFC_SINGLE
+            assert (call.call_id, call.opnum, call.stub) == (5, 1, b"abc")
+        raw = response[:position] + bytes([value]) + response[position + 1:]
+        stub = ClientConnection().single_response(5, raw)
+        if stub is not None:
+            decoded = P.decode_pdu(raw)
+            assert isinstance(decoded, P.Response) and decoded.flags == PFC_SINGLE
+            assert (decoded.call_id, decoded.stub) == (5, stub)
 
 
 # -- alter_context that cannot be honoured -----------------------------------------------------

@@ -18,6 +18,7 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PTYPE,
     BindFeature,
@@ -28,6 +29,10 @@ from pydcom.rpc.constants import (
 from pydcom.rpc.errors import ProtocolError
 from pydcom.rpc.framing import FrameBuffer
 from pydcom.rpc.pdu import (
+    REQUEST_LEADING,
+    SINGLE_OBJECT_REQUEST,
+    SINGLE_REQUEST,
+    SINGLE_RESPONSE,
     AlterContext,
     AlterContextResp,
     Bind,
@@ -39,8 +44,8 @@ from pydcom.rpc.pdu import (
     PduError,
     Response,
     decode_pdu,
-    encode_request_head,
-    simple_response,
+    pack_request_head,
+    unpack_response_head,
 )
 
 _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
@@ -170,10 +175,11 @@ class ClientConnection:
             return None
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         if object is None:
-            return call_id, encode_request_head(call_id, context_id, opnum, PFC_SINGLE,
-                                                header + total, total) + stub
-        return call_id, encode_request_head(call_id, context_id, opnum, PFC_SINGLE, header + total,
-                                            total, 0, guid_to_bytes(object)) + stub
+            return call_id, pack_request_head(SINGLE_REQUEST, header + total, 0, call_id, total,
+                                              context_id, opnum) + stub
+        return call_id, b"".join((pack_request_head(SINGLE_OBJECT_REQUEST, header + total, 0,
+                                                    call_id, total, context_id, opnum),
+                                  guid_to_bytes(object), stub))
 
     def request(self, context_id: int, opnum: int, stub: bytes,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
@@ -183,18 +189,19 @@ class ClientConnection:
             return single[0], [single[1]]
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         total = len(stub)
-        object_bytes = guid_to_bytes(object) if object is not None else None
-        header = 24 if object is None else 40
+        object_bytes = guid_to_bytes(object) if object is not None else b""
+        header = 24 + len(object_bytes)
         room = (self.max_xmit_frag - header) & ~7
         view = memoryview(stub)
         fragments = []
         for start in range(0, total, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
-                PFC_LAST_FRAG if start + room >= total else 0)
+                PFC_LAST_FRAG if start + room >= total else 0) | (
+                PFC_OBJECT_UUID if object_bytes else 0)
             piece = view[start:start + room]  # sent as it is: the stub's bytes are not copied
-            fragments.append(encode_request_head(call_id, context_id, opnum, flags,
-                                                 header + len(piece), total - start, 0,
-                                                 object_bytes) + piece)
+            fragments.append(b"".join((pack_request_head(
+                REQUEST_LEADING[flags], header + len(piece), 0, call_id, total - start,
+                context_id, opnum), object_bytes, piece)))
         return call_id, fragments
 
     # -- incoming ----------------------------------------------------------------------------
@@ -202,12 +209,15 @@ class ClientConnection:
         self._frames.feed(data)
 
     def single_response(self, call_id: int, data: bytes) -> bytes | None:
-        """The hot path: if ``data`` is exactly the one-fragment response to ``call_id`` with
-        no auth (``simple_response``) within the negotiated size, and nothing else is buffered,
-        its stub. Otherwise None, and ``data`` waits for ``next_event``."""
-        if (not self._frames.pending and simple_response(data) == call_id
-                and len(data) <= self.max_recv_frag):
-            return data[24:]
+        """The hot path: if ``data`` is exactly the one-fragment response to ``call_id`` in the
+        form ``SINGLE_RESPONSE``, without auth, within the negotiated size, and nothing else is
+        buffered, its stub. Otherwise None, and ``data`` waits for ``next_event``, where
+        ``decode_pdu`` decodes or refuses it: what this path takes, it decodes alike."""
+        if len(data) >= 24 and not self._frames.pending:
+            leading, frag_length, auth_length, rid, _, _, _ = unpack_response_head(data)
+            if (leading == SINGLE_RESPONSE and rid == call_id and frag_length == len(data)
+                    and not auth_length and frag_length <= self.max_recv_frag):
+                return data[24:]
         self._frames.feed(data)
         return None
 

@@ -9,10 +9,10 @@ big-endian peer can be framed and refused politely; bodies are decoded for littl
 only, which is every DCOM implementation.
 
 Requests, responses and faults are what every call sends, so each has one struct for its whole head
-(the common header and its own fields) and one function writing it. ``decode_pdu`` reads them; the
-hot paths of the two connection machines (``simple_request``, ``simple_response``) read the same
-structs for the one form a call usually takes, and leave every other form to ``decode_pdu``: what
-they accept, ``decode_pdu`` decodes alike.
+(the common header and its own fields), and every reader and writer of that head goes through it:
+the PDU classes, ``decode_pdu`` and the hot paths of both connection machines. Those hot paths take
+only the one form a call usually has (``SINGLE_REQUEST``, ``SINGLE_OBJECT_REQUEST``,
+``SINGLE_RESPONSE``), and leave every other one to ``decode_pdu``.
 """
 
 from __future__ import annotations
@@ -40,14 +40,21 @@ _HEADER_LE = struct.Struct("<BBBB4sHHI")
 _HEADER_BE = struct.Struct(">BBBB4sHHI")
 # The heads of the three call PDUs, one struct each. The common header (C706 12.6.3.1) comes
 # first: its leading 8 bytes (rpc_vers, rpc_vers_minor, PTYPE, pfc_flags, drep) as one field, since
-# pydcom writes them in one form, version 5.0 with the little-endian, ASCII, IEEE drep, and the hot
-# paths recognize that form in one comparison; then frag_length, auth_length, call_id; then each
-# PDU's own fields:
+# pydcom writes them in one form, version 5.0 with the little-endian, ASCII, IEEE drep (the
+# *_LEADING tables below, by pfc_flags), and the hot paths recognize that form in one comparison;
+# then frag_length, auth_length, call_id; then each PDU's own fields:
 REQUEST_HEAD = struct.Struct("<8sHHIIHH")  # alloc_hint, p_cont_id, opnum (C706 12.6.4.9)
 # alloc_hint, p_cont_id, cancel_count, reserved (C706 12.6.4.10)
 RESPONSE_HEAD = struct.Struct("<8sHHIIHBx")
 # alloc_hint, p_cont_id, cancel_count, reserved, status, reserved2 (C706 12.6.4.7; MS-RPCE 2.2.2.8)
 FAULT_HEAD = struct.Struct("<8sHHIIHBBII")
+# The readers and writers, bound once: they run for every call, where a method lookup shows.
+# pack_request_head(REQUEST_LEADING[pfc_flags], frag_length, auth_length, call_id, alloc_hint,
+# p_cont_id, opnum); with PFC_OBJECT_UUID the object UUID follows the head (C706 12.6.4.9).
+pack_request_head, unpack_request_head = REQUEST_HEAD.pack, REQUEST_HEAD.unpack_from
+# pack_response_head(RESPONSE_LEADING[pfc_flags], frag_length, auth_length, call_id, alloc_hint,
+# p_cont_id, cancel_count)
+pack_response_head, unpack_response_head = RESPONSE_HEAD.pack, RESPONSE_HEAD.unpack_from
 
 
 def _leading_bytes(ptype: int) -> tuple[bytes, ...]:
@@ -55,9 +62,13 @@ def _leading_bytes(ptype: int) -> tuple[bytes, ...]:
     return tuple(bytes((RPC_VERS, RPC_VERS_MINOR, ptype, flags)) + DREP_LE for flags in range(256))
 
 
-_REQUEST_LEADING = _leading_bytes(PTYPE.REQUEST)
-_RESPONSE_LEADING = _leading_bytes(PTYPE.RESPONSE)
-_FAULT_LEADING = _leading_bytes(PTYPE.FAULT)
+REQUEST_LEADING = _leading_bytes(PTYPE.REQUEST)
+RESPONSE_LEADING = _leading_bytes(PTYPE.RESPONSE)
+FAULT_LEADING = _leading_bytes(PTYPE.FAULT)
+# The form nearly every call takes: one fragment, without or (ORPC) with an object UUID.
+SINGLE_REQUEST = REQUEST_LEADING[PFC_SINGLE]
+SINGLE_OBJECT_REQUEST = REQUEST_LEADING[PFC_SINGLE | PFC_OBJECT_UUID]
+SINGLE_RESPONSE = RESPONSE_LEADING[PFC_SINGLE]
 _SEC_TRAILER = struct.Struct("<BBBBI")
 _BIND_FIXED = struct.Struct("<HHIB3x")  # max_xmit, max_recv, assoc_group, n_context_elem
 _ACK_FIXED = struct.Struct("<HHIH")  # max_xmit, max_recv, assoc_group, sec_addr length
@@ -291,12 +302,12 @@ class Request(Pdu):
         self.alloc_hint = len(stub) if alloc_hint is None else alloc_hint
 
     def encode(self) -> bytes:
-        obj = guid_to_bytes(self.object) if self.object is not None else None
+        obj = guid_to_bytes(self.object) if self.object is not None else b""
         return _encode_call_pdu(
-            lambda frag_length, auth_length: encode_request_head(
-                self.call_id, self.context_id, self.opnum, self.flags, frag_length,
-                self.alloc_hint, auth_length, obj),
-            REQUEST_HEAD.size + (16 if obj else 0), self.stub, self.auth)
+            lambda frag_length, auth_length: pack_request_head(
+                REQUEST_LEADING[self.flags], frag_length, auth_length, self.call_id,
+                self.alloc_hint, self.context_id, self.opnum) + obj,
+            REQUEST_HEAD.size + len(obj), self.stub, self.auth)
 
     @classmethod
     def _decode(cls, header: Header, frame: bytes, view: bool) -> "Request":
@@ -304,7 +315,7 @@ class Request(Pdu):
         start = REQUEST_HEAD.size + 16 if header.flags & PFC_OBJECT_UUID else REQUEST_HEAD.size
         if body_end < start:
             raise PduError("request PDU shorter than its header", header.ptype, header.call_id)
-        alloc_hint, context_id, opnum = REQUEST_HEAD.unpack_from(frame)[4:]
+        alloc_hint, context_id, opnum = unpack_request_head(frame)[4:]
         obj = guid_from_bytes(frame[24:40]) if start == 40 else None
         stub = memoryview(frame)[start:body_end] if view else frame[start:body_end]
         return cls(header.call_id, context_id, opnum, stub, obj, header.flags, alloc_hint, auth)
@@ -327,9 +338,9 @@ class Response(Pdu):
 
     def encode(self) -> bytes:
         return _encode_call_pdu(
-            lambda frag_length, auth_length: encode_response_head(
-                self.call_id, self.context_id, self.flags, frag_length, self.alloc_hint,
-                auth_length, self.cancel_count),
+            lambda frag_length, auth_length: pack_response_head(
+                RESPONSE_LEADING[self.flags], frag_length, auth_length, self.call_id,
+                self.alloc_hint, self.context_id, self.cancel_count),
             RESPONSE_HEAD.size, self.stub, self.auth)
 
     @classmethod
@@ -337,7 +348,7 @@ class Response(Pdu):
         body_end, auth = split_auth(header, frame, HEADER_SIZE)
         if body_end < RESPONSE_HEAD.size:
             raise PduError("response PDU shorter than its header", header.ptype, header.call_id)
-        alloc_hint, context_id, cancel_count = RESPONSE_HEAD.unpack_from(frame)[4:]
+        alloc_hint, context_id, cancel_count = unpack_response_head(frame)[4:]
         stub = memoryview(frame)[24:body_end] if view else frame[24:body_end]
         return cls(header.call_id, context_id, stub, header.flags, alloc_hint, cancel_count, auth)
 
@@ -606,38 +617,14 @@ def decode_pdu(frame: bytes, header: Header | None = None, *, view: bool = False
     return cls._decode(header, frame, view)
 
 
-# --- the call PDUs: one writer and one reader of each head ----------------------------------
-
-# Bound once: these run for every call, and a method lookup on the struct is measurable there.
-_pack_request_head, _unpack_request_head = REQUEST_HEAD.pack, REQUEST_HEAD.unpack_from
-_pack_response_head, _unpack_response_head = RESPONSE_HEAD.pack, RESPONSE_HEAD.unpack_from
-
-
-def encode_request_head(call_id: int, context_id: int, opnum: int, flags: int, frag_length: int,
-                        alloc_hint: int, auth_length: int = 0,
-                        object_bytes: bytes | None = None) -> bytes:
-    """What comes before a request fragment's stub (C706 12.6.4.9): its head, then the object
-    UUID when there is one (PFC_OBJECT_UUID is then set)."""
-    if object_bytes is None:
-        return _pack_request_head(_REQUEST_LEADING[flags], frag_length, auth_length, call_id,
-                                  alloc_hint, context_id, opnum)
-    return _pack_request_head(_REQUEST_LEADING[flags | PFC_OBJECT_UUID], frag_length,
-                              auth_length, call_id, alloc_hint, context_id, opnum) + object_bytes
-
-
-def encode_response_head(call_id: int, context_id: int, flags: int, frag_length: int,
-                         alloc_hint: int, auth_length: int = 0, cancel_count: int = 0) -> bytes:
-    """What comes before a response fragment's stub (C706 12.6.4.10)."""
-    return _pack_response_head(_RESPONSE_LEADING[flags], frag_length, auth_length, call_id,
-                               alloc_hint, context_id, cancel_count)
-
+# --- writing faults, and what every call PDU has after its head ---------------------------------
 
 def encode_fault(call_id: int, context_id: int, status: int, flags: int = PFC_SINGLE,
                  frag_length: int = FAULT_HEAD.size, alloc_hint: int = 0, auth_length: int = 0,
                  cancel_count: int = 0, reserved: int = 0) -> bytes:
     """A fault's head (C706 12.6.4.7; MS-RPCE 2.2.2.8); with the defaults, the whole 32-byte
     fault PDU a server sends, without stub or auth."""
-    return FAULT_HEAD.pack(_FAULT_LEADING[flags], frag_length, auth_length, call_id, alloc_hint,
+    return FAULT_HEAD.pack(FAULT_LEADING[flags], frag_length, auth_length, call_id, alloc_hint,
                            context_id, cancel_count, reserved, status, 0)
 
 
@@ -651,42 +638,3 @@ def _encode_call_pdu(head, head_size: int, stub: bytes, auth: AuthVerifier | Non
     trailer = _SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
     frag_len = head_size + len(stub) + pad + SEC_TRAILER_SIZE + len(auth.token)
     return b"".join((head(frag_len, len(auth.token)), stub, bytes(pad), trailer, auth.token))
-
-
-_REQUEST_SINGLE = _REQUEST_LEADING[PFC_SINGLE]
-_REQUEST_SINGLE_OBJECT = _REQUEST_LEADING[PFC_SINGLE | PFC_OBJECT_UUID]
-_RESPONSE_SINGLE = _RESPONSE_LEADING[PFC_SINGLE]
-
-
-def simple_request(data: bytes) -> tuple[int, int, int, uuid.UUID | None, bytes] | None:
-    """(call_id, context_id, opnum, object, stub) if ``data`` is exactly one unfragmented request
-    in the form pydcom and Windows write (version 5.0, little-endian, ASCII, IEEE drep), without
-    auth, with an object UUID or without (C706 12.6.4.9); otherwise None.
-
-    The hot path of a server: one unpack, one comparison of the leading bytes, no objects but the
-    result. What it accepts ``decode_pdu`` decodes to the same fields; anything else (a big-endian
-    or version 5.1 request, other flags, auth) is left to ``decode_pdu``, which decodes or refuses
-    it.
-    """
-    if len(data) < 24:
-        return None
-    leading, frag_length, auth_length, call_id, _, context_id, opnum = _unpack_request_head(data)
-    if frag_length != len(data) or auth_length:
-        return None
-    if leading == _REQUEST_SINGLE:
-        return call_id, context_id, opnum, None, data[24:]
-    if leading == _REQUEST_SINGLE_OBJECT and frag_length >= 40:
-        return call_id, context_id, opnum, guid_from_bytes(data[24:40]), data[40:]
-    return None
-
-
-def simple_response(data: bytes) -> int | None:
-    """The call_id if ``data`` is exactly one unfragmented response without auth in the form of
-    ``simple_request`` (C706 12.6.4.10), whose stub starts at byte 24; otherwise None, and
-    ``decode_pdu`` decodes or refuses it. The hot path of a client."""
-    if len(data) < 24:
-        return None
-    leading, frag_length, auth_length, call_id, _, _, _ = _unpack_response_head(data)
-    if leading == _RESPONSE_SINGLE and frag_length == len(data) and not auth_length:
-        return call_id
-    return None

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from pydcom.guid import guid_from_bytes
 from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
@@ -44,6 +45,10 @@ from pydcom.rpc.constants import (
 from pydcom.rpc.framing import FrameBuffer
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
+    RESPONSE_LEADING,
+    SINGLE_OBJECT_REQUEST,
+    SINGLE_REQUEST,
+    SINGLE_RESPONSE,
     AlterContextResp,
     AuthVerifier,
     Bind,
@@ -56,8 +61,8 @@ from pydcom.rpc.pdu import (
     Request,
     decode_pdu,
     encode_fault,
-    encode_response_head,
-    simple_request,
+    pack_response_head,
+    unpack_request_head,
 )
 from pydcom.rpc.verification import split_verification_trailer
 
@@ -224,15 +229,23 @@ class ServerConnection:
         data = self._unframed
         if data is not None:
             self._unframed = None
-            # The hot path, inline: a read that is exactly one unfragmented request without
-            # auth (as simple_request reads it) on a known context, with or without an object
-            # UUID (every ORPC call has one). Anything else is framed for the general path.
-            fields = simple_request(data) if self._partial is None else None
-            if fields is not None:
-                call_id, context_id, opnum, obj, stub = fields
+            # The hot path: a read that is exactly one request in the form SINGLE_REQUEST or
+            # SINGLE_OBJECT_REQUEST (every ORPC call has an object UUID), without auth, on a
+            # known context. decode_pdu would read it alike; anything else, a big-endian
+            # request included, is framed for the general path, where decode_pdu decodes or
+            # refuses it.
+            if len(data) >= 24 and self._partial is None:
+                leading, frag_length, auth_length, call_id, _, context_id, opnum = (
+                    unpack_request_head(data))
+                plain = leading == SINGLE_REQUEST
                 interface = self._contexts.get(context_id)  # none unless BOUND
-                if (interface is not None and call_id <= _MAX_CALL_ID
-                        and len(data) <= self.max_recv_frag):
+                if ((plain or leading == SINGLE_OBJECT_REQUEST and frag_length >= 40)
+                        and frag_length == len(data) and not auth_length and interface is not None
+                        and call_id <= _MAX_CALL_ID and frag_length <= self.max_recv_frag):
+                    if plain:
+                        obj, stub = None, data[24:]
+                    else:
+                        obj, stub = guid_from_bytes(data[24:40]), data[40:]
                     self._last_call_id = call_id
                     if len(stub) >= 12:
                         return self._complete(call_id, context_id, interface, opnum, obj, stub,
@@ -274,8 +287,8 @@ class ServerConnection:
         room = self._stub_room
         total = len(stub)
         if total <= room:
-            self._outgoing.append(encode_response_head(call.call_id, call.context_id, PFC_SINGLE,
-                                                       24 + total, total) + stub)
+            self._outgoing.append(pack_response_head(SINGLE_RESPONSE, 24 + total, 0, call.call_id,
+                                                     total, call.context_id, 0) + stub)
             return
         view = memoryview(stub)
         out = self._outgoing  # headers and slices of the stub, joined once: each byte copied once
@@ -283,8 +296,8 @@ class ServerConnection:
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
             piece = view[start:start + room]
-            out.append(encode_response_head(call.call_id, call.context_id, flags, 24 + len(piece),
-                                            total - start))
+            out.append(pack_response_head(RESPONSE_LEADING[flags], 24 + len(piece), 0,
+                                          call.call_id, total - start, call.context_id, 0))
             out.append(piece)
 
     def fault(self, call: CallReceived, status: int, did_not_execute: bool = False) -> None:
