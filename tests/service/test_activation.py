@@ -118,6 +118,7 @@ def test_machine_that_never_answers_costs_one_connect_timeout():
 
 
 def test_machine_that_accepts_and_never_answers_costs_one_connect_timeout():
+    """Tried once (one connection), bounded by the connect timeout, not the call's."""
     runtime = ClientRuntime(connect_timeout=0.5)
     try:
         with socket.socket() as silent:
@@ -127,20 +128,7 @@ def test_machine_that_accepts_and_never_answers_costs_one_connect_timeout():
             with pytest.raises(ComError) as info:
                 remote_activate(runtime, silent.getsockname(), CALC_CLSID, [ICalc.iid])
             assert info.value.hresult == 0x800706BA
-            assert 0.4 < time.monotonic() - start < 5  # the connect timeout, not the call's
-    finally:
-        runtime.close()
-
-
-def test_machine_that_accepts_and_never_answers_is_tried_once():
-    runtime = ClientRuntime(connect_timeout=0.5)
-    try:
-        with socket.socket() as silent:
-            silent.bind(("127.0.0.3", 0))
-            silent.listen(8)
-            with pytest.raises(ComError) as info:
-                remote_activate(runtime, silent.getsockname(), CALC_CLSID, [ICalc.iid])
-            assert info.value.hresult == 0x800706BA
+            assert 0.4 < time.monotonic() - start < 5
             assert accepted_count(silent) == 1
     finally:
         runtime.close()

@@ -211,7 +211,7 @@ class RpcClient:
         try:
             outcome = self._receive_event(bind=True)
         except ServerUnavailable as exc:
-            if "no answer" not in exc.detail:
+            if not isinstance(exc.__cause__, CallTimedOut):  # closed, not silent: said as it is
                 raise
             raise ServerUnavailable(f"{self.host}[{self.port}] accepted the connection but did "
                                     f"not answer its bind in {self._connect_timeout:g}s") from None
@@ -346,7 +346,7 @@ class RpcClient:
                     conn.receive_data(self._recv())
                 except CallFailed as exc:
                     if bind:  # nothing ran yet: the server is not there for us
-                        raise ServerUnavailable(exc.detail) from None
+                        raise ServerUnavailable(exc.detail) from exc
                     raise
                 continue
             if isinstance(event, ShutdownReceived):

@@ -169,6 +169,9 @@ def class_object(entry: ClassEntry, iid: uuid.UUID = IID_IClassFactory) -> Inpro
     return InprocClassFactory(loaded[1], loaded[2])
 
 
+_sys_path_lock = threading.Lock()
+
+
 def load_class(path: str, folder: str | None = None) -> type:
     """Import ``package.module:Class``, from ``folder`` first when one is given (the folder the
     registration recorded: it goes on ``sys.path``, as pywin32 does with PythonCOMPath).
@@ -177,8 +180,10 @@ def load_class(path: str, folder: str | None = None) -> type:
     if importing it raises, CLASS_E_CLASSNOTAVAILABLE if it has no such class.
     """
     module_name, _, qualname = path.partition(":")
-    if folder and folder not in sys.path:
-        sys.path.insert(0, folder)
+    if folder:
+        with _sys_path_lock:  # sys.path is the process's: one check-and-insert at a time
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
     try:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -147,7 +147,7 @@ class Hosting:
             # The server's stdin is a pipe the service holds: when the service ends, however
             # it ends, the server reads EOF and leaves (pydcom.runtime.server).
             process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
-                                       cwd=entry.python_path or "/" if entry.python else None)
+                                       cwd=(entry.python_path or "/") if entry.python else None)
         except OSError as exc:
             raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE,
                            f"cannot start the server of {entry.clsid}: {exc}") from None
