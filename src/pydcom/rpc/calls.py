@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydcom.rpc.pdu import AuthVerifier
+from pydcom.rpc.security import UNAUTHENTICATED, CallSecurity
 from pydcom.rpc.verification import VerificationTrailer
 
 if TYPE_CHECKING:
@@ -28,12 +28,12 @@ class ConnectionInfo:
 class CallReceived:
     """A whole request, ready to dispatch (C706 12.6.4.9)."""
 
-    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "stub", "auth",
+    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "stub", "security",
                  "verification", "connection")
 
     def __init__(self, call_id: int, context_id: int, interface: Interface, opnum: int,
                  object: uuid.UUID | None, stub: bytes, connection: ConnectionInfo | None,
-                 auth: AuthVerifier | None = None,
+                 security: CallSecurity = UNAUTHENTICATED,
                  verification: VerificationTrailer | None = None) -> None:
         self.call_id = call_id
         self.context_id = context_id
@@ -42,7 +42,7 @@ class CallReceived:
         self.object = object
         self.stub = stub
         self.connection = connection
-        self.auth = auth
+        self.security = security  # who called, at which level (MS-RPCE 3.3.3.4.3)
         self.verification = verification
 
     def __repr__(self) -> str:

@@ -41,6 +41,7 @@ from pydcom.rpc.errors import (
     RpcFault,
     ServerUnavailable,
 )
+from pydcom.rpc.security import ClientAuth, SecurityError
 from pydcom.rpc.sockopts import set_kernel_timeouts, set_send_timeout
 
 _RECV_SIZE = 65536
@@ -84,15 +85,21 @@ def _connect(host: str, port: int, timeout: float, source: str | None = None) ->
 
 
 class RpcClient:
-    """One connection to a DCE/RPC server. ``call`` binds each interface on first use."""
+    """One connection to a DCE/RPC server. ``call`` binds each interface on first use.
+
+    With ``auth`` the first bind authenticates with NTLM at ``auth.level`` (MS-RPCE 3.3.1.5.2)
+    and every call is then signed or sealed as that level asks; a server that refuses the
+    credentials refuses the first call with access denied (0x80070005)."""
 
     def __init__(self, host: str, port: int = 135, *, connect_timeout: float = 5.0,
                  timeout: float | None = None, max_frag: int = DEFAULT_MAX_FRAG,
-                 feature_negotiation: bool = True, source: str | None = None) -> None:
+                 feature_negotiation: bool = True, source: str | None = None,
+                 auth: ClientAuth | None = None) -> None:
         self.host = host
         self.port = port
+        self.auth = auth
         self._conn = ClientConnection(max_xmit_frag=max_frag, max_recv_frag=max_frag,
-                                      feature_negotiation=feature_negotiation)
+                                      feature_negotiation=feature_negotiation, auth=auth)
         self._lock = threading.Lock()
         self._closed = False
         self._shutdown_requested = False
@@ -193,6 +200,9 @@ class RpcClient:
         else:
             outcome = self._first_bind_answer()
         assert isinstance(outcome, BindOutcome)
+        after = self._conn.data_to_send()  # the auth3 that finishes the handshake
+        if after:
+            self._send([after])
         if outcome.nak_reason is not None:
             self.close()
             raise BindRejected(f"{self.host}[{self.port}] rejected the bind "
@@ -338,7 +348,7 @@ class RpcClient:
         while True:
             try:
                 event = conn.next_event()
-            except ProtocolError:
+            except (ProtocolError, SecurityError):
                 self.close()
                 raise
             if event is None:

@@ -12,6 +12,7 @@ from typing import Iterable
 
 from pydcom.guid import guid_to_bytes
 from pydcom.memo import Memo
+from pydcom.ntlm.errors import NtlmError
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     NDR_SYNTAX,
@@ -20,6 +21,7 @@ from pydcom.rpc.constants import (
     PFC_LAST_FRAG,
     PFC_OBJECT_UUID,
     PFC_SINGLE,
+    PFC_SUPPORT_HEADER_SIGN,
     PTYPE,
     BindFeature,
     ContextResult as Result,
@@ -35,6 +37,8 @@ from pydcom.rpc.pdu import (
     SINGLE_RESPONSE,
     AlterContext,
     AlterContextResp,
+    Auth3,
+    AuthVerifier,
     Bind,
     BindAck,
     BindNak,
@@ -46,6 +50,13 @@ from pydcom.rpc.pdu import (
     decode_pdu,
     pack_request_head,
     unpack_response_head,
+)
+from pydcom.rpc.security import (
+    AUTHN_WINNT,
+    TOKEN_SIZE,
+    ClientAuth,
+    SecurityContext,
+    SecurityError,
 )
 
 _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
@@ -108,7 +119,7 @@ class ClientConnection:
 
     def __init__(self, *, max_xmit_frag: int = DEFAULT_MAX_FRAG,
                  max_recv_frag: int = DEFAULT_MAX_FRAG, max_response_size: int = 64 << 20,
-                 feature_negotiation: bool = True) -> None:
+                 feature_negotiation: bool = True, auth: ClientAuth | None = None) -> None:
         self._frames = FrameBuffer()
         self._call_id = 0
         self._next_context_id = 0
@@ -122,6 +133,18 @@ class ClientConnection:
         self.features = 0
         self.max_xmit_frag = max_xmit_frag
         self.max_recv_frag = max_recv_frag
+        self._auth = auth
+        # The security context the first bind starts (auth_context_id 0); established by the
+        # auth3 that answers its bind_ack's CHALLENGE (MS-RPCE 3.3.1.5.2.1).
+        self.security: SecurityContext | None = None
+        self._protected = False  # every request and response is signed or sealed
+        self._output: list[bytes] = []  # what the protocol sends by itself: the auth3
+
+    def data_to_send(self) -> bytes:
+        """What the connection must send now on its own (the rpc_auth_3 after a bind_ack)."""
+        out = b"".join(self._output)
+        self._output.clear()
+        return out
 
     def next_call_id(self) -> int:
         self._call_id = (self._call_id + 1) & 0xFFFFFFFF
@@ -135,6 +158,8 @@ class ClientConnection:
         clients since Server 2003 do.
         """
         syntaxes = tuple(syntaxes)
+        if self._auth is not None and not self.bound:
+            return self._authenticated_bind(syntaxes, assoc_group_id)
         # The same offers are made on every new connection: each is built once, and only the
         # call_id differs between its copies.
         key = (syntaxes, self.bound, self._feature_negotiation, self._next_context_id,
@@ -165,10 +190,44 @@ class ClientConnection:
         return tuple(offered), cls(0, tuple(elements), self.max_xmit_frag, self.max_recv_frag,
                                    assoc_group_id or self.assoc_group_id).encode()
 
+    def _authenticated_bind(self, syntaxes: tuple[SyntaxId, ...], assoc_group_id: int) -> bytes:
+        """The first bind with the NTLM NEGOTIATE in its verifier, offering header signing as
+        Windows clients do (MS-RPCE 3.3.1.5.2.1-2)."""
+        assert self._auth is not None
+        offered, data = self._build_offer(syntaxes, assoc_group_id)
+        pdu = decode_pdu(data)
+        initiator = self._auth.initiator()
+        self.security = SecurityContext(AUTHN_WINNT, self._auth.level, 0, initiator)
+        pdu.flags |= PFC_SUPPORT_HEADER_SIGN
+        pdu.auth = AuthVerifier(AUTHN_WINNT, self.security.level, 0, initiator.negotiate())
+        self._next_context_id = (self._next_context_id + len(offered)) & 0xFFFF
+        pdu.call_id = self.next_call_id()
+        self._offer = (pdu.call_id, list(offered))
+        return pdu.encode()
+
+    def _finish_handshake(self, pdu: BindAck) -> None:
+        """The CHALLENGE in the bind_ack: queue the AUTHENTICATE in an rpc_auth_3."""
+        context = self.security
+        assert context is not None
+        if pdu.auth is None or pdu.auth.context_id != context.context_id:
+            raise SecurityError("the server answered the bind without its NTLM CHALLENGE: it "
+                                "does not authenticate")
+        try:
+            authenticate = context.handshake.authenticate(pdu.auth.token)
+        except NtlmError as exc:
+            raise SecurityError(f"the server's CHALLENGE cannot be answered: {exc}") from None
+        context.session = context.handshake.session
+        self._protected = context.protects
+        self._output.append(Auth3(PFC_SINGLE | PFC_SUPPORT_HEADER_SIGN, pdu.call_id, AuthVerifier(
+            AUTHN_WINNT, context.level, context.context_id, authenticate)).encode())
+
     def single_request(self, context_id: int, opnum: int, stub: bytes,
                        object: uuid.UUID | None = None) -> tuple[int, bytes] | None:
         """The hot path: one unfragmented request (C706 12.6.4.9), with the object UUID every
-        ORPC call carries (MS-DCOM 2.1) or without, or None if ``stub`` needs fragments."""
+        ORPC call carries (MS-DCOM 2.1) or without, or None if ``stub`` needs fragments or
+        a signature."""
+        if self._protected:
+            return None
         total = len(stub)
         header = 24 if object is None else 40
         if total > self.max_xmit_frag - header:
@@ -191,6 +250,16 @@ class ClientConnection:
         total = len(stub)
         object_bytes = guid_to_bytes(object) if object is not None else b""
         header = 24 + len(object_bytes)
+        if self._protected:
+            assert self.security is not None
+            object_flag = PFC_OBJECT_UUID if object_bytes else 0
+
+            def head(flags: int, frag_length: int, alloc_hint: int) -> bytes:
+                return pack_request_head(REQUEST_LEADING[flags | object_flag], frag_length,
+                                         TOKEN_SIZE, call_id, alloc_hint, context_id,
+                                         opnum) + object_bytes
+
+            return call_id, self.security.fragments(head, header, stub, self.max_xmit_frag)
         room = (self.max_xmit_frag - header) & ~7
         view = memoryview(stub)
         fragments = []
@@ -239,7 +308,10 @@ class ClientConnection:
             except PduError as exc:
                 raise ProtocolError(f"malformed PDU from server: {exc}") from None
             if isinstance(pdu, Response):
-                event = self._on_response(pdu.call_id, pdu.flags, pdu.stub)
+                stub = pdu.stub
+                if self._protected:
+                    stub = self._unprotect(pdu, frame)
+                event = self._on_response(pdu.call_id, pdu.flags, stub)
                 if event is not None:
                     return event
             elif isinstance(pdu, Fault):
@@ -253,6 +325,18 @@ class ClientConnection:
                 return ShutdownReceived()
             else:
                 raise ProtocolError(f"unexpected {type(pdu).__name__} PDU from server")
+
+    def _unprotect(self, pdu: Response, frame: bytes) -> bytes:
+        """A response fragment's stub, its signature checked (and its body unsealed) with the
+        connection's security context (MS-RPCE 3.3.1.5.2.2)."""
+        auth, context = pdu.auth, self.security
+        assert context is not None
+        if auth is None or auth.context_id != context.context_id:
+            raise SecurityError("a response without the signature its security context needs")
+        try:
+            return context.unprotect(frame, 24, auth.auth_level, auth.pad_length, auth.token)
+        except NtlmError as exc:
+            raise SecurityError(f"a response failed its signature check: {exc}") from None
 
     def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview
                      ) -> ResponseReceived | None:
@@ -296,6 +380,8 @@ class ClientConnection:
         if len(pdu.results) != len(offered):
             raise ProtocolError(f"{len(pdu.results)} results for {len(offered)} contexts")
         if not self.bound:
+            if self.security is not None:
+                self._finish_handshake(pdu)
             self.bound = True
             self.assoc_group_id = pdu.assoc_group_id
             self.max_xmit_frag = min(self.max_xmit_frag, pdu.max_recv_frag)

@@ -16,19 +16,25 @@ Operation = Callable[[CallReceived], bytes]
 
 @dataclass(frozen=True)
 class Interface:
-    """An RPC interface: its abstract syntax and its operations by opnum (C706 2.3)."""
+    """An RPC interface: its abstract syntax and its operations by opnum (C706 2.3).
+
+    ``open_opnums`` are the operations a server takes below its minimum authentication level
+    (IObjectExporter's ServerAlive2, which MS-DCOM lets any client call)."""
 
     syntax: SyntaxId
     operations: Mapping[int, Operation] = field(default_factory=dict)
     name: str = ""
+    open_opnums: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "operations", MappingProxyType(dict(self.operations)))
+        object.__setattr__(self, "open_opnums", frozenset(self.open_opnums))
 
     @classmethod
     def of(cls, iid: str | uuid.UUID, operations: Mapping[int, Operation], *, major: int = 0,
-           minor: int = 0, name: str = "") -> "Interface":
-        return cls(SyntaxId(uuid.UUID(str(iid)), major, minor), operations, name)
+           minor: int = 0, name: str = "", open_opnums: frozenset[int] = frozenset()
+           ) -> "Interface":
+        return cls(SyntaxId(uuid.UUID(str(iid)), major, minor), operations, name, open_opnums)
 
 
 class InterfaceTable:

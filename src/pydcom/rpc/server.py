@@ -26,6 +26,7 @@ from pydcom.rpc.constants import (
 )
 from pydcom.rpc.errors import RpcFault
 from pydcom.rpc.interface import Interface, InterfaceTable
+from pydcom.rpc.security import ServerAuth
 from pydcom.rpc.server_connection import (
     AssociationGroups,
     ServerConnection,
@@ -57,8 +58,9 @@ class RpcServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
                  interfaces: Iterable[Interface] = (), limits: ServerLimits = ServerLimits(),
-                 name: str = "rpc") -> None:
+                 name: str = "rpc", auth: ServerAuth | None = None) -> None:
         self._requested = (host, port)
+        self.auth = auth  # NTLM and the least level a call needs; None: no authentication
         self.limits = limits
         self.name = name
         self._table = InterfaceTable(tuple(interfaces))
@@ -207,7 +209,7 @@ class RpcServer:
         info = ConnectionInfo(peer[:2], sock.getsockname()[:2])
         conn = ServerConnection(self.lookup, limits=self.limits, groups=self._groups,
                                 connection=info, port_spec=str(self.address[1]),
-                                interface_count=lambda: self.interface_count)
+                                interface_count=lambda: self.interface_count, auth=self.auth)
         recv, sendall = sock.recv, sock.sendall
         receive_data, next_event = conn.receive_data, conn.next_event
         respond, data_to_send = conn.respond, conn.data_to_send

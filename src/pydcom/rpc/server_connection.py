@@ -22,6 +22,7 @@ from typing import Callable
 from pydcom.guid import guid_from_bytes
 from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.rpc.calls import CallReceived, ConnectionInfo
+from pydcom.ntlm.errors import NtlmError
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     MIN_MAX_RECV_FRAG,
@@ -34,6 +35,7 @@ from pydcom.rpc.constants import (
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
     PFC_SINGLE,
+    PFC_SUPPORT_HEADER_SIGN,
     PTYPE,
     BindFeature,
     BindNakReason,
@@ -50,6 +52,7 @@ from pydcom.rpc.pdu import (
     SINGLE_REQUEST,
     SINGLE_RESPONSE,
     AlterContextResp,
+    Auth3,
     AuthVerifier,
     Bind,
     BindAck,
@@ -63,6 +66,16 @@ from pydcom.rpc.pdu import (
     encode_fault,
     pack_response_head,
     unpack_request_head,
+)
+from pydcom.rpc.security import (
+    TOKEN_SIZE,
+    UNAUTHENTICATED,
+    AuthLevel,
+    CallSecurity,
+    SecurityContext,
+    SecurityError,
+    ServerAuth,
+    effective_level,
 )
 from pydcom.rpc.verification import split_verification_trailer
 
@@ -90,6 +103,12 @@ class ServerState(enum.Enum):
 
 _AWAITING_BIND, _BOUND, _CLOSING, _CLOSED = ServerState  # plain names: no class attribute lookup
 _OPEN = (_AWAITING_BIND, _BOUND)
+_NTLMSSP = b"NTLMSSP\x00"
+_NEGOTIATE, _AUTHENTICATE = 1, 3  # NTLM MessageType (MS-NLMP 2.2.1)
+
+
+class _Refused(Exception):
+    """A bind's or alter_context's security part cannot be taken; the text says why."""
 
 
 @dataclass(frozen=True)
@@ -146,10 +165,10 @@ class _PartialCall:
     """A fragmented request being reassembled; ``rejected`` calls are read and dropped."""
 
     __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "chunks", "size",
-                 "rejected", "auth")
+                 "rejected", "security")
 
     def __init__(self, call_id: int, context_id: int, interface: Interface | None, opnum: int,
-                 obj: uuid.UUID | None, auth: AuthVerifier | None) -> None:
+                 obj: uuid.UUID | None, security: CallSecurity) -> None:
         self.call_id = call_id
         self.context_id = context_id
         self.interface = interface
@@ -158,7 +177,7 @@ class _PartialCall:
         self.chunks: list[bytes] = []
         self.size = 0
         self.rejected = interface is None
-        self.auth = auth
+        self.security = security
 
 
 class ServerConnection:
@@ -168,7 +187,7 @@ class ServerConnection:
                  limits: ServerLimits = ServerLimits(), groups: AssociationGroups | None = None,
                  connection: ConnectionInfo | None = None, port_spec: str = "",
                  interface_count: Callable[[], int] = lambda: 1,
-                 auth_types: frozenset[int] = frozenset()) -> None:
+                 auth: ServerAuth | None = None) -> None:
         self._lookup = lookup
         self._limits = limits
         self._groups = groups if groups is not None else AssociationGroups()
@@ -178,7 +197,13 @@ class ServerConnection:
         self._partial: _PartialCall | None = None
         self._last_call_id: int | None = None
         self._interface_count = interface_count
-        self._auth_types = auth_types
+        self._auth = auth
+        self._auth_types = auth.auth_types if auth is not None else frozenset()
+        self._min_level = auth.min_level if auth is not None else AuthLevel.NONE
+        self._security: dict[int, SecurityContext] = {}  # by auth_context_id
+        # Requests without a verifier may take the hot path while no security context exists
+        # and the server asks for none.
+        self._plain = self._min_level <= AuthLevel.NONE
         self.connection = connection
         self.port_spec = port_spec.encode("ascii")
         self.state = _AWAITING_BIND
@@ -222,6 +247,7 @@ class ServerConnection:
         self.state = state
         self._contexts = {}
         self._partial = None
+        self._security = {}
 
     # -- events ------------------------------------------------------------------------------
     def next_event(self) -> CallReceived | None:
@@ -241,6 +267,7 @@ class ServerConnection:
                 interface = self._contexts.get(context_id)  # none unless BOUND
                 if ((plain or leading == SINGLE_OBJECT_REQUEST and frag_length >= 40)
                         and frag_length == len(data) and not auth_length and interface is not None
+                        and self._plain
                         and call_id <= _MAX_CALL_ID and frag_length <= self.max_recv_frag):
                     if plain:
                         obj, stub = None, data[24:]
@@ -249,7 +276,7 @@ class ServerConnection:
                     self._last_call_id = call_id
                     if len(stub) >= 12:
                         return self._complete(call_id, context_id, interface, opnum, obj, stub,
-                                              None)
+                                              UNAUTHENTICATED)
                     return CallReceived(call_id, context_id, interface, opnum, obj, stub,
                                         self.connection)
             self._frames.feed(data)
@@ -270,9 +297,10 @@ class ServerConnection:
                     return event
             elif header.ptype in (PTYPE.BIND, PTYPE.ALTER_CONTEXT):
                 self._on_bind(header, frame)
-            elif header.ptype in (PTYPE.CO_CANCEL, PTYPE.AUTH3):
-                # Calls run one at a time to completion, so a cancel has nothing to cancel;
-                # auth3 finishes a security context, and none is offered without a provider.
+            elif header.ptype == PTYPE.AUTH3:
+                self._on_auth3(header, frame)
+            elif header.ptype == PTYPE.CO_CANCEL:
+                # Calls run one at a time to completion, so a cancel has nothing to cancel.
                 log.debug("ignoring %s for call %d", PTYPE(header.ptype).name, header.call_id)
             elif header.ptype == PTYPE.ORPHANED:
                 if self._partial is not None and self._partial.call_id == header.call_id:
@@ -283,7 +311,11 @@ class ServerConnection:
 
     # -- answers -----------------------------------------------------------------------------
     def respond(self, call: CallReceived, stub: bytes) -> None:
-        """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10)."""
+        """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10),
+        signed or sealed as the call was (MS-RPCE 3.3.1.5.2.2)."""
+        if call.security.level >= AuthLevel.PKT_INTEGRITY:
+            self._respond_protected(call, stub)
+            return
         room = self._stub_room
         total = len(stub)
         if total <= room:
@@ -299,6 +331,23 @@ class ServerConnection:
             out.append(pack_response_head(RESPONSE_LEADING[flags], 24 + len(piece), 0,
                                           call.call_id, total - start, call.context_id, 0))
             out.append(piece)
+
+    def _respond_protected(self, call: CallReceived, stub: bytes) -> None:
+        context = self._security.get(call.security.context_id)
+        if context is None or not context.complete:
+            # Replaced by a new handshake on the same auth_context_id while the call ran.
+            self._queue_fault(call.call_id, call.context_id, NCA_S_FAULT_ACCESS_DENIED)
+            return
+        call_id, context_id = call.call_id, call.context_id
+
+        def head(flags: int, frag_length: int, alloc_hint: int) -> bytes:
+            return pack_response_head(RESPONSE_LEADING[flags], frag_length, TOKEN_SIZE, call_id,
+                                      alloc_hint, context_id, 0)
+
+        try:
+            self._outgoing.extend(context.fragments(head, 24, stub, self.max_xmit_frag))
+        except NtlmError as exc:  # the context cannot sign any more (sequence exhausted)
+            self._fatal(call_id, f"cannot protect the response: {exc}")
 
     def fault(self, call: CallReceived, status: int, did_not_execute: bool = False) -> None:
         """Queue the fault PDU answering a call (C706 12.6.4.7)."""
@@ -337,10 +386,18 @@ class ServerConnection:
         assert isinstance(pdu, Request)
         context_id, opnum, stub, obj, auth = (pdu.context_id, pdu.opnum, pdu.stub, pdu.object,
                                               pdu.auth)
-        if auth is not None and auth.auth_type not in self._auth_types:
-            self._fatal(call_id, f"request with auth type {auth.auth_type} on a connection "
-                                 "without that security context")
-            return None
+        if auth is None:
+            security = self._implicit_security()
+        else:
+            try:
+                stub, security = self._unprotect(header, frame, auth)
+            except (SecurityError, NtlmError) as exc:
+                # The context's key stream is out of step with the peer's for good.
+                log.info("request from %s refused: %s",
+                         self.connection and self.connection.peer, exc)
+                self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
+                self._leave(_CLOSING)
+                return None
 
         if flags & PFC_FIRST_FRAG:
             if self._partial is not None:
@@ -357,8 +414,8 @@ class ServerConnection:
             if flags & PFC_LAST_FRAG:
                 if interface is None:
                     return None
-                return self._complete(call_id, context_id, interface, opnum, obj, stub, auth)
-            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, auth)
+                return self._complete(call_id, context_id, interface, opnum, obj, stub, security)
+            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, security)
             return self._add_fragment(self._partial, stub, last=False)
 
         partial = self._partial
@@ -367,6 +424,9 @@ class ServerConnection:
             if partial is None and last is not None and 0 <= last - call_id < _OLD_CALL_WINDOW:
                 return None  # a straggler of a call already answered (MS-RPCE 3.3.3.5.6)
             self._fatal(call_id, f"fragment of call {call_id} with no call in progress")
+            return None
+        if security != partial.security:
+            self._fatal(call_id, f"fragments of call {call_id} under different security")
             return None
         return self._add_fragment(partial, stub, last=bool(flags & PFC_LAST_FRAG))
 
@@ -387,11 +447,18 @@ class ServerConnection:
             return None
         assert partial.interface is not None
         return self._complete(partial.call_id, partial.context_id, partial.interface,
-                              partial.opnum, partial.object, b"".join(partial.chunks), partial.auth)
+                              partial.opnum, partial.object, b"".join(partial.chunks),
+                              partial.security)
 
     def _complete(self, call_id: int, context_id: int, interface: Interface, opnum: int,
-                  obj: uuid.UUID | None, stub: bytes, auth: AuthVerifier | None
+                  obj: uuid.UUID | None, stub: bytes, security: CallSecurity
                   ) -> CallReceived | None:
+        if security.level < self._min_level and opnum not in interface.open_opnums:
+            log.info("call to %s opnum %d from %s refused: authentication level %d, the "
+                     "server requires %d", interface.name or interface.syntax, opnum,
+                     self.connection and self.connection.peer, security.level, self._min_level)
+            self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
+            return None
         trailer = None
         if len(stub) >= 12:
             stub, trailer = split_verification_trailer(stub)
@@ -400,7 +467,105 @@ class ServerConnection:
                 self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
                 return None
         return CallReceived(call_id, context_id, interface, opnum, obj, stub, self.connection,
-                            auth, trailer)
+                            security, trailer)
+
+    def _implicit_security(self) -> CallSecurity:
+        """A request without a verifier: at CONNECT level the connection's one context speaks
+        for it (MS-RPCE 3.3.1.5.4); otherwise it is unauthenticated."""
+        if len(self._security) == 1:
+            (context,) = self._security.values()
+            if context.complete and context.level == AuthLevel.CONNECT:
+                return context.call_security()
+        return UNAUTHENTICATED
+
+    def _unprotect(self, header: Header, frame: bytes, auth: AuthVerifier
+                   ) -> tuple[bytes, CallSecurity]:
+        """The stub of a request fragment that carries a verifier, checked and unsealed as its
+        security context requires (MS-RPCE 3.3.1.5.2.2), and who sent it."""
+        context = self._security.get(auth.context_id)
+        if context is None or auth.auth_type != context.auth_type:
+            raise SecurityError(f"no security context {auth.context_id} of auth type "
+                                f"{auth.auth_type} on this connection")
+        if context.failed or not context.complete:
+            raise SecurityError(f"security context {auth.context_id} is not established")
+        if context.protects:
+            body_start = 40 if header.flags & 0x80 else 24  # PFC_OBJECT_UUID: the UUID is head
+            stub = context.unprotect(frame, body_start, auth.auth_level, auth.pad_length,
+                                     auth.token)
+        else:
+            if effective_level(auth.auth_level) != context.level:
+                raise SecurityError(f"a PDU at level {auth.auth_level} on a context at "
+                                    f"{context.level}")
+            body_end = len(frame) - len(auth.token) - 8 - auth.pad_length
+            stub = bytes(frame[40 if header.flags & 0x80 else 24:body_end])
+        return stub, context.call_security()
+
+    # -- security handshakes (MS-RPCE 3.3.1.5.2.1) -------------------------------------------
+    def _handshake(self, verifier: AuthVerifier, is_bind: bool) -> AuthVerifier | None:
+        """Take the security part of a bind or alter_context: a NEGOTIATE starts a context on
+        its auth_context_id (replacing one there, as impacket's bind to a new interface on an
+        open connection expects), answered by the CHALLENGE; an AUTHENTICATE in an
+        alter_context finishes one; a verifier naming an established context reuses it.
+        Returns the verifier of the answer, or None. _Refused when it cannot be taken."""
+        assert self._auth is not None
+        token = verifier.token
+        kind = (int.from_bytes(token[8:12], "little")
+                if len(token) >= 12 and token[:8] == _NTLMSSP else None)
+        existing = self._security.get(verifier.context_id)
+        if kind == _NEGOTIATE:
+            level = effective_level(verifier.auth_level)
+            if level < AuthLevel.CONNECT:
+                raise _Refused(f"authentication level {verifier.auth_level} with a verifier")
+            if existing is None and len(self._security) >= self._auth.max_contexts:
+                raise _Refused(f"more than {self._auth.max_contexts} security contexts")
+            acceptor = self._auth.acceptor()
+            try:
+                challenge = acceptor.accept_negotiate(token)
+            except NtlmError as exc:
+                raise _Refused(f"NEGOTIATE refused: {exc}") from None
+            self._security[verifier.context_id] = SecurityContext(
+                verifier.auth_type, level, verifier.context_id, acceptor)
+            self._plain = False
+            return AuthVerifier(verifier.auth_type, level, verifier.context_id, challenge)
+        if existing is not None and existing.complete:
+            return None  # an alter_context on an established context (node-dcom's)
+        if kind == _AUTHENTICATE and existing is not None and not is_bind:
+            self._authenticate(existing, token)
+            if existing.failed:
+                raise _Refused("authentication failed")
+            return None
+        raise _Refused(f"no security context {verifier.context_id} to continue")
+
+    def _authenticate(self, context: SecurityContext, token: bytes) -> None:
+        """The AUTHENTICATE, the third leg: the context is established or failed."""
+        try:
+            context.session = context.handshake.accept_authenticate(token)
+        except NtlmError as exc:
+            context.failed = True
+            log.warning("authentication from %s failed: %s",
+                        self.connection and self.connection.peer, exc)
+            return
+        identity = context.session.identity
+        log.info("%s authenticated as %s\\%s at level %d",
+                 self.connection and self.connection.peer, identity.domain if identity else "",
+                 identity.user if identity else "", context.level)
+
+    def _on_auth3(self, header: Header, frame: bytes) -> None:
+        """rpc_auth_3 (MS-RPCE 2.2.2.10) carries the last leg and is never answered: a failure
+        shows when a request on the context is refused."""
+        try:
+            pdu = decode_pdu(frame, header)
+        except PduError as exc:
+            self._fatal(header.call_id, f"malformed auth3: {exc}")
+            return
+        assert isinstance(pdu, Auth3)
+        auth = pdu.auth
+        context = self._security.get(auth.context_id) if auth is not None else None
+        if context is None or context.complete or context.failed:
+            log.info("auth3 from %s for no security context in progress",
+                     self.connection and self.connection.peer)
+            return
+        self._authenticate(context, auth.token)
 
     # -- bind and alter_context --------------------------------------------------------------
     def _on_bind(self, header: Header, frame: bytes) -> None:
@@ -437,7 +602,22 @@ class ServerConnection:
             self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
                       f"client receives fragments of only {pdu.max_recv_frag} bytes")
             return
-        results, accepted, features = self._negotiate(pdu.contexts)
+        reply_auth = None
+        if pdu.auth is not None:
+            try:
+                reply_auth = self._handshake(pdu.auth, is_bind)
+            except _Refused as exc:
+                if is_bind:
+                    self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED
+                              if first else BindNakReason.NOT_SPECIFIED, str(exc), fatal=first)
+                else:
+                    log.info("alter_context from %s refused: %s",
+                             self.connection and self.connection.peer, exc)
+                    self._queue_fault(pdu.call_id, 0, NCA_S_FAULT_ACCESS_DENIED)
+                return
+        # A bind on a bound connection (impacket's way to another interface) may give a context
+        # id a new interface; an alter_context may not (C706 12.6.4.1).
+        results, accepted, features = self._negotiate(pdu.contexts, rebind=is_bind)
         if is_bind and any(r.reason == ProviderReason.LOCAL_LIMIT_EXCEEDED
                            and r.result == Result.PROVIDER_REJECTION for r in results):
             # MS-RPCE 3.3.3.5.5 names bind_nak for this; an alter_context keeps the contexts
@@ -465,11 +645,15 @@ class ServerConnection:
         # to our own limit are still accepted.
         max_recv = min(pdu.max_xmit_frag, self._limits.max_recv_frag) or self._limits.max_recv_frag
         reply_cls = BindAck if is_bind else AlterContextResp
+        # Header signing is agreed when the client offers it and this server authenticates
+        # (MS-RPCE 3.3.1.5.2.2); NTLM signs the whole PDU either way.
+        flags = PFC_SINGLE | (pdu.flags & PFC_SUPPORT_HEADER_SIGN if self._auth else 0)
         reply = reply_cls(pdu.call_id, tuple(results), self.max_xmit_frag, max_recv,
-                          self.assoc_group_id, self.port_spec if is_bind else b"")
+                          self.assoc_group_id, self.port_spec if is_bind else b"", flags,
+                          reply_auth)
         self._outgoing.append(reply.encode())
 
-    def _negotiate(self, elements: tuple[ContextElement, ...]
+    def _negotiate(self, elements: tuple[ContextElement, ...], rebind: bool = False
                    ) -> tuple[list[ContextResult], dict[int, Interface], int | None]:
         """One result per offered context, in order (MS-RPCE 3.3.1.5.3, 3.3.1.5.6), the
         contexts to add, and the features agreed if the offer negotiated any. Nothing changes
@@ -498,7 +682,7 @@ class ServerConnection:
             context_id = element.context_id
             existing = self._contexts.get(context_id, accepted.get(context_id))
             if NDR_SYNTAX not in syntaxes or (
-                    existing is not None and existing.syntax != interface.syntax):
+                    existing is not None and existing.syntax != interface.syntax and not rebind):
                 results.append(ContextResult(Result.PROVIDER_REJECTION,
                                              ProviderReason.PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED,
                                              NULL_SYNTAX))

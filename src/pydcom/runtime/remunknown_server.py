@@ -113,8 +113,7 @@ class RemUnknownServer:
 
 
 def _identity(call: CallReceived) -> str:
-    """The client identity private references belong to: its security context when there is
-    one, else its address (calls without authentication share the anonymous identity)."""
-    if call.auth is not None:
-        return f"auth:{call.auth.context_id}"
-    return "anonymous"
+    """The client identity private references belong to: the account it authenticated as
+    (calls without authentication share the anonymous identity)."""
+    principal = call.security.principal
+    return f"account:{principal.casefold()}" if principal else "anonymous"
