@@ -12,13 +12,13 @@ from __future__ import annotations
 import hmac
 
 import pytest
+from Cryptodome.Cipher import ARC4
+from impacket import ntlm as intlm
 
 from pydcom.ntlm import Acceptor, AuthenticationError, Initiator, nt_hash
 from pydcom.ntlm.initiator import DEFAULT_FLAGS
 from pydcom.ntlm.messages import AuthenticateMessage, AvId, ChallengeMessage, NegotiateFlags, NTLMv2Response
 
-intlm = pytest.importorskip("impacket.ntlm")
-ARC4 = pytest.importorskip("Cryptodome.Cipher.ARC4")
 
 USER, DOMAIN, PASSWORD = "alice", "HOSTB", "correct horse"
 
