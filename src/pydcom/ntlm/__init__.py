@@ -24,7 +24,7 @@ and ``rc4`` (primitives), ``session`` (3.4 signing and sealing), ``acceptor`` an
 (3.2.5.1 and 3.1.5.1).
 """
 
-from pydcom.ntlm.acceptor import Acceptor
+from pydcom.ntlm.acceptor import Acceptor, machine_names
 from pydcom.ntlm.crypto import nt_hash
 from pydcom.ntlm.errors import (
     AuthenticationError,
@@ -38,5 +38,6 @@ from pydcom.ntlm.session import SIGNATURE_SIZE, Identity, NtlmSession
 
 __all__ = [
     "Acceptor", "AuthenticationError", "Identity", "Initiator", "MalformedMessageError",
-    "NtlmError", "NtlmSession", "SIGNATURE_SIZE", "SequenceError", "SignatureError", "nt_hash",
+    "NtlmError", "NtlmSession", "SIGNATURE_SIZE", "SequenceError", "SignatureError",
+    "machine_names", "nt_hash",
 ]

@@ -59,7 +59,8 @@ _DUMMY_HASH = crypto.nt_hash("\u0000 no such account")
 NtHashLookup = Callable[[str, str], "bytes | None"]
 
 
-def _default_names() -> tuple[str, str]:
+def machine_names() -> tuple[str, str]:
+    """This machine's NetBIOS-style name (upper case, 15 characters at most) and DNS name."""
     host = socket.gethostname() or "localhost"
     return host.split(".")[0].upper()[:15], host.lower()
 
@@ -88,7 +89,7 @@ class Acceptor:
                  clock: Callable[[], float] = time.time) -> None:
         if target_name_check not in ("off", "if_provided", "required"):
             raise ValueError("target_name_check is 'off', 'if_provided' or 'required'")
-        default_nb, default_dns = _default_names()
+        default_nb, default_dns = machine_names()
         self._nt_hash_of = nt_hash_of
         self.nb_computer_name = nb_computer_name or default_nb
         # A standalone machine is its own domain, as Windows reports a workgroup member.

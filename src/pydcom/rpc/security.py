@@ -206,8 +206,10 @@ class ServerAuth:
 
     def __init__(self, nt_hash_of: Callable[[str, str], bytes | None], *,
                  min_level: int = AuthLevel.PKT_INTEGRITY, max_contexts: int = 64,
-                 acceptor_options: dict | None = None) -> None:
+                 acceptor_options: dict | None = None, accounts_path: str | None = None
+                 ) -> None:
         self.nt_hash_of = nt_hash_of
+        self.accounts_path = accounts_path  # where nt_hash_of reads, when it is a file
         self.min_level = effective_level(min_level)
         self.max_contexts = max_contexts  # security contexts per connection
         self.acceptor_options = dict(acceptor_options or {})

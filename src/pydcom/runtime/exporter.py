@@ -28,10 +28,12 @@ from pydcom.rpc import Interface, RpcFault, RpcServer
 from pydcom.rpc.addresses import advertised
 from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.constants import NCA_S_OP_RNG_ERROR, NCA_S_UNK_IF
+from pydcom.rpc.security import ServerAuth
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
 from pydcom.runtime.collection import Collector
+from pydcom.runtime.credentials import security_bindings
 from pydcom.runtime.export_tables import ExportTables
 from pydcom.runtime.interfaces import (
     ORPCTHIS_LEAVES,
@@ -126,8 +128,12 @@ class ObjectExporter:
                  resolver_bindings: DualStringArray | None = None,
                  resolver: ResolverLink | None = None,
                  ping_period: float = DEFAULT_PING_PERIOD,
-                 unmarshal_remote: Callable[[ObjRef], Any] | None = None) -> None:
+                 unmarshal_remote: Callable[[ObjRef], Any] | None = None,
+                 auth: ServerAuth | None = None) -> None:
+        """``auth``: NTLM and the least level a call on an exported object needs (None: no
+        authentication, every call taken)."""
         self.oxid = secrets.randbits(64) or 1
+        self.auth = auth
         self.ipid_rem_unknown = uuid.uuid4()
         self.ping_period = ping_period
         self.resolver_bindings = resolver_bindings or DualStringArray()
@@ -141,7 +147,7 @@ class ObjectExporter:
         # What the registry says of a class beyond what the class says of itself.
         self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
         self._models: dict[type, str] = {}  # threading models worked out, replaced whole
-        self._servers = [RpcServer(host, 0, name="exporter").start() for host in hosts]
+        self._servers = [RpcServer(host, 0, name="exporter", auth=auth).start() for host in hosts]
         rem_unknown = RemUnknownServer(self._tables, self.oxid, self.ipid_rem_unknown,
                                        self.resolver_bindings, self.supported_iids,
                                        self._serve_orpc)
@@ -155,9 +161,11 @@ class ObjectExporter:
     # -- addresses ---------------------------------------------------------------------------
     @property
     def bindings(self) -> DualStringArray:
-        """The exporter's string bindings, "host[port]" (MS-DCOM 2.2.19.3)."""
+        """The exporter's string bindings, "host[port]" (MS-DCOM 2.2.19.3), and its security
+        bindings (2.2.19.4)."""
         return DualStringArray(tuple(StringBinding.tcp(address, s.address[1])
-                                     for s in self._servers for address in advertised(s.address[0])))
+                                     for s in self._servers for address in advertised(s.address[0])),
+                               security_bindings(self.auth))
 
     def close(self) -> None:
         self.collector.close()

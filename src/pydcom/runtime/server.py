@@ -22,6 +22,7 @@ from pydcom.registry import parse_machine_name
 from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
 from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.credentials import server_auth_from_environment
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.runtime.machine import require_local_caller
 from pydcom.runtime.service_link import ENV_SERVICE, ServiceLink
@@ -81,11 +82,15 @@ class LocalServer:
         self.runtime = ClientRuntime()
         self.exporter = ObjectExporter(hosts, resolver_bindings=self.link.resolver_bindings(),
                                        resolver=self.link,
-                                       unmarshal_remote=self.runtime.unmarshal)
+                                       unmarshal_remote=self.runtime.unmarshal,
+                                       auth=server_auth_from_environment())
         self.runtime.ping_period = self.exporter.ping_period
         self._classes: dict[uuid.UUID, ClassObject] = {}
         self.exporter.serve_interface(Interface(local.SERVER_SYNTAX, {
-            local.OP_ACTIVATE: self._activate}, "pydcom-local-server"))
+            # Open below the minimum level: the service calls it, and it answers only its own
+            # machine (require_local_caller).
+            local.OP_ACTIVATE: self._activate}, "pydcom-local-server",
+            open_opnums=frozenset({local.OP_ACTIVATE})))
         global _current
         _current = self
 

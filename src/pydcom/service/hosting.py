@@ -46,8 +46,12 @@ class Hosting:
     """Registered classes by CLSID, and the server processes behind them. One lock."""
 
     def __init__(self, service_endpoint: str, hosts: list[str], resolver: Resolver, *,
-                 start_timeout: float = 30.0, grace: float = 5.0) -> None:
+                 start_timeout: float = 30.0, grace: float = 5.0,
+                 environment: dict[str, str] | None = None) -> None:
+        """``environment``: what every server process gets in its environment beyond the
+        service's own (the security its exporter applies)."""
         self.service_endpoint = service_endpoint
+        self.environment = dict(environment or {})
         self.hosts = hosts
         self.resolver = resolver
         self.start_timeout = start_timeout
@@ -135,7 +139,7 @@ class Hosting:
         else:
             raise ComError(hresult.REGDB_E_CLASSNOTREG,
                            f"{entry.clsid} has no server on this machine")
-        env = dict(os.environ, PYDCOM_SERVICE=self.service_endpoint,
+        env = dict(os.environ, **self.environment, PYDCOM_SERVICE=self.service_endpoint,
                    PYDCOM_BIND=",".join(self.hosts), PYDCOM_TOKEN=token,
                    PYDCOM_CLSID=str(entry.clsid))
         # pydcom itself, then the service's own path; a class's recorded folder comes first,

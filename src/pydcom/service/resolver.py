@@ -205,7 +205,8 @@ class Resolver:
             oe.OP_SERVER_ALIVE: self._server_alive,
             oe.OP_RESOLVE_OXID2: lambda call: self._resolve(call, version2=True),
             oe.OP_SERVER_ALIVE2: self._server_alive2,
-        }, "IObjectExporter")
+            # MS-DCOM lets any client ask whether a machine is there.
+        }, "IObjectExporter", open_opnums=frozenset({oe.OP_SERVER_ALIVE, oe.OP_SERVER_ALIVE2}))
 
     def _resolve(self, call: CallReceived, version2: bool) -> bytes:
         """ResolveOxid / ResolveOxid2 (MS-DCOM 3.1.2.5.1.1, 3.1.2.5.1.5)."""

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
 from pydcom.rpc.calls import CallReceived
+from pydcom.rpc.security import AuthLevel, ServerAuth
 from pydcom.rpc.server_connection import ServerLimits
 from pydcom.runtime.client import ClientRuntime
+from pydcom.runtime.credentials import security_bindings, server_environment
 from pydcom.runtime.endpoints import RESOLVER_PORT
 from pydcom.runtime.machine import require_local_caller
 from pydcom.service.scm import Activator
@@ -36,8 +38,12 @@ class Service:
                  port: int = RESOLVER_PORT, *, ping_period: float = 120.0,
                  start_timeout: float = 30.0, grace: float = 5.0,
                  limits: ServerLimits | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """``clock`` is the resolver's, which times out ping sets: tests pass their own."""
+                 clock: Callable[[], float] = time.monotonic,
+                 auth: ServerAuth | None = None) -> None:
+        """``clock`` is the resolver's, which times out ping sets: tests pass their own.
+        ``auth`` is whom the service and its server processes let in, and at which level
+        (None: no authentication; ``pydcom serve`` always gives one)."""
+        self.auth = auth
         self.classes = classes
         self.limits = limits or ServerLimits()  # of each endpoint's RPC server
         self.hosts = list(hosts)
@@ -59,7 +65,7 @@ class Service:
         port = self.port if not self._servers else self._servers[0].address[1]
         return DualStringArray(tuple(
             StringBinding.tcp(address, None if port == RESOLVER_PORT else port)
-            for host in self.hosts for address in advertised(host)))
+            for host in self.hosts for address in advertised(host)), security_bindings(self.auth))
 
     @property
     def endpoint(self) -> str:
@@ -74,7 +80,8 @@ class Service:
         port = self.port
         for host in self.hosts:
             try:
-                server = RpcServer(host, port, limits=self.limits, name=f"service-{host}").start()
+                server = RpcServer(host, port, limits=self.limits, name=f"service-{host}",
+                                   auth=self.auth).start()
             except OSError as exc:  # said with the address that failed: the filename slot
                 self.close()
                 raise OSError(exc.errno, exc.strerror or str(exc), f"{host}[{port}]") from exc
@@ -82,7 +89,8 @@ class Service:
             self._servers.append(server)
         self.port = port
         self.hosting = Hosting(self.endpoint, self.hosts, self.resolver,
-                               start_timeout=self._start_timeout, grace=self._grace)
+                               start_timeout=self._start_timeout, grace=self._grace,
+                               environment=server_environment(self.auth))
         self.activator = Activator(self.classes, self.hosting, self.runtime)
         interfaces = [self.resolver.interface(), self._local_interface(), *self.activator.interfaces()]
         for server in self._servers:
@@ -120,12 +128,14 @@ class Service:
             local.OP_REGISTER_CLASS: only_local(self._register_class),
             local.OP_REVOKE_CLASS: only_local(self._revoke_class),
             local.OP_LIVE_OIDS: only_local(self._live_oids),
-        }, "pydcom-local")
+        }, "pydcom-local", open_opnums=frozenset(range(local.OP_LIVE_OIDS + 1)))
 
     def _register_server(self, call: CallReceived) -> bytes:
         request = local.RegisterServerRequest.decode(call.stub)
+        # The authnHint clients get for it (MS-DCOM 2.2.22.2.8): the level its calls need.
+        hint = self.auth.min_level if self.auth is not None else AuthLevel.NONE
         record = ExporterRecord(request.oxid, dualstringarray_of(request.bindings),
-                                request.ipidRemUnknown)
+                                request.ipidRemUnknown, authn_hint=int(hint))
         assert self.hosting is not None
         self.hosting.register_server(record)
         return local.RegisterServerResponse(int(self.ping_period * 1000), 0).encode()
