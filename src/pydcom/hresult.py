@@ -84,6 +84,8 @@ ERROR_LOCK_VIOLATION = 0x021
 ERROR_NOT_SUPPORTED = 0x032
 ERROR_MOD_NOT_FOUND = 0x07E
 ERROR_BADDB = 0x3F1
+ERROR_USER_EXISTS = 0x524
+ERROR_NO_SUCH_USER = 0x525
 ERROR_LOGON_FAILURE = 0x52E
 RPC_S_INVALID_BINDING = 0x6A6
 RPC_S_PROTSEQ_NOT_SUPPORTED = 0x6A7
@@ -199,6 +201,8 @@ _WIN32_MESSAGES = {
     ERROR_NOT_SUPPORTED: "The request is not supported",
     ERROR_MOD_NOT_FOUND: "The specified module could not be found",
     ERROR_BADDB: "The configuration registry database is corrupt",
+    ERROR_USER_EXISTS: "The specified account already exists",
+    ERROR_NO_SUCH_USER: "The specified account does not exist",
     ERROR_LOGON_FAILURE: "The user name or password is incorrect",
     RPC_S_INVALID_BINDING: "The binding handle is invalid",
     RPC_S_UNKNOWN_IF: "The interface is unknown",

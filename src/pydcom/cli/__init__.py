@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 
 import pydcom
-from pydcom.cli import appid, call, classes, registry_file, serve
+from pydcom.cli import appid, call, classes, registry_file, serve, users
 from pydcom.cli.common import EXIT_FAILURE, EXIT_USAGE, CliError, Parser, common_options
 from pydcom.hresult import ComError
 
-COMMAND_GROUPS = (classes, appid, registry_file, serve, call)
+COMMAND_GROUPS = (classes, appid, users, registry_file, serve, call)
 
 EPILOG = """exit status: 0 done; 1 the command could not be done (registry, files, network,
 servers; the message says why); 2 the command line is wrong (unknown option, malformed value)"""
