@@ -11,6 +11,10 @@ raised, the registry, automation and the settings. The public surface is re-expo
 
 The activation API uses the process's default registry (``PYDCOM_REGISTRY``, or the per-user
 file) unless told otherwise: ``pydcom.registry.use(path)`` or the ``registry=`` keyword.
+
+Connections authenticate with NTLM as ``pydcom.initialize_security(pydcom.ClientAuth(user,
+password))`` says for the whole process (or PYDCOM_USER and PYDCOM_PASSWORD), or as a
+``ServerInfo(name, auth=ClientAuth(...))`` says for one machine (docs/security.md).
 """
 
 from pydcom import hresult
@@ -21,12 +25,15 @@ from pydcom.runtime.coclass import coclass
 from pydcom.runtime.iids import IID_IClassFactory, IID_IDispatch, IID_IUnknown
 from pydcom.runtime.multiqi import MultiQI, MultiQIResults
 from pydcom.runtime.serverinfo import ServerInfo
+from pydcom.rpc.security import AuthLevel, ClientAuth
+from pydcom.runtime.client import initialize_security
 from pydcom.automation import ByRef, Dispatch, DispatchError, dispatch
 
 __all__ = [
-    "ByRef", "CLSCTX", "ComError", "Dispatch", "DispatchError", "IID_IClassFactory",
-    "IID_IDispatch", "IID_IUnknown", "MultiQI", "MultiQIResults", "ServerInfo", "coclass",
-    "create_instance", "create_instance_ex", "dispatch", "get_class_object", "hresult",
+    "AuthLevel", "ByRef", "CLSCTX", "ClientAuth", "ComError", "Dispatch", "DispatchError",
+    "IID_IClassFactory", "IID_IDispatch", "IID_IUnknown", "MultiQI", "MultiQIResults",
+    "ServerInfo", "coclass", "create_instance", "create_instance_ex", "dispatch",
+    "get_class_object", "hresult", "initialize_security",
 ]
 __version__ = "0.1.0"
 

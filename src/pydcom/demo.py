@@ -1,6 +1,7 @@
-"""The demo behind ``make demo``: an activation service standing for machine B, a client for
-machine A that knows Demo.Calculator only by its registry entry, remote activation, late-bound
-calls through IDispatch, and calls from many threads.
+"""The demo behind ``make demo``: an activation service standing for machine B, which lets in
+only its account "demo" at packet integrity (NTLM), a client for machine A that knows
+Demo.Calculator only by its registry entry, remote activation, late-bound calls through
+IDispatch, and calls from many threads.
 
     python -m pydcom.demo [--host 127.0.0.2] [--threads 16] [--calls 200]
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -23,10 +25,11 @@ DEMO_APPID = uuid.UUID("5d3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e52")
 
 def main(argv: list[str] | None = None) -> int:
     import pydcom
-    from pydcom import registry
+    from pydcom import accounts, registry
     from pydcom.hresult import ComError
     from pydcom.service.registry_store import RegistryClassStore
     from pydcom.service.service import Service
+    from pydcom.runtime.credentials import server_auth
 
     parser = argparse.ArgumentParser(prog="python -m pydcom.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.2", help="the address standing for machine B")
@@ -38,16 +41,22 @@ def main(argv: list[str] | None = None) -> int:
         machine_b = registry.Registry(os.path.join(folder, "machine-b.sqlite3"))
         machine_b.register(registry.ClassEntry(CALC_CLSID, name="Demo Calculator",
                                                inproc_server="pydcom.examples.calculator:Calculator"))
-        service = Service(RegistryClassStore(machine_b), [args.host], 0, grace=2).start()
+        accounts_file = os.path.join(folder, "machine-b-accounts")
+        password = secrets.token_urlsafe(12)
+        accounts.add_user(accounts_file, "demo", password)
+        service = Service(RegistryClassStore(machine_b), [args.host], 0, grace=2,
+                          auth=server_auth(accounts_file, "integrity")).start()
         where = f"{args.host}[{service.port}]"
         print(f"machine B: activation service on {where}; Demo Calculator registered there "
-              f"to run in a surrogate process")
+              f"to run in a surrogate process; calls need NTLM at packet integrity or above")
+        pydcom.initialize_security(pydcom.ClientAuth("demo", password))
 
         machine_a = registry.Registry(os.path.join(folder, "machine-a.sqlite3"))
         machine_a.register(registry.ClassEntry(CALC_CLSID, progid="Demo.Calculator", appid=DEMO_APPID))
         machine_a.set_appid(registry.AppIdEntry(DEMO_APPID, remote_server_name=where))
         registry.use(machine_a)
-        print(f"machine A: Demo.Calculator -> {CALC_CLSID} -> AppID RemoteServerName {where}")
+        print(f"machine A: Demo.Calculator -> {CALC_CLSID} -> AppID RemoteServerName {where}; "
+              f"authenticates as 'demo', every PDU signed")
         try:
             start = time.perf_counter()
             calc = pydcom.dispatch("Demo.Calculator")

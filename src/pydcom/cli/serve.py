@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 
+from pydcom import accounts
 from pydcom.cli.common import CliError, UsageError, add_command, open_from
-from pydcom.service.registry_store import RegistryClassStore
+from pydcom.rpc.security import AuthLevel
+from pydcom.runtime.credentials import server_auth
 from pydcom.runtime.endpoints import RESOLVER_PORT
+from pydcom.service.registry_store import RegistryClassStore
 from pydcom.service.service import Service
+
+LEVELS = ("none", "connect", "integrity", "privacy")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +33,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="how long a starting server may take to register its classes")
     p.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
                    help="how long a server with no objects left lives on")
+    p.add_argument("--min-auth-level", choices=LEVELS, default="integrity",
+                   help="the least authentication a call needs (default integrity, as hardened "
+                        "Windows asks); ServerAlive2 is always open")
+    p.add_argument("--accounts", metavar="PATH",
+                   help=f"the accounts NTLM logons are checked against (default: "
+                        f"${accounts.ENV_ACCOUNTS}, else '{accounts.FILE_NAME}' beside the "
+                        "registry file; see pydcom users)")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="-v: say each activation, server process and refused connection; "
                         "-vv: also each ping set")
@@ -43,10 +56,13 @@ def run(args: argparse.Namespace) -> int:
                              f"{'positive' if least is None else 'zero or more'}")
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="pydcom serve: %(message)s")
+    accounts_path = os.path.abspath(args.accounts or
+                                    accounts.default_accounts_path(args.registry))
+    auth = server_auth(accounts_path, args.min_auth_level)  # a bad file fails here, said
     classes = RegistryClassStore(open_from(args))
     service = Service(classes, args.bind or ["127.0.0.1"], args.port,
                       ping_period=args.ping_period, start_timeout=args.start_timeout,
-                      grace=args.grace)
+                      grace=args.grace, auth=auth)
     try:
         service.start()
     except OSError as exc:
@@ -57,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print(f"pydcom serve: listening on {', '.join(f'{h}[{service.port}]' for h in service.hosts)}",
           flush=True)
+    if auth.min_level > AuthLevel.NONE and not os.path.exists(accounts_path):
+        logging.getLogger("pydcom.cli").warning(
+            "no accounts file %s: every call but ServerAlive2 will be refused until "
+            "'pydcom users add NAME' makes one", accounts_path)
     try:
         stop.wait()
     finally:

@@ -23,9 +23,11 @@ from typing import Any
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.rpc import SyntaxId
+from pydcom.rpc.security import ClientAuth
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import current_apartment
 from pydcom.runtime.connections import Connections
+from pydcom.runtime.credentials import Credentials, client_auth_from_environment
 from pydcom.runtime.endpoints import Endpoint, resolver_endpoint
 from pydcom.runtime.exporter import ObjectExporter
 from pydcom.runtime.oxids import OxidTable
@@ -55,8 +57,16 @@ def client_runtime() -> ClientRuntime:
             _runtime = ClientRuntime(
                 connect_timeout=float(os.environ.get("PYDCOM_CONNECT_TIMEOUT", "5")),
                 ping_period=float(os.environ.get("PYDCOM_PING_PERIOD", "120")),
-                local_address=os.environ.get("PYDCOM_ADDRESS") or None)
+                local_address=os.environ.get("PYDCOM_ADDRESS") or None,
+                auth=client_auth_from_environment())
         return _runtime
+
+
+def initialize_security(auth: ClientAuth | None) -> None:
+    """The credentials this process authenticates with on every machine that no
+    ``ServerInfo(..., auth=...)`` named others for (the CoInitializeSecurity role; None: no
+    authentication). Connections already open keep theirs."""
+    client_runtime().credentials.set_default(auth)
 
 
 class ClientRuntime:
@@ -65,7 +75,9 @@ class ClientRuntime:
     def __init__(self, *, connect_timeout: float = 5.0, ping_period: float = 120.0,
                  release_delay: float = 0.05, local_service: str | None = None,
                  call_timeout: float = DEFAULT_CALL_TIMEOUT,
-                 local_address: str | None = None) -> None:
+                 local_address: str | None = None, auth: ClientAuth | None = None) -> None:
+        """``auth``: the credentials every connection authenticates with, unless a
+        ``ServerInfo(..., auth=...)`` gave others for its machine (``credentials``)."""
         # This machine's address, when the host has several (or stands for several machines):
         # connections go out from it and the exporter of callbacks listens on it.
         self.local_address = local_address
@@ -78,7 +90,9 @@ class ClientRuntime:
         self.release_delay = release_delay
         self._wake = threading.Event()
         self._closing = threading.Event()
-        self.connections = Connections(connect_timeout, call_timeout, local_address)
+        self.credentials = Credentials(auth)
+        self.connections = Connections(connect_timeout, call_timeout, local_address,
+                                       self.credentials)
         self.oxids = OxidTable(self.call)
         self.pinger = Pinger(self.call)
         self.releases = ReleaseBatcher(self.call, self._wake.set)

@@ -10,6 +10,8 @@ import uuid
 
 from pydcom.rpc import RpcClient, SyntaxId
 from pydcom.rpc.errors import RpcError, ServerUnavailable
+from pydcom.rpc.security import ClientAuth
+from pydcom.runtime.credentials import Credentials
 from pydcom.runtime.endpoints import Endpoint
 
 MAX_IDLE = 16  # idle connections kept per endpoint; more are closed when given back
@@ -19,8 +21,9 @@ class ConnectionPool:
     """Idle connections to one endpoint; a thread takes one, calls, gives it back."""
 
     def __init__(self, endpoint: Endpoint, connect_timeout: float, call_timeout: float,
-                 source: str | None = None) -> None:
+                 source: str | None = None, auth: ClientAuth | None = None) -> None:
         self.endpoint = endpoint
+        self.auth = auth
         self.connect_timeout = connect_timeout
         self.call_timeout = call_timeout
         self.source = source
@@ -34,7 +37,7 @@ class ConnectionPool:
                 if client.usable():
                     return client
         return RpcClient(*self.endpoint, connect_timeout=self.connect_timeout,
-                         timeout=self.call_timeout, source=self.source)
+                         timeout=self.call_timeout, source=self.source, auth=self.auth)
 
     def has_idle(self) -> bool:
         return bool(self._idle)  # a hint: another thread may take it meanwhile
@@ -61,26 +64,29 @@ class ConnectionPool:
 
 
 class Connections:
-    """A pool per endpoint, made on first use. Every connection goes out from ``source`` when
-    given (the machine's own address, when the host stands for several)."""
+    """A pool per endpoint and credentials, made on first use. Every connection goes out from
+    ``source`` when given (the machine's own address, when the host stands for several), and
+    authenticates as ``credentials`` say for its host."""
 
     def __init__(self, connect_timeout: float, call_timeout: float,
-                 source: str | None = None) -> None:
+                 source: str | None = None, credentials: Credentials | None = None) -> None:
         self.connect_timeout = connect_timeout
         self.call_timeout = call_timeout
         self.source = source
-        self._pools: dict[Endpoint, ConnectionPool] = {}
+        self.credentials = credentials or Credentials()
+        self._pools: dict[tuple[Endpoint, ClientAuth | None], ConnectionPool] = {}
         self._lock = threading.Lock()
 
     def pool(self, endpoint: Endpoint) -> ConnectionPool:
-        pool = self._pools.get(endpoint)  # no lock to look: the table only grows, or is replaced
+        key = (endpoint, self.credentials.for_host(endpoint[0]))
+        pool = self._pools.get(key)  # no lock to look: the table only grows, or is replaced
         if pool is not None:
             return pool
         with self._lock:
-            pool = self._pools.get(endpoint)
+            pool = self._pools.get(key)
             if pool is None:
-                pool = self._pools[endpoint] = ConnectionPool(
-                    endpoint, self.connect_timeout, self.call_timeout, self.source)
+                pool = self._pools[key] = ConnectionPool(
+                    endpoint, self.connect_timeout, self.call_timeout, self.source, key[1])
             return pool
 
     def pools(self) -> list[ConnectionPool]:

@@ -52,6 +52,10 @@ class Credentials:
         self._by_host: dict[str, ClientAuth] = {}
         self._lock = threading.Lock()
 
+    def set_default(self, auth: ClientAuth | None) -> None:
+        with self._lock:
+            self.default = auth
+
     def for_host(self, host: str) -> ClientAuth | None:
         return self._by_host.get(host.lower(), self.default)
 

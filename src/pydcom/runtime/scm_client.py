@@ -56,6 +56,9 @@ def remote_activate(runtime: ClientRuntime, endpoint: Endpoint, clsid: uuid.UUID
         raise ComError(hresult.RPC_E_INVALID_OBJREF, f"activation reply: {exc}") from None
     bindings = dualstringarray_of(reply.oxid_bindings)
     exporter = pick_endpoint(bindings, endpoint[0])
+    auth = runtime.credentials.for_host(endpoint[0])
+    if auth is not None and exporter[0] != endpoint[0]:  # the machine's exporters: the same
+        runtime.credentials.remember(exporter[0], auth)
     granted = [iid for code, iid, pointer in zip(reply.results, reply.iids, reply.interfaces)
                if not code and pointer is not None]
     if granted:  # the next calls go there: bind while the proxies are made
@@ -121,6 +124,8 @@ class DcomActivator:
         """The service that carries out ``plan``: the named machine's, or this machine's
         (PYDCOM_SERVICE, "host" or "host[port]"; 127.0.0.1[135] by default)."""
         if plan.context == CLSCTX.REMOTE_SERVER and plan.server is not None:
+            if plan.server.auth is not None:
+                self.runtime.credentials.remember(plan.server.host, plan.server.auth)
             return plan.server.host, plan.server.port
         return service_endpoint(self._local_service)
 
