@@ -27,13 +27,14 @@ from pydcom.runtime.multiqi import MultiQI, MultiQIResults
 from pydcom.runtime.serverinfo import ServerInfo
 from pydcom.rpc.security import AuthLevel, ClientAuth
 from pydcom.runtime.client import initialize_security
+from pydcom.runtime.causality import security as call_security
 from pydcom.automation import ByRef, Dispatch, DispatchError, dispatch
 
 __all__ = [
     "AuthLevel", "ByRef", "CLSCTX", "ClientAuth", "ComError", "Dispatch", "DispatchError",
     "IID_IClassFactory", "IID_IDispatch", "IID_IUnknown", "MultiQI", "MultiQIResults",
     "ServerInfo", "coclass", "create_instance", "create_instance_ex", "dispatch",
-    "get_class_object", "hresult", "initialize_security",
+    "call_security", "get_class_object", "hresult", "initialize_security",
 ]
 __version__ = "0.1.0"
 

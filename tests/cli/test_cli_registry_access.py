@@ -75,7 +75,7 @@ def test_serve_on_a_registry_it_can_only_read(tmp_path):
     """The service starts, and serves a class root registers after it started."""
     path = machine_registry(tmp_path, "folder")
     server = popen_as_other(["python", "-m", "pydcom", "--registry", str(path), "serve",
-                             "--bind", "127.0.0.1", "--port", "0"],
+                             "--bind", "127.0.0.1", "--port", "0", "--min-auth-level", "none"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         line = server.stdout.readline()

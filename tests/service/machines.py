@@ -27,13 +27,14 @@ def register_samples(path: Path) -> None:
 
 @contextlib.contextmanager
 def serve(host: str, tmp_path: Path, *extra: str):
-    """A `pydcom serve` process on ``host``, port chosen by the system; yields "host[port]"."""
+    """A `pydcom serve` process on ``host``, port chosen by the system, taking calls without
+    authentication (tests/security covers it); yields "host[port]"."""
     path = tmp_path / f"registry-{host}.sqlite3"
     register_samples(path)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     process = subprocess.Popen(
         [sys.executable, "-m", "pydcom", "--registry", str(path), "serve", "--bind", host,
-         "--port", "0", *extra], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+         "--port", "0", "--min-auth-level", "none", *extra], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
         line = process.stdout.readline()
         if "listening on" not in line:

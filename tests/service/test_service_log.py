@@ -139,7 +139,7 @@ def test_pydcom_serve_v_logs_activations_on_stderr(tmp_path):
     register_samples(registry)
     process = subprocess.Popen(
         [sys.executable, "-m", "pydcom", "--registry", str(registry), "serve", "-v",
-         "--bind", CLI_HOST, "--port", "0"],
+         "--bind", CLI_HOST, "--port", "0", "--min-auth-level", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(),
         cwd=ROOT)
     err = ""

@@ -35,12 +35,19 @@ def outgoing() -> bytes:
     return getattr(_local, "cid", None) or new_cid()
 
 
-def run(cid: bytes, fn: Callable[[], Any]) -> Any:
-    """``fn()`` while serving a call of causality ``cid``: calls it makes carry ``cid``."""
+def security() -> Any:
+    """The CallSecurity of the call this thread serves (who called, at which level), or None
+    outside a call: the CoGetCallContext role (MS-RPCE 3.3.3.4.3)."""
+    return getattr(_local, "security", None)
+
+
+def run(cid: bytes, fn: Callable[[], Any], security: Any = None) -> Any:
+    """``fn()`` while serving a call of causality ``cid``: calls it makes carry ``cid``, and
+    ``security()`` says who made it."""
     local = _local
-    previous = getattr(local, "cid", None)
-    local.cid = cid
+    previous = getattr(local, "cid", None), getattr(local, "security", None)
+    local.cid, local.security = cid, security
     try:
         return fn()
     finally:
-        local.cid = previous
+        local.cid, local.security = previous

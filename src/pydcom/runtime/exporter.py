@@ -323,7 +323,8 @@ class ObjectExporter:
                 args = leaves[ORPCTHIS_LEAVES:]
                 try:
                     outs, hr = self.run_in_context(target, leaves[4],
-                                                   lambda: self._call_method(target, method, args))
+                                                   lambda: self._call_method(target, method, args),
+                                                   call.security)
                 except _Explained as failure:  # its ORPCTHAT has an extension: the declared codec
                     return failure.response(method, iid)
                 try:
@@ -334,18 +335,20 @@ class ObjectExporter:
         request = method.request.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=True)
         return self.run_in_context(target, request.orpcthis.cid.bytes_le,
-                                   lambda: self._run_method(target, method, request, iid))
+                                   lambda: self._run_method(target, method, request, iid),
+                                   call.security)
 
-    def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any]) -> Any:
+    def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any],
+                       security: Any = None) -> Any:
         """Run ``fn``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked, where
         ``target`` lives (on the apartment's thread for "Apartment" objects), carrying the
-        call's causality id ``cid`` (its wire form)."""
+        call's causality id ``cid`` (its wire form) and its caller's ``security``."""
         # The model of a known class read here, without threading_model's call: this runs for
         # every ORPC call.
         model = self._models.get(type(target)) or self.threading_model(target)
         if model == APARTMENT:
-            return self._apartment_for().call(causality.run, cid, fn, cid=cid)
-        return causality.run(cid, fn)
+            return self._apartment_for().call(causality.run, cid, fn, security, cid=cid)
+        return causality.run(cid, fn, security)
 
     def run_in_apartment_of(self, cls: Any, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` where objects of ``cls`` live: the apartment thread for "Apartment"."""

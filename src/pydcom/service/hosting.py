@@ -60,6 +60,7 @@ class Hosting:
         self._classes: dict[uuid.UUID, int] = {}  # clsid -> oxid of the exporter serving it
         self._launches: dict[uuid.UUID, _Launch] = {}  # clsid -> the last launch
         self._tokens: dict[str, _Launch] = {}
+        self.launch_count = 0  # server processes started so far
 
     # -- registrations from server processes ---------------------------------------------------
     def register_server(self, record: ExporterRecord) -> None:
@@ -156,6 +157,7 @@ class Hosting:
             raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE,
                            f"cannot start the server of {entry.clsid}: {exc}") from None
         launch = _Launch(entry.clsid, token, process)
+        self.launch_count += 1
         self._launches[entry.clsid] = launch
         self._tokens[token] = launch
         log.info("server pid %d started for %s: %s", process.pid, format_guid(entry.clsid), what)
