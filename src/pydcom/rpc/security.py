@@ -206,10 +206,15 @@ class ServerAuth:
 
     def __init__(self, nt_hash_of: Callable[[str, str], bytes | None], *,
                  min_level: int = AuthLevel.PKT_INTEGRITY, max_contexts: int = 64,
-                 acceptor_options: dict | None = None, accounts_path: str | None = None
-                 ) -> None:
+                 acceptor_options: dict | None = None, accounts_path: str | None = None,
+                 groups_of: Callable[[str], frozenset[str]] = lambda user: frozenset(),
+                 authorize: Callable[[CallSecurity], bool] | None = None) -> None:
+        """``authorize(security)``, when given, is asked for every call that is not open and
+        reached the minimum level; False refuses it with access denied (an access check)."""
         self.nt_hash_of = nt_hash_of
         self.accounts_path = accounts_path  # where nt_hash_of reads, when it is a file
+        self.groups_of = groups_of  # a user's groups, for permission checks
+        self.authorize = authorize
         self.min_level = effective_level(min_level)
         self.max_contexts = max_contexts  # security contexts per connection
         self.acceptor_options = dict(acceptor_options or {})

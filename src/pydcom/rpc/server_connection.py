@@ -200,10 +200,11 @@ class ServerConnection:
         self._auth = auth
         self._auth_types = auth.auth_types if auth is not None else frozenset()
         self._min_level = auth.min_level if auth is not None else AuthLevel.NONE
+        self._authorize = auth.authorize if auth is not None else None
         self._security: dict[int, SecurityContext] = {}  # by auth_context_id
         # Requests without a verifier may take the hot path while no security context exists
         # and the server asks for none.
-        self._plain = self._min_level <= AuthLevel.NONE
+        self._plain = self._min_level <= AuthLevel.NONE and self._authorize is None
         self.connection = connection
         self.port_spec = port_spec.encode("ascii")
         self.state = _AWAITING_BIND
@@ -453,12 +454,21 @@ class ServerConnection:
     def _complete(self, call_id: int, context_id: int, interface: Interface, opnum: int,
                   obj: uuid.UUID | None, stub: bytes, security: CallSecurity
                   ) -> CallReceived | None:
-        if security.level < self._min_level and opnum not in interface.open_opnums:
-            log.info("call to %s opnum %d from %s refused: authentication level %d, the "
-                     "server requires %d", interface.name or interface.syntax, opnum,
-                     self.connection and self.connection.peer, security.level, self._min_level)
-            self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
-            return None
+        if (self._min_level > AuthLevel.NONE or self._authorize is not None) and (
+                opnum not in interface.open_opnums):
+            if security.level < self._min_level:
+                why = f"authentication level {security.level}, the server requires " \
+                      f"{self._min_level}"
+            elif self._authorize is not None and not self._authorize(security):
+                why = f"{security.principal or 'an anonymous caller'} has no access"
+            else:
+                why = None
+            if why is not None:
+                log.info("call to %s opnum %d from %s refused: %s",
+                         interface.name or interface.syntax, opnum,
+                         self.connection and self.connection.peer, why)
+                self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
+                return None
         trailer = None
         if len(stub) >= 12:
             stub, trailer = split_verification_trailer(stub)

@@ -11,12 +11,14 @@ the SECURITYBINDINGs (MS-DCOM 2.2.19.4) that tell clients to authenticate.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from typing import Mapping
 
 from pydcom import ntlm
 from pydcom.rpc.security import AUTHN_WINNT, AuthLevel, ClientAuth, ServerAuth
+from pydcom.runtime.permissions import Permission, permits
 from pydcom.wire.dualstringarray import SecurityBinding
 
 ENV_USER = "PYDCOM_USER"  # "user" or "DOMAIN\\user"
@@ -25,6 +27,7 @@ ENV_AUTH_LEVEL = "PYDCOM_AUTH_LEVEL"  # connect, integrity (the default) or priv
 # What a service tells the server processes it starts, so that their exporters ask what it asks.
 ENV_SERVER_AUTH_LEVEL = "PYDCOM_SERVER_AUTH_LEVEL"
 ENV_SERVER_ACCOUNTS = "PYDCOM_SERVER_ACCOUNTS"
+ENV_SERVER_ACCESS = "PYDCOM_SERVER_ACCESS"  # the class's AppID access permission, JSON
 
 
 def client_auth(user: str, password: str, level: int | str = AuthLevel.PKT_INTEGRITY
@@ -79,23 +82,41 @@ def security_bindings(auth: ServerAuth | None) -> tuple[SecurityBinding, ...]:
     return (SecurityBinding(AUTHN_WINNT, machine_name()),)
 
 
-def server_auth(accounts_path: str, min_level: int | str) -> ServerAuth:
-    """NTLM against the accounts file (re-read when it changes), needing ``min_level``."""
+def server_auth(accounts_path: str, min_level: int | str, access: Permission = None
+                ) -> ServerAuth:
+    """NTLM against the accounts file (re-read when it changes), needing ``min_level``; with
+    ``access`` (an AccessPermission, ``pydcom.runtime.permissions``) every call is checked
+    against it too."""
     from pydcom.accounts import AccountsSource  # the file is only read where a server runs
 
     source = AccountsSource(accounts_path)
     if isinstance(min_level, str):
         min_level = AuthLevel.named(min_level)
+
+    def groups_of(user: str) -> frozenset[str]:
+        return source.current().groups_of(user)
+
+    authorize = None
+    if access is not None:
+        def authorize(security) -> bool:
+            return permits(access, security, groups_of)
+
     return ServerAuth(lambda user, domain: source.current().nt_hash_of(user, domain),
-                      min_level=min_level, accounts_path=accounts_path)
+                      min_level=min_level, accounts_path=accounts_path, groups_of=groups_of,
+                      authorize=authorize)
 
 
-def server_environment(auth: ServerAuth | None) -> dict[str, str]:
-    """What a service puts in a server process's environment for ``server_auth_from_environment``."""
+def server_environment(auth: ServerAuth | None, access: Permission = None) -> dict[str, str]:
+    """What a service puts in a server process's environment for ``server_auth_from_environment``:
+    its accounts and level, and the access permission of the class the process serves (read
+    when the process starts, as Windows reads an AppID's AccessPermission)."""
     if auth is None or auth.accounts_path is None:
         return {}
-    return {ENV_SERVER_AUTH_LEVEL: AuthLevel(auth.min_level).short_name,
-            ENV_SERVER_ACCOUNTS: auth.accounts_path}
+    env = {ENV_SERVER_AUTH_LEVEL: AuthLevel(auth.min_level).short_name,
+           ENV_SERVER_ACCOUNTS: auth.accounts_path}
+    if access is not None:
+        env[ENV_SERVER_ACCESS] = json.dumps(list(access))
+    return env
 
 
 def server_auth_from_environment(env: Mapping[str, str] = os.environ) -> ServerAuth | None:
@@ -103,4 +124,6 @@ def server_auth_from_environment(env: Mapping[str, str] = os.environ) -> ServerA
     path = env.get(ENV_SERVER_ACCOUNTS)
     if not path:
         return None
-    return server_auth(path, env.get(ENV_SERVER_AUTH_LEVEL) or "integrity")
+    access = env.get(ENV_SERVER_ACCESS)
+    return server_auth(path, env.get(ENV_SERVER_AUTH_LEVEL) or "integrity",
+                       tuple(json.loads(access)) if access else None)

@@ -19,6 +19,10 @@ class ClassEntry:
     interfaces: tuple[uuid.UUID, ...] = ()  # IIDs the objects answer besides their own word
     threading: str | None = None  # the registry's threading model
     python_path: str | None = None  # the folder ``python`` is imported from, if recorded
+    # Who may activate it and call its objects (pydcom.runtime.permissions): its AppID's
+    # permissions, else the machine's defaults; None lets in everyone the service does.
+    launch_permission: tuple[str, ...] | None = None
+    access_permission: tuple[str, ...] | None = None
 
 
 class ClassStore(Protocol):

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydcom import hresult
@@ -47,11 +48,12 @@ class Hosting:
 
     def __init__(self, service_endpoint: str, hosts: list[str], resolver: Resolver, *,
                  start_timeout: float = 30.0, grace: float = 5.0,
-                 environment: dict[str, str] | None = None) -> None:
-        """``environment``: what every server process gets in its environment beyond the
-        service's own (the security its exporter applies)."""
+                 environment: Callable[[ClassEntry], dict[str, str]] = lambda entry: {}
+                 ) -> None:
+        """``environment(entry)``: what the server process of a class gets in its environment
+        beyond the service's own (the security its exporter applies)."""
         self.service_endpoint = service_endpoint
-        self.environment = dict(environment or {})
+        self.environment = environment
         self.hosts = hosts
         self.resolver = resolver
         self.start_timeout = start_timeout
@@ -140,7 +142,7 @@ class Hosting:
         else:
             raise ComError(hresult.REGDB_E_CLASSNOTREG,
                            f"{entry.clsid} has no server on this machine")
-        env = dict(os.environ, **self.environment, PYDCOM_SERVICE=self.service_endpoint,
+        env = dict(os.environ, **self.environment(entry), PYDCOM_SERVICE=self.service_endpoint,
                    PYDCOM_BIND=",".join(self.hosts), PYDCOM_TOKEN=token,
                    PYDCOM_CLSID=str(entry.clsid))
         # pydcom itself, then the service's own path; a class's recorded folder comes first,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from pydcom.registry import Registry
+from pydcom.runtime.permissions import MACHINE_DEFAULTS, effective
 from pydcom.service.classes import ClassEntry
 
 
@@ -20,7 +21,15 @@ class RegistryClassStore:
         entry = snapshot.classes.get(clsid)
         if entry is None or not (entry.inproc_server or entry.local_server):
             return None
+        appid = snapshot.appids.get(entry.appid) if entry.appid else None
+        machine = snapshot.appids.get(MACHINE_DEFAULTS)
         return ClassEntry(entry.clsid, python=entry.inproc_server, command=entry.local_server,
                           name=entry.name, interfaces=tuple(entry.interfaces),
                           threading=entry.threading_model.value,
-                          python_path=entry.python_path)
+                          python_path=entry.python_path,
+                          launch_permission=effective(
+                              appid.launch_permission if appid else None,
+                              machine.launch_permission if machine else None),
+                          access_permission=effective(
+                              appid.access_permission if appid else None,
+                              machine.access_permission if machine else None))

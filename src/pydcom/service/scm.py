@@ -23,9 +23,11 @@ from pydcom.memo import Memo
 from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.errors import RpcError
+from pydcom.rpc.security import UNAUTHENTICATED, CallSecurity
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.endpoints import pick_endpoint
 from pydcom.runtime.orpc_checks import check_orpcthis
+from pydcom.runtime.permissions import GroupsOf, permits
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord
@@ -64,8 +66,11 @@ class Activated:
 class Activator:
     """The activation methods of one machine's service."""
 
-    def __init__(self, classes: ClassStore, hosting: Hosting, runtime: ClientRuntime) -> None:
+    def __init__(self, classes: ClassStore, hosting: Hosting, runtime: ClientRuntime,
+                 groups_of: GroupsOf = lambda user: frozenset()) -> None:
+        """``groups_of(user)``: the groups a launch permission may name the caller by."""
         self.classes = classes
+        self.groups_of = groups_of
         self.hosting = hosting
         self.runtime = runtime  # pooled connections to the server processes
         # Each exporter's ScmReplyInfo, serialized once: it is the same in every reply.
@@ -85,12 +90,21 @@ class Activator:
         ]
 
     # -- the work ----------------------------------------------------------------------------
-    def activate(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
-                 ) -> Activated:
-        """Ask the server process of ``clsid`` (started if need be) for the object."""
+    def activate(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool,
+                 security: CallSecurity = UNAUTHENTICATED) -> Activated:
+        """Ask the server process of ``clsid`` (started if need be) for the object, if the
+        caller ``security`` names may launch and activate it (MS-DCOM 3.1.2.5.2.3)."""
         entry = self.classes.lookup(clsid)
         if entry is None or not (entry.python or entry.command):
             return Activated(hresult.REGDB_E_CLASSNOTREG)
+        # Launch and activation permission; and access, without which the object it would
+        # make could not be called, so none is made.
+        for kind, permission in (("launch", entry.launch_permission),
+                                 ("access", entry.access_permission)):
+            if not permits(permission, security, self.groups_of):
+                log.info("activation of %s refused to %s: not in its %s permission",
+                         format_guid(clsid), security.principal or "an anonymous caller", kind)
+                return Activated(hresult.E_ACCESSDENIED)
         key = (clsid, iids, class_object)
         stub = _activate_stubs.get(key)
         if stub is None:  # the same classes are asked for again and again
@@ -115,10 +129,10 @@ class Activator:
             return Activated(answer.hr, record, tuple(answer.results), answer.propsOut)
         raise AssertionError("unreachable")
 
-    def _safely(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool
-                ) -> Activated:
+    def _safely(self, clsid: uuid.UUID, iids: tuple[uuid.UUID, ...], class_object: bool,
+                security: CallSecurity) -> Activated:
         try:
-            return self.activate(clsid, iids, class_object)
+            return self.activate(clsid, iids, class_object, security)
         except ComError as exc:
             return Activated(exc.hresult)
 
@@ -159,7 +173,7 @@ class Activator:
         if version.MajorVersion != CURRENT_VERSION.MajorVersion:
             return clsid, hresult.RPC_E_VERSION_MISMATCH, self._scm_answer(
                 hresult.RPC_E_VERSION_MISMATCH)
-        done = self._safely(activation.clsid, activation.iids, class_object)
+        done = self._safely(activation.clsid, activation.iids, class_object, call.security)
         record = done.record
         if record is None:
             return clsid, done.hr, self._scm_answer(done.hr)
@@ -194,8 +208,8 @@ class Activator:
         elif version.MajorVersion != CURRENT_VERSION.MajorVersion:
             done = Activated(hresult.RPC_E_VERSION_MISMATCH)
         else:
-            done = self._safely(request.Clsid, iids,
-                                class_object=request.Mode == ids.MODE_GET_CLASS_OBJECT)
+            done = self._safely(request.Clsid, iids, request.Mode == ids.MODE_GET_CLASS_OBJECT,
+                                call.security)
         code, record, pointers = done.hr, done.record, None
         if record is not None and not code & 0x80000000:
             try:

@@ -90,8 +90,10 @@ class Service:
         self.port = port
         self.hosting = Hosting(self.endpoint, self.hosts, self.resolver,
                                start_timeout=self._start_timeout, grace=self._grace,
-                               environment=server_environment(self.auth))
-        self.activator = Activator(self.classes, self.hosting, self.runtime)
+                               environment=lambda entry: server_environment(
+                                   self.auth, entry.access_permission))
+        self.activator = Activator(self.classes, self.hosting, self.runtime,
+                                   self.auth.groups_of if self.auth else lambda user: frozenset())
         interfaces = [self.resolver.interface(), self._local_interface(), *self.activator.interfaces()]
         for server in self._servers:
             for interface in interfaces:
