@@ -221,6 +221,19 @@ def test_verification_trailer_is_stripped():
     assert call.verification.commands[0].command == COMMAND_BITMASK_1
 
 
+def test_verification_trailer_right_after_the_stub_is_found_too():
+    """scapy puts the trailer right after the stub, not on a 4-byte boundary; MS-RPCE 2.2.2.13
+    has servers search for the signature (a ResolveOxid2 stub is 18 bytes)."""
+    server, ctx = bound_server()
+    stub = bytes(range(18))
+    trailer = encode_verification_trailer(
+        [VerificationCommand(COMMAND_BITMASK_1, 0, struct.pack("<I", 1))], 0)  # no padding
+    server.receive_data(P.Request(2, ctx, 0, stub + trailer).encode())
+    call = server.next_event()
+    assert call.stub == stub
+    assert call.verification.commands[0].command == COMMAND_BITMASK_1
+
+
 def test_unknown_must_process_command_is_rejected_with_status_5():
     server, ctx = bound_server()
     trailer = encode_verification_trailer([VerificationCommand(0x77, COMMAND_MUST_PROCESS, b"")], 0)

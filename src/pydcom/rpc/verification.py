@@ -1,9 +1,11 @@
 """The verification trailer a client may append to a request stub (MS-RPCE 2.2.2.13).
 
-It sits after the stub data in the last fragment, 4-byte aligned, before the auth padding:
-an 8-byte signature and a list of commands, the last flagged SEC_VT_COMMAND_END. A server that does
-not know where the stub ends searches for the signature; a match counts only if the commands parse
-exactly to the end of the stub.
+It sits after the stub data in the last fragment, before the auth padding: an 8-byte signature
+and a list of commands, the last flagged SEC_VT_COMMAND_END. pydcom starts it on a 4-byte
+boundary, where Samba's reader looks for it; scapy puts it right after the stub, and MS-RPCE
+2.2.2.13 tells a server to search for the signature rather than assume where it is. A server
+that does not know where the stub ends searches from the end, at any offset; a match counts
+only if the commands parse exactly to the end of the stub.
 """
 
 from __future__ import annotations
@@ -59,10 +61,9 @@ def split_verification_trailer(stub: bytes) -> tuple[bytes, VerificationTrailer 
     start = max(0, len(stub) - _SEARCH_WINDOW)
     at = stub.rfind(SIGNATURE, start)
     while at >= 0:
-        if at % 4 == 0:
-            commands = _parse_commands(stub, at + 8)
-            if commands is not None:
-                return stub[:at], VerificationTrailer(commands)
+        commands = _parse_commands(stub, at + 8)
+        if commands is not None:
+            return stub[:at], VerificationTrailer(commands)
         at = stub.rfind(SIGNATURE, start, at)
     return stub, None
 
