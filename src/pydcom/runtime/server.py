@@ -8,6 +8,7 @@ command line). The service tells it where it is through the environment: PYDCOM_
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import threading
@@ -21,6 +22,8 @@ from pydcom.memo import Memo
 from pydcom.registry import parse_machine_name
 from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
+from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
+from pydcom.rpc.errors import RpcFault
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.credentials import server_auth_from_environment
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
@@ -110,6 +113,10 @@ class LocalServer:
         marshal each requested interface, five references each (MS-DCOM 3.1.1.5.1)."""
         require_local_caller(call)
         request = _activate_request(call.stub)
+        if self.link.token and not hmac.compare_digest(request.token or "", self.link.token):
+            # Only the service that started this process may ask it for objects: its launch
+            # and access checks come first.
+            raise RpcFault(NCA_S_FAULT_ACCESS_DENIED, "an activation without the launch token")
         class_object = self._classes.get(request.clsid)
         if class_object is None:
             return _activate_answer(request.iids, hresult.REGDB_E_CLASSNOTREG)

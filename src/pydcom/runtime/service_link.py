@@ -38,7 +38,8 @@ class ServiceLink:
 
     def __init__(self, endpoint: tuple[str, int], token: str = "") -> None:
         self.endpoint = endpoint
-        self.token = token
+        self.token = token  # the launch token the service gave this process, or ""
+        self.secret = uuid.UUID(int=0)  # the service's answer to the registration
         self._client = RpcClient(*endpoint, timeout=LINK_TIMEOUT)
         self._lock = threading.Lock()
 
@@ -62,21 +63,22 @@ class ServiceLink:
         if answer.status:
             raise ComError(hresult.hresult_from_win32(answer.status), "registering with the service")
         exporter.ping_period = answer.pingPeriodMs / 1000
+        self.secret = answer.secret
 
     def register_class(self, oxid: int, clsid: uuid.UUID) -> None:
         answer = oe.StatusResponse.decode(self._call(
-            local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid)))
+            local.OP_REGISTER_CLASS, local.RegisterClassRequest(oxid, clsid, self.secret)))
         if answer.status:
             raise ComError(answer.status, f"registering class {clsid}")
 
     def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
-        self._call(local.OP_REVOKE_CLASS, local.RevokeClassRequest(oxid, clsid))
+        self._call(local.OP_REVOKE_CLASS, local.RevokeClassRequest(oxid, clsid, self.secret))
 
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]:
         answer = local.LiveOidsResponse.decode(self._call(
-            local.OP_LIVE_OIDS, local.LiveOidsRequest(oxid, len(oids), oids)))
+            local.OP_LIVE_OIDS, local.LiveOidsRequest(oxid, len(oids), oids, self.secret)))
         return set(answer.oids)
 
     def unregister_exporter(self, oxid: int) -> None:
-        self._call(local.OP_UNREGISTER_SERVER, local.UnregisterServerRequest(oxid))
+        self._call(local.OP_UNREGISTER_SERVER, local.UnregisterServerRequest(oxid, self.secret))
         self._client.close()

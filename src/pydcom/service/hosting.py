@@ -43,6 +43,15 @@ class _Launch:
     registered: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass(frozen=True)
+class _Registration:
+    """An exporter registered with the service: the secret its later requests carry, and the
+    launch it proved it came from with its token (None: a client's exporter of callbacks)."""
+
+    secret: uuid.UUID
+    launch: _Launch | None
+
+
 class Hosting:
     """Registered classes by CLSID, and the server processes behind them. One lock."""
 
@@ -61,29 +70,65 @@ class Hosting:
         self._lock = threading.Lock()
         self._classes: dict[uuid.UUID, int] = {}  # clsid -> oxid of the exporter serving it
         self._launches: dict[uuid.UUID, _Launch] = {}  # clsid -> the last launch
-        self._tokens: dict[str, _Launch] = {}
+        self._tokens: dict[str, _Launch] = {}  # launch tokens not yet used to register
+        self._registrations: dict[int, _Registration] = {}  # by OXID
         self.launch_count = 0  # server processes started so far
 
     # -- registrations from server processes ---------------------------------------------------
-    def register_server(self, record: ExporterRecord) -> None:
+    def register_server(self, record: ExporterRecord, token: str = "") -> uuid.UUID:
+        """Add an exporter; the secret its later requests must carry. A process proves that
+        the service started it with its launch token, once; a process without one (a
+        client passing callbacks) may register an exporter but no class."""
+        with self._lock:
+            launch = None
+            if token:
+                launch = self._tokens.pop(token, None)
+                if launch is None:
+                    raise ComError(hresult.E_ACCESSDENIED, "an unknown or used launch token")
+            if record.oxid in self._registrations:
+                raise ComError(hresult.E_ACCESSDENIED, f"OXID {record.oxid:#x} is registered")
+            registration = _Registration(uuid.uuid4(), launch)
+            self._registrations[record.oxid] = registration
         self.resolver.register(record)
+        return registration.secret
 
-    def register_class(self, oxid: int, clsid: uuid.UUID) -> None:
+    def registration(self, oxid: int, secret: uuid.UUID) -> _Registration:
+        """The registration of ``oxid``, if ``secret`` is its own; E_ACCESSDENIED if not."""
+        found = self._registrations.get(oxid)
+        if found is None or found.secret != secret:
+            raise ComError(hresult.E_ACCESSDENIED, f"OXID {oxid:#x} is not this caller's")
+        return found
+
+    def token_of(self, oxid: int) -> str:
+        """The launch token of the process behind ``oxid`` ("" if the service did not start it)."""
+        found = self._registrations.get(oxid)
+        return found.launch.token if found is not None and found.launch is not None else ""
+
+    def register_class(self, oxid: int, clsid: uuid.UUID, secret: uuid.UUID) -> None:
+        """A server process serves ``clsid``: only one the service started for that class."""
+        launch = self.registration(oxid, secret).launch
+        if launch is None or launch.clsid != clsid:
+            raise ComError(hresult.E_ACCESSDENIED,
+                           f"exporter {oxid:#x} was not started for class {format_guid(clsid)}")
         with self._lock:
             self._classes[clsid] = oxid
-            launch = self._launches.get(clsid)
-        if launch is not None:
-            launch.registered.set()
+        launch.registered.set()
         log.info("class %s registered by exporter %#x", format_guid(clsid), oxid)
 
-    def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
+    def revoke_class(self, oxid: int, clsid: uuid.UUID, secret: uuid.UUID) -> None:
+        self.registration(oxid, secret)
         with self._lock:
             if self._classes.get(clsid) == oxid:
                 del self._classes[clsid]
 
-    def unregister_server(self, oxid: int) -> None:
+    def unregister_server(self, oxid: int, secret: uuid.UUID) -> None:
+        self.registration(oxid, secret)
+        self._drop(oxid)
+
+    def _drop(self, oxid: int) -> None:
         self.resolver.unregister(oxid)
         with self._lock:
+            self._registrations.pop(oxid, None)
             for clsid in [c for c, owner in self._classes.items() if owner == oxid]:
                 del self._classes[clsid]
 
@@ -112,7 +157,7 @@ class Hosting:
         with self._lock:
             if self._classes.get(clsid) == oxid:
                 del self._classes[clsid]
-        self.resolver.unregister(oxid)
+        self._drop(oxid)
 
     def _wait(self, launch: _Launch, timeout: float) -> bool:
         end = time.monotonic() + timeout

@@ -94,6 +94,11 @@ class Resolver:
         with self._lock:
             return self._exporters.get(oxid)
 
+    def exporters(self) -> list[ExporterRecord]:
+        """The OXID table's entries now (a copy)."""
+        with self._lock:
+            return list(self._exporters.values())
+
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]:
         with self._lock:
             held = self._oid_sets

@@ -105,13 +105,14 @@ class Activator:
                 log.info("activation of %s refused to %s: not in its %s permission",
                          format_guid(clsid), security.principal or "an anonymous caller", kind)
                 return Activated(hresult.E_ACCESSDENIED)
-        key = (clsid, iids, class_object)
-        stub = _activate_stubs.get(key)
-        if stub is None:  # the same classes are asked for again and again
-            stub = _activate_stubs.keep(key, local.ActivateRequest(
-                clsid, 1 if class_object else 0, len(iids), list(iids)).encode())
         for attempt in (0, 1):
             record = self.hosting.server_for(entry)
+            token = self.hosting.token_of(record.oxid)
+            key = (clsid, iids, class_object, token)
+            stub = _activate_stubs.get(key)
+            if stub is None:  # the same classes are asked for again and again
+                stub = _activate_stubs.keep(key, local.ActivateRequest(
+                    clsid, 1 if class_object else 0, len(iids), list(iids), token).encode())
             try:
                 answer = local.ActivateResponse.decode(self.runtime.call(
                     pick_endpoint(record.bindings), local.SERVER_SYNTAX, local.OP_ACTIVATE, stub))

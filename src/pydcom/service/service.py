@@ -139,28 +139,30 @@ class Service:
         record = ExporterRecord(request.oxid, dualstringarray_of(request.bindings),
                                 request.ipidRemUnknown, authn_hint=int(hint))
         assert self.hosting is not None
-        self.hosting.register_server(record)
-        return local.RegisterServerResponse(int(self.ping_period * 1000), 0).encode()
+        secret = self.hosting.register_server(record, request.token or "")
+        return local.RegisterServerResponse(int(self.ping_period * 1000), secret, 0).encode()
 
     def _unregister_server(self, call: CallReceived) -> bytes:
         request = local.UnregisterServerRequest.decode(call.stub)
         assert self.hosting is not None
-        self.hosting.unregister_server(request.oxid)
+        self.hosting.unregister_server(request.oxid, request.secret)
         return oe.StatusResponse(0).encode()
 
     def _register_class(self, call: CallReceived) -> bytes:
         request = local.RegisterClassRequest.decode(call.stub)
         assert self.hosting is not None
-        self.hosting.register_class(request.oxid, request.clsid)
+        self.hosting.register_class(request.oxid, request.clsid, request.secret)
         return oe.StatusResponse(0).encode()
 
     def _revoke_class(self, call: CallReceived) -> bytes:
         request = local.RevokeClassRequest.decode(call.stub)
         assert self.hosting is not None
-        self.hosting.revoke_class(request.oxid, request.clsid)
+        self.hosting.revoke_class(request.oxid, request.clsid, request.secret)
         return oe.StatusResponse(0).encode()
 
     def _live_oids(self, call: CallReceived) -> bytes:
         request = local.LiveOidsRequest.decode(call.stub)
+        assert self.hosting is not None
+        self.hosting.registration(request.oxid, request.secret)
         live = sorted(self.resolver.live_oids(request.oxid, request.oids))
         return local.LiveOidsResponse(len(live), live, 0).encode()

@@ -36,29 +36,36 @@ class RegisterServerRequest(ndr.Params):
 
 
 class RegisterServerResponse(ndr.Params):
+    """The ping period, and the secret every later request about this OXID must carry: only
+    the process that registered it may change or ask what the service keeps for it."""
     pingPeriodMs = ndr.u32
+    secret = ndr.GUID
     status = ndr.error_status_t
 
 
 class UnregisterServerRequest(ndr.Params):
     oxid = OXID
+    secret = ndr.GUID
 
 
 class RegisterClassRequest(ndr.Params):
     """The exporter ``oxid`` serves the class ``clsid`` from now on (CoRegisterClassObject)."""
     oxid = OXID
     clsid = ndr.GUID
+    secret = ndr.GUID
 
 
 class RevokeClassRequest(ndr.Params):
     oxid = OXID
     clsid = ndr.GUID
+    secret = ndr.GUID
 
 
 class LiveOidsRequest(ndr.Params):
     oxid = OXID
     count = ndr.u32
     oids = ndr.ref(ndr.conformant(OID, size_is="count"))
+    secret = ndr.GUID
 
 
 class LiveOidsResponse(ndr.Params):
@@ -74,6 +81,7 @@ class ActivateRequest(ndr.Params):
     classObject = ndr.i32
     count = ndr.u32
     iids = ndr.ref(ndr.conformant(ndr.GUID, size_is="count"))
+    token = ndr.ref(ndr.wstring)  # the launch token of the process asked: the service's proof
 
 
 class ActivateResponse(ndr.Params):
