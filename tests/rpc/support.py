@@ -64,6 +64,6 @@ TEST_INTERFACES = (
 )
 
 
-def start_server(**limits) -> RpcServer:
+def start_server(auth=None, **limits) -> RpcServer:
     return RpcServer("127.0.0.1", 0, interfaces=TEST_INTERFACES,
-                     limits=ServerLimits(**limits)).start()
+                     limits=ServerLimits(**limits), auth=auth).start()
