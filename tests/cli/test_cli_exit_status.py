@@ -41,6 +41,7 @@ def test_argument_errors_name_the_subcommand(tmp_path):
 def test_serve_names_the_option_that_is_wrong(tmp_path):
     for option, value, needle in (("--grace", "-1", "--grace -1 must be zero or more"),
                                   ("--ping-period", "0", "--ping-period 0 must be positive"),
+                                  ("--ping-period", "10", "--ping-period 10 is under the 120 s"),
                                   ("--start-timeout", "-2", "--start-timeout -2 must be positive"),
                                   ("--port", "70000", "--port 70000 is not 0-65535")):
         assert_refused(pydcom_cli("serve", option, value, registry=tmp_path / "r.sqlite3"),

@@ -49,7 +49,8 @@ def test_the_server_process_imports_from_the_recorded_folder(tmp_path):
     assert cli("register", make_module(folder), cwd=folder, registry=registry).code == 0
     service = subprocess.Popen([sys.executable, "-m", "pydcom", "--registry", str(registry),
                                 "serve", "--bind", "127.0.0.6", "--port", "0",
-                                "--min-auth-level", "none"], cwd="/",
+                                "--min-auth-level", "none",
+                                "--ping-period", "30", "--short-ping-period"], cwd="/",
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=subprocess_env())
     try:

@@ -496,3 +496,40 @@ def test_a_fault_answering_an_alter_context_is_an_rpc_fault():
         thread.join(5)
     finally:
         listener.close()
+
+
+def test_connections_per_address_are_limited_and_other_addresses_keep_their_room():
+    srv = start_server(max_connections_per_address=2)
+    try:
+        a, b = RpcClient(*srv.address), RpcClient(*srv.address)
+        a.call(TEST_IF, OP_ECHO)
+        b.call(TEST_IF, OP_ECHO)
+        crowded = RpcClient(*srv.address)  # a third from 127.0.0.1
+        with pytest.raises(ServerUnavailable):
+            crowded.call(TEST_IF, OP_ECHO)
+        with RpcClient(*srv.address, source="127.0.0.9") as other:  # another address
+            assert other.call(TEST_IF, OP_ECHO, b"room") == b"room"
+        a.close()
+        wait_until(lambda: srv.connection_count <= 1, 5, "the server saw the first client leave")
+        with RpcClient(*srv.address) as again:
+            assert again.call(TEST_IF, OP_ECHO, b"again") == b"again"
+        b.close()
+    finally:
+        srv.close()
+
+
+def test_a_connection_that_never_binds_is_closed_after_the_bind_timeout():
+    srv = start_server(bind_timeout=0.3)
+    try:
+        with socket.create_connection(srv.address, timeout=5) as silent:
+            started = time.monotonic()
+            silent.sendall(b"\x05")  # a byte, and never a whole bind
+            assert silent.recv(1) == b""  # closed by the server
+            assert time.monotonic() - started < 4
+        with RpcClient(*srv.address) as client:  # a bound connection is not hurried
+            client.call(TEST_IF, OP_ECHO)
+            time.sleep(0.5)
+            assert client.call(TEST_IF, OP_ECHO, b"later") == b"later"
+        wait_until(lambda: srv.connection_count == 0, 5, "the server counts no connection")
+    finally:
+        srv.close()

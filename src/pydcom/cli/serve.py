@@ -18,6 +18,7 @@ from pydcom.service.registry_store import RegistryClassStore
 from pydcom.service.service import Service
 
 LEVELS = ("none", "connect", "integrity", "privacy")
+WINDOWS_PING_PERIOD = 120.0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -28,7 +29,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="TCP port (default 135; 0 picks a free one; clients name a machine on "
                         "another port host[port])")
     p.add_argument("--ping-period", type=float, default=120.0, metavar="SECONDS",
-                   help="the ping period clients keep (MS-DCOM: 120 s)")
+                   help="the ping period clients keep (MS-DCOM: 120 s; shorter needs "
+                        "--short-ping-period)")
+    p.add_argument("--short-ping-period", action="store_true",
+                   help="allow a --ping-period under 120 s, for tests: Windows clients ping "
+                        "every 120 s whatever the service says, and would lose their objects")
     p.add_argument("--start-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="how long a starting server may take to register its classes")
     p.add_argument("--grace", type=float, default=5.0, metavar="SECONDS",
@@ -54,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         if not (value > 0 if least is None else value >= least):
             raise UsageError(f"pydcom serve: {option} {value:g} must be "
                              f"{'positive' if least is None else 'zero or more'}")
+    if args.ping_period < WINDOWS_PING_PERIOD and not args.short_ping_period:
+        raise UsageError(f"pydcom serve: --ping-period {args.ping_period:g} is under the "
+                         f"{WINDOWS_PING_PERIOD:g} s Windows clients ping at (MS-DCOM 3.2.6.1); "
+                         "add --short-ping-period to allow it")
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="pydcom serve: %(message)s")
     accounts_path = os.path.abspath(args.accounts or

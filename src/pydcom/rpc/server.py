@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Iterable
 
 from pydcom.hresult import ComError
@@ -68,6 +69,7 @@ class RpcServer:
         self._groups = AssociationGroups()
         self._listener: socket.socket | None = None
         self._connections: dict[socket.socket, threading.Thread] = {}
+        self._per_address: dict[str, int] = {}  # connections open by client address
         self._connections_lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._accepting = 0  # workers waiting in accept()
@@ -98,10 +100,11 @@ class RpcServer:
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted sockets inherit these from the listener (Linux copies them at accept), which
-        # saves three system calls per connection. accept() itself then wakes every idle
-        # timeout with EAGAIN, and the worker waits again.
+        # saves three system calls per connection: the timeout is the one a connection has
+        # until its first bind. accept() itself then wakes that often with EAGAIN, and the
+        # worker waits again.
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        set_kernel_timeouts(listener, self.limits.idle_timeout)
+        set_kernel_timeouts(listener, min(self.limits.bind_timeout, self.limits.idle_timeout))
         try:
             listener.bind((host, port))
             listener.listen(128)
@@ -176,24 +179,32 @@ class RpcServer:
                     if self._closing.is_set():
                         return
                     continue
+                host = peer[0]
                 with self._connections_lock:
                     self._accepting -= 1
                     closing = self._closing.is_set()
                     full = len(self._connections) >= self.limits.max_connections
-                    if not (closing or full):
+                    crowded = (self._per_address.get(host, 0)
+                               >= self.limits.max_connections_per_address)
+                    if not (closing or full or crowded):
                         self._connections[sock] = threading.current_thread()
+                        self._per_address[host] = self._per_address.get(host, 0) + 1
                     short = self._accepting < 1 and not closing
                 if short:
                     self._spawn_worker()
-                if closing or full:
+                if closing or full or crowded:
                     # INFO, not WARNING: a peer can cause it at will, and `pydcom serve` shows
                     # WARNING without -v.
                     if closing:
                         log.debug("%s: refused connection from %s[%d]: closing", self.name,
                                   *peer[:2])
-                    else:
+                    elif full:
                         log.info("%s: refused connection from %s[%d]: max_connections %d "
                                  "reached", self.name, *peer[:2], self.limits.max_connections)
+                    else:
+                        log.info("%s: refused connection from %s[%d]: "
+                                 "max_connections_per_address %d reached", self.name,
+                                 *peer[:2], self.limits.max_connections_per_address)
                     sock.close()
                 else:
                     self._serve(sock, peer)
@@ -213,13 +224,18 @@ class RpcServer:
         recv, sendall = sock.recv, sock.sendall
         receive_data, next_event = conn.receive_data, conn.next_event
         respond, data_to_send = conn.respond, conn.data_to_send
-        closing = ServerState.CLOSING
+        closing, bound = ServerState.CLOSING, ServerState.BOUND
+        # Until its first bind is answered a connection has bind_timeout, in all; then each
+        # read waits up to idle_timeout.
+        bind_deadline = time.monotonic() + self.limits.bind_timeout
+        awaiting_bind = True
         try:
             while True:
                 try:
                     data = recv(_RECV_SIZE)
                 except BlockingIOError:  # SO_RCVTIMEO expired
-                    log.info("%s: closing idle connection from %s", self.name, peer)
+                    log.info("%s: closing %s connection from %s", self.name,
+                             "unbound" if awaiting_bind else "idle", peer)
                     return
                 if not data:
                     return
@@ -229,6 +245,14 @@ class RpcServer:
                     out = data_to_send()
                     if out:
                         sendall(out)
+                    if awaiting_bind:
+                        if conn.state is bound:
+                            awaiting_bind = False
+                            set_kernel_timeouts(sock, self.limits.idle_timeout)
+                        elif time.monotonic() > bind_deadline:
+                            log.info("%s: closing connection from %s: no bind in %gs",
+                                     self.name, peer, self.limits.bind_timeout)
+                            return
                 while call is not None:
                     # The call runs here rather than in a method of its own: on this path each
                     # Python call is measurable (bench/bench_rpc.py).
@@ -255,6 +279,11 @@ class RpcServer:
             conn.close()
             with self._connections_lock:
                 self._connections.pop(sock, None)
+                left = self._per_address.get(peer[0], 1) - 1
+                if left:
+                    self._per_address[peer[0]] = left
+                else:
+                    self._per_address.pop(peer[0], None)
             try:
                 sock.close()
             except OSError:

@@ -120,7 +120,9 @@ class ServerLimits:
     max_request_size: int = 4 << 20  # reassembled stub; beyond it: fault status 5
     max_contexts: int = 4000  # per connection, further capped at 4000 x interfaces
     idle_timeout: float = 600.0  # seconds without a byte before the connection is closed
+    bind_timeout: float = 30.0  # seconds from connecting to the first bind's answer
     max_connections: int = 1024
+    max_connections_per_address: int = 256  # from one client address: the others keep room
 
 
 class AssociationGroups:
