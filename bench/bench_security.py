@@ -24,6 +24,8 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
+from peers import placements  # noqa: E402 - bench/, the script's own folder
+
 from pydcom import ntlm  # noqa: E402
 from pydcom.rpc import Interface, RpcClient, RpcServer, SyntaxId  # noqa: E402
 from pydcom.rpc.security import AuthLevel, ClientAuth, ServerAuth  # noqa: E402
@@ -33,14 +35,6 @@ HOST = "127.0.0.1"
 USER, PASSWORD = "bench", "bench password"
 LEVELS = (AuthLevel.NONE, AuthLevel.CONNECT, AuthLevel.PKT_INTEGRITY, AuthLevel.PKT_PRIVACY)
 ECHO = bytes(range(256)) * 16  # 4 KiB
-
-
-def placements() -> list[tuple[str, int, int]]:
-    cpus = sorted(os.sched_getaffinity(0))
-    result = [("same CPU", cpus[0], cpus[0])]
-    if len(cpus) > 1:
-        result.append(("split CPUs", cpus[0], cpus[1]))
-    return result
 
 
 def auth_for(level: int) -> ClientAuth | None:
@@ -59,21 +53,23 @@ def serve_rpc() -> None:
     server.close()
 
 
-def serve_dcom() -> None:
+def serve_dcom(level: str = "none", prefix: str = "pydcom-bench-") -> None:
+    """A Service with NTLM against an accounts file holding USER, taking calls at ``level``
+    and up, serving Demo.Calculator; its port on stdout, until stdin closes."""
     from pydcom import accounts, registry
     from pydcom.examples.calculator import CALC_CLSID
     from pydcom.runtime.credentials import server_auth
     from pydcom.service.registry_store import RegistryClassStore
     from pydcom.service.service import Service
 
-    with tempfile.TemporaryDirectory(prefix="pydcom-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         path = os.path.join(folder, "accounts")
         accounts.add_user(path, USER, PASSWORD)
         reg = registry.Registry(os.path.join(folder, "server.sqlite3"))
         reg.register(registry.ClassEntry(CALC_CLSID, progid="Demo.Calculator",
                                          inproc_server="pydcom.examples.calculator:Calculator"))
         service = Service(RegistryClassStore(reg), [HOST], 0, grace=600,
-                          auth=server_auth(path, "none")).start()
+                          auth=server_auth(path, level)).start()
         print(service.port, flush=True)
         sys.stdin.read()
         service.close()

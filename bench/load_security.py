@@ -24,29 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-HOST = "127.0.0.1"
-USER, PASSWORD = "load", "load password"
-
-
-def serve(level: str) -> None:
-    from pydcom import accounts, registry
-    from pydcom.examples.calculator import CALC_CLSID
-    from pydcom.runtime.credentials import server_auth
-    from pydcom.service.registry_store import RegistryClassStore
-    from pydcom.service.service import Service
-
-    with tempfile.TemporaryDirectory(prefix="pydcom-load-") as folder:
-        path = os.path.join(folder, "accounts")
-        accounts.add_user(path, USER, PASSWORD)
-        reg = registry.Registry(os.path.join(folder, "server.sqlite3"))
-        reg.register(registry.ClassEntry(CALC_CLSID, progid="Demo.Calculator",
-                                         inproc_server="pydcom.examples.calculator:Calculator"))
-        service = Service(RegistryClassStore(reg), [HOST], 0, grace=600,
-                          auth=server_auth(path, level)).start()
-        print(service.port, flush=True)
-        sys.stdin.read()
-        service.close()
-        reg.close()
+from bench_security import HOST, PASSWORD, USER, serve_dcom  # noqa: E402 - bench/
 
 
 def clients(port: int, threads: int, seconds: float, level: str, out: str) -> None:
@@ -146,7 +124,7 @@ def main() -> None:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.level)
+        serve_dcom(args.level, prefix="pydcom-load-")
         return
     if args.port:
         clients(args.port, args.threads, args.seconds, args.level, args.out)

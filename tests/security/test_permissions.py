@@ -4,7 +4,6 @@ every activation and by the server process on every call."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 import pytest
@@ -16,7 +15,6 @@ from pydcom.hresult import E_ACCESSDENIED, ComError
 from pydcom.rpc import RpcClient
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.security import AuthLevel, CallSecurity, ClientAuth
-from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.credentials import server_auth
 from pydcom.runtime.permissions import MACHINE_DEFAULTS, permits
 from pydcom.runtime.scm_client import remote_activate
@@ -26,6 +24,7 @@ from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 from tests.cli.support import pydcom_cli
 
 from .classes import GUARDED_CLSID
+from .support import runtime
 
 HOST = "127.0.0.35"
 APPID = uuid.UUID("7c0b6d2e-41a9-4f53-8e1d-9b2a6c3f5e0a")
@@ -81,15 +80,6 @@ def machine(tmp_path):
     finally:
         service.close()
         reg.close()
-
-
-@contextlib.contextmanager
-def runtime(auth: ClientAuth):
-    client = ClientRuntime(connect_timeout=2, auth=auth)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def activate(auth: ClientAuth, service: Service):

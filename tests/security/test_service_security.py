@@ -9,12 +9,12 @@ import contextlib
 import pytest
 from impacket.dcerpc.v5 import dcomrt
 from impacket.dcerpc.v5.dcom import oaut
+from impacket.dcerpc.v5.dcom.oaut import VARENUM
 from impacket.dcerpc.v5.rpcrt import (
     RPC_C_AUTHN_LEVEL_PKT_INTEGRITY,
     RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
     DCERPCException,
 )
-from impacket.dcerpc.v5.dcom.oaut import VARENUM
 from impacket.uuid import string_to_bin
 
 import pydcom
@@ -32,10 +32,10 @@ from pydcom.service.service import Service
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.orpc import dualstringarray_of
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
-
 from tests.automation.test_idispatch_interop import ivar, params
 
 from .classes import GUARDED_CLSID
+from .support import runtime
 
 HOST = "127.0.0.31"
 IMPACKET_HOST = "127.0.0.73"  # port 135: impacket's DCOM client knows no other
@@ -68,15 +68,6 @@ def secure_service(accounts_file: str, host: str = HOST, port: int = 0,
 def service(accounts_file):
     with secure_service(accounts_file) as started:
         yield started
-
-
-@contextlib.contextmanager
-def runtime(auth: ClientAuth | None):
-    client = ClientRuntime(connect_timeout=2, auth=auth)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def activate(client: ClientRuntime, service: Service):
