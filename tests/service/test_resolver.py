@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from pydcom import hresult
+from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, RpcServer
 from pydcom.service import resolver as resolver_module
-from pydcom.service.resolver import MAX_PING_SETS, Resolver
+from pydcom.service.resolver import MAX_PING_SETS, ExporterRecord, Resolver
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray
 
@@ -18,6 +19,15 @@ from ..support import ManualClock
 PERIOD = 120.0  # the spec's ping period (3.1.2.2)
 EXPIRY = 3 * PERIOD  # the ping set timer
 A, B, C, D = 0xA1, 0xB2, 0xC3, 0xD4  # OIDs
+EXPORTER = 0x5E  # the OXID that handed them out
+HANDED_OUT = [A, B, C, D, *range(1, 13)]
+
+
+def hand_out(res: Resolver, oids=HANDED_OUT) -> Resolver:
+    """An exporter registered, and the OIDs it handed out: the resolver takes pings for them."""
+    res.register(ExporterRecord(EXPORTER, DualStringArray(), None))
+    res.register_oids(EXPORTER, list(oids))
+    return res
 
 
 @pytest.fixture
@@ -29,7 +39,7 @@ def clock() -> ManualClock:
 def resolver(clock):
     """A resolver on the test's clock. Its own timer runs too, on the same clock, so a test
     checks what expire() left, not what it returned (the timer may have dropped the set)."""
-    res = Resolver(DualStringArray, ping_period=PERIOD, clock=clock)
+    res = hand_out(Resolver(DualStringArray, ping_period=PERIOD, clock=clock))
     try:
         yield res
     finally:
@@ -237,9 +247,10 @@ def test_the_timer_runs_on_its_own(clock):
     """expire() also runs by itself (at most a second apart): no one has to call it."""
     from ..support import wait_until
 
-    res = Resolver(DualStringArray, ping_period=0.05, clock=clock)
+    res = hand_out(Resolver(DualStringArray, ping_period=0.05, clock=clock))
     try:
-        res.complex_ping(0, 1, [A], [])
+        assert res.complex_ping(0, 1, [A], [])[0] == 0
+        assert res.ping_set_count == 1
         clock.advance(0.15)
         wait_until(lambda: res.ping_set_count == 0, 10, "the expired set dropped by the timer")
     finally:
@@ -328,3 +339,63 @@ def test_a_refused_complex_ping_still_keeps_the_set_alive(resolver, clock, oid_c
     clock.advance(EXPIRY)  # and when it stops, the set goes
     resolver.expire()
     assert resolver.ping_set_count == 0
+
+
+# -- OIDs the machine's exporters handed out, and whose sets are whose ---------------------------
+
+def test_an_oid_no_exporter_handed_out_is_refused_and_nothing_applied(resolver):
+    setid = new_set(resolver, [A])
+    unknown = 0xDEAD
+    assert resolver.complex_ping(setid, 2, [B, unknown], [A]) == (hresult.OR_INVALID_OID, setid)
+    assert oids_of(resolver, setid) == {A}  # neither B added nor A removed
+    assert resolver.complex_ping(0, 1, [unknown], []) == (hresult.OR_INVALID_OID, 0)
+    assert resolver.ping_set_count == 1  # no set made for it
+
+
+def test_an_oid_the_exporter_released_or_the_exporter_gone_is_refused(resolver):
+    resolver.forget_oids(EXPORTER, [A])
+    assert resolver.complex_ping(0, 1, [A], []) == (hresult.OR_INVALID_OID, 0)
+    resolver.forget_oids(0xBAD, [B])  # another exporter cannot make it forget B
+    setid = new_set(resolver, [B])
+    resolver.unregister(EXPORTER)
+    assert resolver.complex_ping(setid, 2, [C], []) == (hresult.OR_INVALID_OID, setid)
+
+
+def test_oids_of_an_unknown_exporter_are_not_taken(resolver):
+    with pytest.raises(ComError) as info:
+        resolver.register_oids(0xBAD, [0x1234])
+    assert info.value.hresult == hresult.hresult_from_win32(hresult.OR_INVALID_OXID)
+    assert resolver.complex_ping(0, 1, [0x1234], []) == (hresult.OR_INVALID_OID, 0)
+
+
+def test_a_ping_set_is_its_makers_only(resolver):
+    status, setid = resolver.complex_ping(0, 1, [A], [], owner="account:alice")
+    assert status == 0
+    assert resolver.simple_ping(setid, "account:mallory") == hresult.OR_INVALID_SET
+    assert resolver.complex_ping(setid, 2, [], [A], owner="account:mallory") == (
+        hresult.OR_INVALID_SET, setid)
+    assert oids_of(resolver, setid) == {A}  # mallory removed nothing
+    assert resolver.simple_ping(setid, "account:alice") == 0
+
+
+def test_a_client_drops_the_oids_the_resolver_refuses_and_keeps_pinging_the_others(resolver):
+    """pydcom's pinger (MS-DCOM 3.2.6.1) after OR_INVALID_OID: each OID again alone; those
+    refused are objects gone, the others are pinged as before."""
+    from pydcom.runtime.pinger import Pinger
+
+    with RpcServer("127.0.0.1", 0, interfaces=[resolver.interface()]) as server:
+        endpoint = server.address
+
+        def call(where, syntax, opnum, stub, object=None):
+            with RpcClient(*where, timeout=5) as rpc:
+                return rpc.call(syntax, opnum, stub, object)
+
+        pinger = Pinger(call)
+        for oid in (A, 0xDEAD, B):
+            pinger.add(endpoint, oid)
+        pinger.ping_once()
+        [(setid, state)] = resolver.ping_sets().items()
+        assert state.oids == {A, B}
+        pinger.add(endpoint, C)
+        pinger.ping_once()  # the set goes on: C joins it
+        assert resolver.ping_sets()[setid].oids == {A, B, C}

@@ -18,8 +18,10 @@ from pydcom.hresult import ComError
 from pydcom.rpc import RpcClient, ServerLimits
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.scm_client import remote_activate
+from pydcom.service.resolver import ExporterRecord
 from pydcom.wire import iactivation, ids
 from pydcom.wire import object_exporter as oe
+from pydcom.wire.dualstringarray import DualStringArray
 from pydcom.wire.orpc import orpcthis
 from tests.cli.support import stop
 from tests.runtime.support import ROOT, subprocess_env
@@ -112,6 +114,9 @@ def test_ping_sets_made_and_dropped_are_logged_at_debug(make_service, caplog):
     caplog.set_level(logging.DEBUG, logger="pydcom.service.resolver")
     period = 0.1  # the set is dropped 3 periods after its last ping
     service = make_service(HOST, ping_period=period)
+    # OIDs an exporter of the machine handed out: the resolver takes pings for no others
+    service.resolver.register(ExporterRecord(0x5E, DualStringArray(), None))
+    service.resolver.register_oids(0x5E, [0x1001, 0x1002])
     request = oe.ComplexPingRequest(0, 1, 2, 0, [0x1001, 0x1002], None)
     with RpcClient(HOST, service.port, connect_timeout=2, timeout=TIMEOUT) as client:
         answer = oe.ComplexPingResponse.decode(

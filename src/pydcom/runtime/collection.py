@@ -16,9 +16,11 @@ log = logging.getLogger("pydcom.runtime")
 
 
 class LiveOids(Protocol):
-    """What collection asks of the machine's resolver: which of these OIDs are still pinged."""
+    """What collection asks of the machine's resolver: which of these OIDs are still pinged;
+    and what it tells it: which are gone."""
 
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]: ...
+    def forget_oids(self, oxid: int, oids: list[int]) -> None: ...
 
 
 class Collector:
@@ -53,10 +55,13 @@ class Collector:
             return []
         cutoff = time.monotonic() - 3 * self.period()
         idle = self.tables.idle_oids(cutoff)
-        if not idle:
-            return []
-        live = self.resolver.live_oids(self.oxid, idle)
-        reclaimed = self.tables.drop_idle(idle, live, cutoff)
-        if reclaimed:
-            log.info("reclaimed %d objects whose clients stopped pinging", len(reclaimed))
+        reclaimed = []
+        if idle:
+            live = self.resolver.live_oids(self.oxid, idle)
+            reclaimed = self.tables.drop_idle(idle, live, cutoff)
+            if reclaimed:
+                log.info("reclaimed %d objects whose clients stopped pinging", len(reclaimed))
+        gone = reclaimed + self.tables.take_gone()
+        if gone:  # the resolver no longer takes pings for them
+            self.resolver.forget_oids(self.oxid, gone)
         return reclaimed

@@ -48,16 +48,20 @@ class ExportTables:
         self._ipids: dict[uuid.UUID, IpidEntry] = {}
         self._oids: dict[int, OidEntry] = {}
         self._by_object: dict[int, int] = {}  # id(target) -> oid
+        self._gone: list[int] = []  # OIDs released, not yet told to the resolver
 
     # -- marshaling (MS-DCOM 3.1.1.5.1, 3.1.1.5.3) --------------------------------------------
-    def add(self, target: Any, iid: uuid.UUID, refs: int, pinned: bool = False) -> IpidEntry:
+    def add(self, target: Any, iid: uuid.UUID, refs: int, pinned: bool = False
+            ) -> tuple[IpidEntry, bool]:
         """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
-        public references; ``pinned`` keeps its OID while the process lives."""
+        public references, and whether its OID is new; ``pinned`` keeps its OID while the
+        process lives."""
         with self._lock:
+            known = len(self._oids)
             entry = self._entry_for(target, iid, refs)
             if pinned:
                 self._oids[entry.oid].pinned = True
-            return entry
+            return entry, len(self._oids) > known
 
     def _entry_for(self, target: Any, iid: uuid.UUID, refs: int) -> IpidEntry:
         """``add`` without the lock: the caller holds it."""
@@ -169,6 +173,14 @@ class ExportTables:
         if not oid_entry.ipids and not oid_entry.pinned:
             del self._oids[entry.oid]
             self._by_object.pop(id(oid_entry.target), None)
+            self._gone.append(entry.oid)
+
+    def take_gone(self) -> list[int]:
+        """The OIDs released since the last call (their last IPID went), for the resolver
+        to forget."""
+        with self._lock:
+            gone, self._gone = self._gone, []
+            return gone
 
     # -- the objects as a whole ----------------------------------------------------------------
     def revoke(self, target: Any) -> None:
@@ -178,6 +190,8 @@ class ExportTables:
             entry = self._oids.pop(oid, None) if oid is not None else None
             for ipid in (entry.ipids.values() if entry else ()):
                 self._ipids.pop(ipid, None)
+            if entry is not None and not entry.pinned:
+                self._gone.append(entry.oid)
 
     @property
     def object_count(self) -> int:

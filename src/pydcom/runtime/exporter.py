@@ -61,6 +61,8 @@ class ResolverLink(Protocol):
     """What an exporter needs of its machine's object resolver (MS-DCOM 3.1.1.3, 3.1.1.6.2)."""
 
     def register_exporter(self, exporter: "ObjectExporter") -> None: ...
+    def register_oids(self, oxid: int, oids: list[int]) -> None: ...
+    def forget_oids(self, oxid: int, oids: list[int]) -> None: ...
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]: ...
     def unregister_exporter(self, oxid: int) -> None: ...
 
@@ -257,7 +259,11 @@ class ObjectExporter:
         """
         if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
-        entry = self._tables.add(target, iid, refs, pinned)
+        entry, new = self._tables.add(target, iid, refs, pinned)
+        if new and not pinned and self._resolver is not None:
+            # Before the OBJREF leaves: the resolver takes pings only for OIDs it was told of
+            # (MS-DCOM 3.1.2.5.1.3).
+            self._resolver.register_oids(self.oxid, [entry.oid])
         self._serve_orpc(iid)
         std = StdObjRef(SORF_NOPING if pinned else 0, refs, self.oxid, entry.oid, entry.ipid)
         return ObjRefStandard(iid, std, self.resolver_bindings)

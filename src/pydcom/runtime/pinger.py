@@ -86,6 +86,23 @@ class Pinger:
                     ping.added.update(o for o in added if o in ping.oids)
                     ping.removed.update(o for o in removed if o not in ping.oids)
 
+    def _invalid_oids(self, resolver: Endpoint, ping: PingSet, adds: list[int],
+                      dels: list[int]) -> None:
+        """The resolver knows not every OID in ``adds`` (an object gone, a server restarted):
+        add them one at a time, and stop pinging those it refuses; nothing was applied, so the
+        removals go again too."""
+        if len(adds) > 1:
+            for oid in adds:
+                self._ping(resolver, ping, [oid], [])
+            if dels:
+                self._ping(resolver, ping, [], dels)
+            return
+        log.info("%s[%d] knows no OID %#x: its object is gone", *resolver, adds[0])
+        with self._lock:
+            ping.oids.pop(adds[0], None)
+        if dels:
+            self._ping(resolver, ping, [], dels)
+
     def _ping(self, resolver: Endpoint, ping: PingSet, added: list[int], removed: list[int]) -> None:
         if ping.setid and not added and not removed:
             answer = oe.StatusResponse.decode(self._call(
@@ -111,6 +128,9 @@ class Pinger:
                     ping.setid, ping.sequence = 0, 0
                     ping.added.update(ping.oids)
                 return
+            if answer.status == hresult.OR_INVALID_OID:
+                self._invalid_oids(resolver, ping, adds, dels)
+                continue
             if answer.status:
                 raise ComError(hresult.hresult_from_win32(answer.status), "ComplexPing")
             ping.setid = answer.pSetId

@@ -74,6 +74,18 @@ class ServiceLink:
     def revoke_class(self, oxid: int, clsid: uuid.UUID) -> None:
         self._call(local.OP_REVOKE_CLASS, local.RevokeClassRequest(oxid, clsid, self.secret))
 
+    def register_oids(self, oxid: int, oids: list[int]) -> None:
+        self._oids(local.OP_REGISTER_OIDS, oxid, oids)
+
+    def forget_oids(self, oxid: int, oids: list[int]) -> None:
+        self._oids(local.OP_FORGET_OIDS, oxid, oids)
+
+    def _oids(self, opnum: int, oxid: int, oids: list[int]) -> None:
+        answer = oe.StatusResponse.decode(self._call(
+            opnum, local.OidsRequest(oxid, len(oids), oids, self.secret)))
+        if answer.status:
+            raise ComError(answer.status, "telling the service of OIDs")
+
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]:
         answer = local.LiveOidsResponse.decode(self._call(
             local.OP_LIVE_OIDS, local.LiveOidsRequest(oxid, len(oids), oids, self.secret)))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from pydcom import hresult
+from pydcom.hresult import ComError
 from pydcom.guid import GUID_NULL
 from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_PING_SETS = 100_000
 MAX_PINGED_OIDS = 4_000_000  # across all sets: about 200 MiB at the worst
+MAX_KNOWN_OIDS = 4_000_000  # OIDs the exporters handed out, across all of them
 
 
 @dataclass
@@ -53,12 +55,13 @@ class PingSetState:
 
 
 class _PingSet:
-    __slots__ = ("oids", "sequence", "deadline")
+    __slots__ = ("oids", "sequence", "deadline", "owner")
 
-    def __init__(self, sequence: int, deadline: float) -> None:
+    def __init__(self, sequence: int, deadline: float, owner: str = "") -> None:
         self.oids: set[int] = set()
         self.sequence = sequence
         self.deadline = deadline
+        self.owner = owner  # the identity that made it: only it may ping or change it
 
 
 class Resolver:
@@ -73,6 +76,8 @@ class Resolver:
         self._exporters: dict[int, ExporterRecord] = {}
         self._sets: dict[int, _PingSet] = {}
         self._oid_sets: dict[int, int] = {}  # oid -> how many ping sets hold it
+        self._known: dict[int, int] = {}  # oid -> the OXID of the exporter that handed it out
+        self._oids_of: dict[int, set[int]] = {}  # oxid -> the OIDs it handed out
         self._closing = threading.Event()
         self._timer = threading.Thread(target=self._expire_loop, daemon=True,
                                        name="resolver-ping-sets")
@@ -89,6 +94,33 @@ class Resolver:
     def unregister(self, oxid: int) -> None:
         with self._lock:
             self._exporters.pop(oxid, None)
+            for oid in self._oids_of.pop(oxid, ()):
+                self._known.pop(oid, None)
+
+    def register_oids(self, oxid: int, oids: list[int]) -> None:
+        """OIDs the exporter ``oxid`` handed out: pings for them are taken from now on.
+        ComError OR_INVALID_OXID for an exporter not registered, RPC_S_OUT_OF_RESOURCES past
+        MAX_KNOWN_OIDS."""
+        with self._lock:
+            if oxid not in self._exporters:
+                raise ComError(hresult.hresult_from_win32(hresult.OR_INVALID_OXID),
+                               f"no exporter {oxid:#x}")
+            if len(self._known) + len(oids) > MAX_KNOWN_OIDS:
+                raise ComError(hresult.hresult_from_win32(hresult.RPC_S_OUT_OF_RESOURCES),
+                               f"more than {MAX_KNOWN_OIDS} OIDs")
+            mine = self._oids_of.setdefault(oxid, set())
+            for oid in oids:
+                if self._known.setdefault(oid, oxid) == oxid:
+                    mine.add(oid)
+
+    def forget_oids(self, oxid: int, oids: list[int]) -> None:
+        """OIDs the exporter ``oxid`` released: AddToSet refuses them from now on."""
+        with self._lock:
+            mine = self._oids_of.get(oxid, set())
+            for oid in oids:
+                if self._known.get(oid) == oxid:
+                    del self._known[oid]
+                    mine.discard(oid)
 
     def exporter(self, oxid: int) -> ExporterRecord | None:
         with self._lock:
@@ -107,6 +139,7 @@ class Resolver:
     # ResolverLink for an exporter living in the same process as its resolver
     def register_exporter(self, exporter) -> None:
         self.register(ExporterRecord(exporter.oxid, exporter.bindings, exporter.ipid_rem_unknown))
+        # (register_oids and forget_oids above serve an exporter in this process as they are)
 
     def unregister_exporter(self, oxid: int) -> None:
         self.unregister(oxid)
@@ -138,27 +171,32 @@ class Resolver:
         else:
             self._oid_sets.pop(oid, None)
 
-    def simple_ping(self, setid: int) -> int:
-        """MS-DCOM 3.1.2.5.1.2"""
+    def simple_ping(self, setid: int, owner: str = "") -> int:
+        """MS-DCOM 3.1.2.5.1.2; a set belongs to the identity ``owner`` that made it."""
         with self._lock:
             ping = self._sets.get(setid)
-            if ping is None:
+            if ping is None or ping.owner != owner:
                 return hresult.OR_INVALID_SET
             ping.deadline = self._clock() + 3 * self.ping_period
         return 0
 
-    def complex_ping(self, setid: int, sequence: int, add: list[int], remove: list[int]
-                     ) -> tuple[int, int]:
+    def complex_ping(self, setid: int, sequence: int, add: list[int], remove: list[int],
+                     owner: str = "") -> tuple[int, int]:
         """MS-DCOM 3.1.2.5.1.3: returns (status, SETID). A request that would pass
-        MAX_PING_SETS or MAX_PINGED_OIDS is RPC_S_OUT_OF_RESOURCES and applies nothing (a new
-        set is not made: SETID 0); on a known set it still restarts the timer."""
+        MAX_PING_SETS or MAX_PINGED_OIDS is RPC_S_OUT_OF_RESOURCES, and one that adds an OID
+        no exporter of this machine handed out (or one it released) is OR_INVALID_OID; either
+        applies nothing (a new set is not made: SETID 0), and on a known set still restarts
+        the timer. A set belongs to the identity ``owner`` that made it: for anyone else it
+        is OR_INVALID_SET."""
         deadline = self._clock() + 3 * self.ping_period
         created = False
         with self._lock:
             room = len(self._oid_sets) + len(add) <= MAX_PINGED_OIDS
+            known = self._known
+            unknown = next((oid for oid in add if oid not in known), None)
             if setid:
                 ping = self._sets.get(setid)
-                if ping is None:
+                if ping is None or ping.owner != owner:
                     return hresult.OR_INVALID_SET, setid
                 # The client is alive, whatever becomes of its request: the timer restarts.
                 ping.deadline = deadline
@@ -168,13 +206,17 @@ class Resolver:
                     return 0, setid
                 if not room:  # nothing applied: the client's next attempt has a higher number
                     return hresult.RPC_S_OUT_OF_RESOURCES, setid
+                if unknown is not None:
+                    return hresult.OR_INVALID_OID, setid
             else:
                 if len(self._sets) >= MAX_PING_SETS or not room:
                     return hresult.RPC_S_OUT_OF_RESOURCES, 0
+                if unknown is not None:
+                    return hresult.OR_INVALID_OID, 0
                 setid = secrets.randbits(64) or 1
                 while setid in self._sets:
                     setid = secrets.randbits(64) or 1
-                ping = self._sets[setid] = _PingSet(sequence, deadline)
+                ping = self._sets[setid] = _PingSet(sequence, deadline, owner)
                 created = True
             for oid in add:
                 if oid not in ping.oids:
@@ -229,13 +271,13 @@ class Resolver:
 
     def _simple_ping(self, call: CallReceived) -> bytes:
         request = oe.SimplePingRequest.decode(call.stub)
-        return oe.StatusResponse(self.simple_ping(request.pSetId)).encode()
+        return oe.StatusResponse(self.simple_ping(request.pSetId, caller(call))).encode()
 
     def _complex_ping(self, call: CallReceived) -> bytes:
         request = oe.ComplexPingRequest.decode(call.stub)
         status, setid = self.complex_ping(request.pSetId, request.SequenceNum,
                                           list(request.AddToSet or ()),
-                                          list(request.DelFromSet or ()))
+                                          list(request.DelFromSet or ()), caller(call))
         return oe.ComplexPingResponse(setid, 0, status).encode()  # backoff 0, as Windows (<55>)
 
     def _server_alive(self, call: CallReceived) -> bytes:
@@ -248,3 +290,12 @@ class Resolver:
         return oe.ServerAlive2Response(CURRENT_VERSION,
                                        dualstringarray_ndr(self._bindings().seen_by(call)),
                                        0, 0).encode()
+
+
+def caller(call: CallReceived) -> str:
+    """The identity ping sets belong to: the account a call authenticated as, else the address
+    it came from (calls without authentication cannot be told apart otherwise)."""
+    principal = call.security.principal
+    if principal:
+        return "account:" + principal.casefold()
+    return "address:" + (call.connection.peer[0] if call.connection else "")

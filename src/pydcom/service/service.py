@@ -130,7 +130,9 @@ class Service:
             local.OP_REGISTER_CLASS: only_local(self._register_class),
             local.OP_REVOKE_CLASS: only_local(self._revoke_class),
             local.OP_LIVE_OIDS: only_local(self._live_oids),
-        }, "pydcom-local", open_opnums=frozenset(range(local.OP_LIVE_OIDS + 1)))
+            local.OP_REGISTER_OIDS: only_local(self._register_oids),
+            local.OP_FORGET_OIDS: only_local(self._forget_oids),
+        }, "pydcom-local", open_opnums=frozenset(range(local.OP_FORGET_OIDS + 1)))
 
     def _register_server(self, call: CallReceived) -> bytes:
         request = local.RegisterServerRequest.decode(call.stub)
@@ -158,6 +160,20 @@ class Service:
         request = local.RevokeClassRequest.decode(call.stub)
         assert self.hosting is not None
         self.hosting.revoke_class(request.oxid, request.clsid, request.secret)
+        return oe.StatusResponse(0).encode()
+
+    def _register_oids(self, call: CallReceived) -> bytes:
+        request = local.OidsRequest.decode(call.stub)
+        assert self.hosting is not None
+        self.hosting.registration(request.oxid, request.secret)
+        self.resolver.register_oids(request.oxid, request.oids)
+        return oe.StatusResponse(0).encode()
+
+    def _forget_oids(self, call: CallReceived) -> bytes:
+        request = local.OidsRequest.decode(call.stub)
+        assert self.hosting is not None
+        self.hosting.registration(request.oxid, request.secret)
+        self.resolver.forget_oids(request.oxid, request.oids)
         return oe.StatusResponse(0).encode()
 
     def _live_oids(self, call: CallReceived) -> bytes:

@@ -21,6 +21,7 @@ from pydcom.wire.orpc import DUALSTRINGARRAY, IPID, OID, OXID
 SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d84"), 1, 0)
 OP_REGISTER_SERVER, OP_UNREGISTER_SERVER, OP_REGISTER_CLASS, OP_REVOKE_CLASS = 0, 1, 2, 3
 OP_LIVE_OIDS = 4
+OP_REGISTER_OIDS, OP_FORGET_OIDS = 5, 6  # the OIDs an exporter handed out, and those gone
 # The other direction: what the service asks of a server process, on the server's own endpoint.
 SERVER_SYNTAX = SyntaxId(uuid.UUID("5b1c0f3e-8a7d-4d62-9e51-0c3f2a6b7d85"), 1, 0)
 OP_ACTIVATE = 0
@@ -62,6 +63,15 @@ class RevokeClassRequest(ndr.Params):
 
 
 class LiveOidsRequest(ndr.Params):
+    oxid = OXID
+    count = ndr.u32
+    oids = ndr.ref(ndr.conformant(OID, size_is="count"))
+    secret = ndr.GUID
+
+
+class OidsRequest(ndr.Params):
+    """OIDs the exporter ``oxid`` handed out (the resolver then takes pings for them), or
+    released (it no longer does)."""
     oxid = OXID
     count = ndr.u32
     oids = ndr.ref(ndr.conformant(OID, size_is="count"))
