@@ -30,6 +30,8 @@ AUTHN_WINNT = 0x0A  # NTLM (MS-RPCE 2.2.1.1.7)
 TOKEN_SIZE = ntlm.SIGNATURE_SIZE
 SEC_TRAILER = struct.Struct("<BBBBI")  # auth_type, auth_level, pad, reserved, context id
 _PAD_TO = 16  # the sec_trailer 16-aligned from the start of the body (MS-RPCE 2.2.2.11)
+_ZEROS = tuple(bytes(n) for n in range(_PAD_TO))
+_TRAILER_AND_TOKEN = 8 + TOKEN_SIZE
 
 
 class AuthLevel(enum.IntEnum):
@@ -151,6 +153,17 @@ class SecurityContext:
         if room <= 0:
             raise SecurityError(f"fragments of {max_frag} bytes leave no room for a signed body")
         total = len(stub)
+        if total <= room:  # most calls: one fragment, built without the loop's slicing
+            pad = -total % _PAD_TO
+            body = stub + _ZEROS[pad] if pad else bytes(stub)
+            head_bytes = head(0x03, head_size + len(body) + _TRAILER_AND_TOKEN, total)
+            trailer = SEC_TRAILER.pack(self.auth_type, self.level, pad, 0, self.context_id)
+            if self.level == AuthLevel.PKT_PRIVACY:
+                sealed, signature = session.seal(body, signed_prefix=head_bytes,
+                                                 signed_suffix=trailer)
+                return [b"".join((head_bytes, sealed, trailer, signature))]
+            message = b"".join((head_bytes, body, trailer))
+            return [message + session.sign(message)]
         out = []
         start = 0
         while True:
