@@ -280,3 +280,22 @@ def test_deep_nesting_is_bounded():
         ndr.encode(kind, value)
     shallow = ndr.unique(ndr.unique(ndr.u32))
     assert ndr.decode(shallow, ndr.encode(shallow, 7)) == 7
+
+
+def test_a_gathering_writer_holds_large_bytes_and_keeps_alignment():
+    from pydcom.ndr.core import HOLD_MIN, Writer
+
+    big = bytes(range(256)) * (HOLD_MIN // 256) + b"12345"  # not a multiple of 8
+    plain, gathering = Writer(), Writer(gather=True)
+    for w in (plain, gathering):
+        w.buf += b"head"
+        w.put(big)
+        w.align(8)
+        w.buf += b"tail"
+    assert gathering.held == len(big) & ~7 and len(gathering.buf) < 100
+    parts = gathering.parts()
+    assert any(isinstance(p, memoryview) and p.obj is big for p in parts)
+    assert b"".join(parts) == bytes(plain.buf) == gathering.getvalue()
+    small = Writer(gather=True)
+    small.put(bytes(100))
+    assert small.held == 0 and small.parts() == [small.buf]

@@ -37,6 +37,7 @@ from pydcom.automation.variant import (
 )
 from pydcom.ndr.core import FIRST_REFERENT_ID, Reader, Writer
 from pydcom.ndr.errors import NdrError
+from pydcom.rpc.framing import Gathered
 from pydcom.wire.ids import COM_MAJOR_VERSION, COM_MINOR_VERSION
 
 IID_NULL_BYTES = bytes(16)
@@ -92,14 +93,14 @@ def _write_variants(w: Writer, values: Sequence[Variant]) -> None:
 
 def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
                    named: Sequence[int], varref_index: Sequence[int],
-                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes | bytearray:
+                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes | bytearray | Gathered:
     """IDispatch::Invoke's [in] side (MS-OAUT 3.1.4.4) after an ORPCTHIS without extensions."""
     if not named and not varref and all(type(v) is Variant and v.vt in FIXED_VTS for v in args):
         fixed = encode_fixed_request(cid, dispid, flags, [v.vt for v in args],
                                      [v.value for v in args], lcid)
         if fixed is not None:
             return fixed
-    w = Writer()
+    w = Writer(gather=True)
     next_id = FIRST_REFERENT_ID
     args_id = next_id if args else 0
     next_id += 4 if args else 0
@@ -118,7 +119,7 @@ def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
     count = len(varref)
     w.buf += struct.pack(f"<II{count}I", count, count, *varref_index)
     _write_variants(w, varref)
-    return w.buf  # the buffer itself: a megabyte argument is not copied once more
+    return _stub_of(w)
 
 
 def _read_variants(r: Reader, count: int, what: str) -> list:
@@ -200,7 +201,7 @@ def _write_excepinfo(w: Writer, wcode: int, source: str | None, description: str
 
 
 def encode_response(result: Variant | None, error, arg_error: int, varref: Sequence[Variant],
-                    hr: int) -> bytes | bytearray:
+                    hr: int) -> bytes | bytearray | Gathered:
     """IDispatch::Invoke's [out] side (MS-OAUT 3.1.4.4) with an ORPCTHAT without extensions.
     ``error`` is a DispatchError (its EXCEPINFO) or None (an empty one)."""
     if error is None and not varref and not arg_error and result is not None:
@@ -208,7 +209,7 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
             if type(result) is Variant else None
         if fixed is not None:
             return fixed
-    w = Writer()
+    w = Writer(gather=True)
     w.buf += _ORPCTHAT.pack(0, 0)
     if result is None:
         w.buf += _U32.pack(0)
@@ -225,7 +226,13 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
     _write_variants(w, varref)
     w.align(4)
     w.buf += _U32.pack(hr & 0xFFFFFFFF)
-    return w.buf  # the buffer itself: a megabyte result is not copied once more
+    return _stub_of(w)
+
+
+def _stub_of(w: Writer) -> bytearray | Gathered:
+    """The buffer itself, or with a megabyte of bytes held, the parts around it: a large
+    argument or result is not copied once more on its way to the wire."""
+    return Gathered(w.parts()) if w.held else w.buf
 
 
 class InvokeAnswer:

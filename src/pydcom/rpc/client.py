@@ -42,6 +42,7 @@ from pydcom.rpc.errors import (
     ServerUnavailable,
 )
 from pydcom.rpc.sockopts import set_kernel_timeouts, set_send_timeout
+from pydcom.rpc.transport import send_buffers
 
 _RECV_SIZE = 65536
 
@@ -287,8 +288,11 @@ class RpcClient:
                 if stub is not None:
                     return stub
             else:
-                call_id, fragments = conn.request(context_id, opnum, stub, object)
-                self._send(fragments)
+                call_id, fragments = conn.fragments(context_id, opnum, stub, object)
+                try:  # every fragment in one gathering write: the stub is not copied
+                    send_buffers(self._sock, [part for parts in fragments for part in parts])
+                except OSError as exc:
+                    self._send_failed(exc)
                 conn.receive_data(self._recv())
             event = self._receive_event(bind=False)
             while event.call_id != call_id:  # a late answer to an abandoned call

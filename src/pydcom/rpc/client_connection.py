@@ -27,7 +27,7 @@ from pydcom.rpc.constants import (
     bind_time_feature_syntax,
 )
 from pydcom.rpc.errors import ProtocolError
-from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.framing import FrameBuffer, Gathered, cut
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
     SINGLE_OBJECT_REQUEST,
@@ -181,27 +181,32 @@ class ClientConnection:
                                                     call_id, total, context_id, opnum),
                                   guid_to_bytes(object), stub))
 
-    def request(self, context_id: int, opnum: int, stub: bytes,
+    def request(self, context_id: int, opnum: int, stub: bytes | Gathered,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
         """The fragments of one request (C706 12.6.4.9), each within the server's limit."""
         single = self.single_request(context_id, opnum, stub, object)
         if single is not None:
             return single[0], [single[1]]
+        call_id, fragments = self.fragments(context_id, opnum, stub, object)
+        return call_id, [b"".join(parts) for parts in fragments]
+
+    def fragments(self, context_id: int, opnum: int, stub: bytes | Gathered,
+                  object: uuid.UUID | None = None) -> tuple[int, list[tuple]]:
+        """``request``'s fragments unjoined, for a gathering write: per fragment its head, the
+        object UUID (b"" without), then views of its piece of the stub: nothing is copied."""
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         total = len(stub)
         object_bytes = guid_to_bytes(object) if object is not None else b""
         header = 24 + len(object_bytes)
         room = (self.max_xmit_frag - header) & ~7
-        view = memoryview(stub)
         fragments = []
-        for start in range(0, total, room):
+        for start, size, pieces in cut(stub, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0) | (
                 PFC_OBJECT_UUID if object_bytes else 0)
-            piece = view[start:start + room]  # sent as it is: the stub's bytes are not copied
-            fragments.append(b"".join((pack_request_head(
-                REQUEST_LEADING[flags], header + len(piece), 0, call_id, total - start,
-                context_id, opnum), object_bytes, piece)))
+            fragments.append((pack_request_head(
+                REQUEST_LEADING[flags], header + size, 0, call_id, total - start,
+                context_id, opnum), object_bytes, *pieces))
         return call_id, fragments
 
     # -- incoming ----------------------------------------------------------------------------

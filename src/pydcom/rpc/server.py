@@ -33,6 +33,7 @@ from pydcom.rpc.server_connection import (
     ServerState,
 )
 from pydcom.rpc.sockopts import set_kernel_timeouts
+from pydcom.rpc.transport import send_buffers
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ class RpcServer:
         recv, sendall = sock.recv, sock.sendall
         receive_data, next_event = conn.receive_data, conn.next_event
         respond, data_to_send = conn.respond, conn.data_to_send
+        buffers_to_send = conn.buffers_to_send
         closing = ServerState.CLOSING
         try:
             while True:
@@ -244,7 +246,11 @@ class RpcServer:
                     # protocol answers up to there leaves with this call's answer, in order, in
                     # one send.
                     call = next_event()
-                    sendall(data_to_send())
+                    out = buffers_to_send()
+                    if len(out) == 1:
+                        sendall(out[0])
+                    else:  # a fragmented response: its headers and stub pieces in one write
+                        send_buffers(sock, out)
                 if conn.state is closing:
                     return
         except OSError as exc:

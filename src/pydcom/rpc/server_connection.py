@@ -42,7 +42,7 @@ from pydcom.rpc.constants import (
     SyntaxId,
     bind_time_features,
 )
-from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.framing import FrameBuffer, Gathered, cut
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
     RESPONSE_LEADING,
@@ -210,6 +210,13 @@ class ServerConnection:
         out.clear()
         return data
 
+    def buffers_to_send(self) -> list[bytes | memoryview]:
+        """What ``data_to_send`` would join, unjoined: every PDU queued, a fragmented response as
+        its headers and the stub's pieces, for one gathering write; [] when there is none."""
+        out = self._outgoing
+        self._outgoing = []
+        return out
+
     def close(self) -> None:
         """Release what the connection holds beyond itself: its association group membership."""
         if self.assoc_group_id:
@@ -282,7 +289,7 @@ class ServerConnection:
         return None
 
     # -- answers -----------------------------------------------------------------------------
-    def respond(self, call: CallReceived, stub: bytes) -> None:
+    def respond(self, call: CallReceived, stub: bytes | Gathered) -> None:
         """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10)."""
         room = self._stub_room
         total = len(stub)
@@ -290,15 +297,13 @@ class ServerConnection:
             self._outgoing.append(pack_response_head(SINGLE_RESPONSE, 24 + total, 0, call.call_id,
                                                      total, call.context_id, 0) + stub)
             return
-        view = memoryview(stub)
-        out = self._outgoing  # headers and slices of the stub, joined once: each byte copied once
-        for start in range(0, total, room):
+        out = self._outgoing  # headers and views of the stub: its bytes are not copied
+        for start, size, pieces in cut(stub, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
-            piece = view[start:start + room]
-            out.append(pack_response_head(RESPONSE_LEADING[flags], 24 + len(piece), 0,
+            out.append(pack_response_head(RESPONSE_LEADING[flags], 24 + size, 0,
                                           call.call_id, total - start, call.context_id, 0))
-            out.append(piece)
+            out += pieces
 
     def fault(self, call: CallReceived, status: int, did_not_execute: bool = False) -> None:
         """Queue the fault PDU answering a call (C706 12.6.4.7)."""
