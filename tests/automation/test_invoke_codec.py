@@ -161,13 +161,13 @@ def test_a_large_byte_array_is_held_not_copied_and_the_bytes_are_the_declared_on
     assert isinstance(ours, Gathered)
     assert any(isinstance(part, memoryview) and part.obj is data for part in ours.parts)
     assert bytes(ours) == declared_request(bytes(16), 7, 1, args, [], [], []).encode()
-    assert codec.decode_request(bytes(ours)).args == args
+    assert codec.decode_request(bytearray(bytes(ours))).args == args
     result = codec.encode_response(array, None, 0, [Variant(VT.I2, 3)], 0)
     declared = wire.InvokeResponse(ORPCTHAT(), array, wire.EXCEPINFO(0, 0, None, None, None, 0,
                                                                      0, 0, 0),
                                    0, [Variant(VT.I2, 3)], 0)
     assert isinstance(result, Gathered) and bytes(result) == declared.encode()
-    answer = codec.decode_response(bytes(result))
+    answer = codec.decode_response(bytearray(bytes(result)))
     assert answer.result == array and type(answer.result.value.values) is bytes
 
 

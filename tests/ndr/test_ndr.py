@@ -282,6 +282,21 @@ def test_deep_nesting_is_bounded():
     assert ndr.decode(shallow, ndr.encode(shallow, 7)) == 7
 
 
+def test_a_reader_over_a_bytearray_reads_it_in_place_and_takes_bytes():
+    """A stub reassembled from fragments is a bytearray: read where it is, not copied whole,
+    and what is taken of it is bytes of its own, unchanged when the buffer is used again."""
+    from pydcom.ndr.core import Reader
+
+    data = bytearray(b"\x01\x00\x00\x00abcdefgh")
+    r = Reader(data)
+    assert r.data is data and r.u32() == 1
+    taken = r.take(8)
+    assert type(taken) is bytes and taken == b"abcdefgh"
+    data[4:12] = bytes(8)
+    assert taken == b"abcdefgh"
+    assert type(Reader(memoryview(b"xy")).data) is bytes  # any other buffer is copied
+
+
 def test_a_gathering_writer_holds_large_bytes_and_keeps_alignment():
     from pydcom.ndr.core import HOLD_MIN, Writer
 

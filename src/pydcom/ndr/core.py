@@ -116,8 +116,11 @@ class Reader:
 
     __slots__ = ("data", "pos", "end", "deferred", "full_seen", "depth", "path")
 
-    def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
-        self.data = bytes(data) if not isinstance(data, bytes) else data
+    def __init__(self, data: bytes | bytearray, pos: int = 0, end: int | None = None) -> None:
+        # A bytearray (a stub reassembled from fragments) is read where it is, and what
+        # ``take`` takes of it is bytes of its own: copying it whole first would copy every
+        # byte once more. Any other buffer is copied.
+        self.data = data if isinstance(data, (bytes, bytearray)) else bytes(data)
         self.pos = pos
         self.end = len(self.data) if end is None else end
         self.deferred: list | None = None
@@ -145,8 +148,11 @@ class Reader:
     def take(self, size: int) -> bytes:
         self.need(size)
         start = self.pos
-        self.pos = start + size
-        return self.data[start:self.pos]
+        self.pos = end = start + size
+        data = self.data
+        if type(data) is bytearray:  # bytes, copied once (a slice would be a bytearray)
+            return bytes(memoryview(data)[start:end])
+        return data[start:end]
 
     def unpack(self, fmt: struct.Struct) -> tuple:
         self.need(fmt.size)

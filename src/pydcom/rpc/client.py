@@ -327,6 +327,15 @@ class RpcClient:
             self._recv_failed(None)
         return data
 
+    def _recv_into(self, space: memoryview) -> int:
+        try:
+            count = self._sock.recv_into(space)
+        except OSError as exc:
+            self._recv_failed(exc)
+        if not count:
+            self._recv_failed(None)
+        return count
+
     def _recv_failed(self, exc: OSError | None) -> None:
         """The request went out and no answer came: the call may have run."""
         self.close()
@@ -347,7 +356,12 @@ class RpcClient:
                 raise
             if event is None:
                 try:
-                    conn.receive_data(self._recv())
+                    space = conn.receive_buffer()
+                    if space is None:
+                        conn.receive_data(self._recv())
+                    else:  # a long response: read into the connection's own buffer
+                        conn.received(self._recv_into(space))
+                        del space  # before anything can resize the buffer it views
                 except CallFailed as exc:
                     if bind:  # nothing ran yet: the server is not there for us
                         raise ServerUnavailable(exc.detail) from exc

@@ -30,6 +30,7 @@ from pydcom.rpc.errors import ProtocolError
 from pydcom.rpc.framing import FrameBuffer, Gathered, cut
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
+    RESPONSE_LEADING,
     SINGLE_OBJECT_REQUEST,
     SINGLE_REQUEST,
     SINGLE_RESPONSE,
@@ -52,6 +53,8 @@ _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
     BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
 _U32 = struct.Struct("<I")
+_MIDDLE_RESPONSE = RESPONSE_LEADING[0]
+_LAST_RESPONSE = RESPONSE_LEADING[PFC_LAST_FRAG]
 _offers = Memo(256)  # what a bind offers -> (the offered contexts, the PDU with call_id 0)
 
 
@@ -113,7 +116,7 @@ class ClientConnection:
         self._call_id = 0
         self._next_context_id = 0
         self._offer: tuple[int, list[tuple[int, SyntaxId, bool]]] | None = None
-        self._partial: tuple[int, list[bytes], int] | None = None
+        self._partial: list | None = None  # [call_id, stub buffer, bytes filled]
         self._feature_negotiation = feature_negotiation
         self._max_response_size = max_response_size
         self.contexts: dict[SyntaxId, int] = {}
@@ -213,6 +216,16 @@ class ClientConnection:
     def receive_data(self, data: bytes) -> None:
         self._frames.feed(data)
 
+    def receive_buffer(self) -> memoryview | None:
+        """Room for the next read itself (a socket's recv_into), then ``received``, while a long
+        response arrives in fragments; None when ``receive_data`` takes the bytes. The view must
+        be let go before the next ``receive_data``."""
+        return None if self._partial is None else self._frames.space()
+
+    def received(self, count: int) -> None:
+        """``count`` bytes were read into ``receive_buffer``."""
+        self._frames.filled(count)
+
     def single_response(self, call_id: int, data: bytes) -> bytes | None:
         """The hot path: if ``data`` is exactly the one-fragment response to ``call_id`` in the
         form ``SINGLE_RESPONSE``, without auth, within the negotiated size, and nothing else is
@@ -230,6 +243,15 @@ class ClientConnection:
         """The next event, or None when more bytes are needed. ProtocolError if the server
         sent something that cannot be right."""
         while True:
+            partial = self._partial
+            if partial is not None:
+                # Amid a long response: the stubs of its following fragments straight into its
+                # buffer while they take the plain form; any other PDU is read below.
+                partial[2], last = self._frames.take_stubs(
+                    partial[1], partial[2], _MIDDLE_RESPONSE, _LAST_RESPONSE, partial[0], 24,
+                    self._max_response_size - partial[2], self.max_recv_frag)
+                if last:
+                    return self._finish()
             try:
                 item = self._frames.next_frame()
                 if item is None:
@@ -244,7 +266,7 @@ class ClientConnection:
             except PduError as exc:
                 raise ProtocolError(f"malformed PDU from server: {exc}") from None
             if isinstance(pdu, Response):
-                event = self._on_response(pdu.call_id, pdu.flags, pdu.stub)
+                event = self._on_response(pdu.call_id, pdu.flags, pdu.stub, pdu.alloc_hint)
                 if event is not None:
                     return event
             elif isinstance(pdu, Fault):
@@ -259,26 +281,34 @@ class ClientConnection:
             else:
                 raise ProtocolError(f"unexpected {type(pdu).__name__} PDU from server")
 
-    def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview
+    def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview, hint: int = 0
                      ) -> ResponseReceived | None:
         if flags & PFC_FIRST_FRAG:
             if flags & PFC_LAST_FRAG:
                 self._partial = None
                 return ResponseReceived(call_id, stub)
-            self._partial = (call_id, [stub], len(stub))
-            return None
-        if self._partial is None or self._partial[0] != call_id:
+            # The stub is written into one buffer of the size the alloc_hint announces (within
+            # the limit), so that each byte is copied once.
+            self._partial = [call_id, bytearray(min(hint, self._max_response_size)), 0]
+        elif self._partial is None or self._partial[0] != call_id:
             raise ProtocolError(f"response fragment for call {call_id} out of sequence")
-        call_id, chunks, size = self._partial
-        size += len(stub)
+        partial = self._partial
+        size = partial[2] + len(stub)
         if size > self._max_response_size:
             raise ProtocolError(f"response larger than {self._max_response_size} bytes")
-        chunks.append(stub)
+        partial[1][partial[2]:size] = stub  # grows the buffer past a short alloc_hint
+        partial[2] = size
         if flags & PFC_LAST_FRAG:
-            self._partial = None
-            return ResponseReceived(call_id, b"".join(chunks))
-        self._partial = (call_id, chunks, size)
+            return self._finish()
         return None
+
+    def _finish(self) -> ResponseReceived:
+        """The response whose last fragment was read."""
+        call_id, stub, size = self._partial
+        self._partial = None
+        if len(stub) > size:  # the alloc_hint promised more than came
+            del stub[size:]
+        return ResponseReceived(call_id, stub)
 
     def _on_bind_fault(self, pdu: Fault) -> BindOutcome:
         """A fault where an alter_context_resp was due: the server took none of the offer

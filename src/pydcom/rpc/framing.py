@@ -2,51 +2,117 @@
 
 The buffer never holds more than what was fed plus one partial fragment, and a fragment is at
 most 65535 bytes (frag_length is 16 bits), so a peer cannot make it grow without bound.
+
+A long message arrives as fragments back to back. For it, bytes may be read into the buffer
+itself (``space`` and ``filled``: one persistent buffer, no bytes object per read), and
+``take_stubs`` moves the stubs of a run of fragments of one call straight into that call's
+reassembly buffer: each stub byte is copied once, with one struct call per fragment.
 """
 
 from __future__ import annotations
 
+import struct
 from typing import Iterator
 
 from pydcom.rpc.pdu import HEADER_SIZE, Header, peek_header
+
+_COMMON = struct.Struct("<8sHHI")  # the common header: leading 8 bytes, lengths, call_id
+BULK_SPACE = 256 * 1024  # the buffer's size while a long message is read into it
+_MIN_SPACE = 65536 + 64  # room kept for a read: a whole fragment and more
 
 
 class FrameBuffer:
     """Accumulates bytes; ``next_frame()`` returns (header, fragment bytes) or None.
 
-    ``pending`` is the number of bytes held that are not yet a whole fragment.
+    ``_buf[_pos:_end]`` holds the bytes not taken yet; past ``_end`` is room for ``space``.
+    ``pending`` is the number of bytes held that are not taken yet.
     """
 
-    __slots__ = ("_buf", "_pos", "pending")
+    __slots__ = ("_buf", "_pos", "_end", "pending")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._pos = 0
+        self._end = 0
         self.pending = 0
 
     def feed(self, data: bytes) -> None:
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
+        if self._pos == self._end:
+            self._pos = self._end = 0
         elif self._pos > 65536:  # compact: drop what was consumed
-            del self._buf[:self._pos]
-            self._pos = 0
-        self._buf += data
-        self.pending = len(self._buf) - self._pos
+            self._compact()
+        end = self._end + len(data)
+        self._buf[self._end:end] = data  # in the room past _end, or growing the buffer
+        self._end = end
+        self.pending = end - self._pos
+
+    def _compact(self) -> None:
+        """Move the bytes not taken yet to the front (at most a fragment's worth)."""
+        pos, end = self._pos, self._end
+        with memoryview(self._buf) as view:
+            self._buf[:end - pos] = bytes(view[pos:end])  # same length: in place
+        self._pos, self._end = 0, end - pos
+
+    def space(self) -> memoryview:
+        """A writable view of the room after the bytes held, for a socket's recv_into; then
+        ``filled`` with what it read. The view must be let go before the next ``feed``."""
+        if self._pos == self._end:
+            self._pos = self._end = 0
+        elif len(self._buf) - self._end < _MIN_SPACE:
+            self._compact()
+        room = len(self._buf) - self._end
+        if room < _MIN_SPACE:
+            self._buf += bytes(max(BULK_SPACE - len(self._buf), _MIN_SPACE - room))
+        return memoryview(self._buf)[self._end:]
+
+    def filled(self, count: int) -> None:
+        """``count`` bytes were read into ``space``."""
+        self._end += count
+        self.pending = self._end - self._pos
 
     def next_frame(self) -> tuple[Header, bytes] | None:
-        """The next whole fragment, or None if more bytes are needed. PduError if the header is bad."""
+        """The next whole fragment, or None if more bytes are needed; PduError for a bad header."""
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < HEADER_SIZE:
+        if self._end - pos < HEADER_SIZE:
             return None
         header = peek_header(buf, pos)
         end = pos + header.frag_length
-        if end > len(buf):
+        if end > self._end:
             return None
         self._pos = end
-        self.pending = len(buf) - end
+        self.pending = self._end - end
         with memoryview(buf) as view:  # one copy of the fragment, not two
             return header, bytes(view[pos:end])
+
+    def take_stubs(self, into: bytearray, at: int, middle: bytes, last: bytes, call_id: int,
+                   head: int, room: int, max_frag: int) -> tuple[int, bool]:
+        """Copy into ``into`` from ``at`` on the stubs of the whole fragments at the front that
+        go on with call ``call_id`` as the simplest form does: each begins with the leading 8
+        bytes ``middle`` or, the call's last, ``last`` (version, PTYPE, pfc_flags and data
+        representation at once), has no auth verifier and a frag_length from ``head`` (the
+        bytes before its stub) to ``max_frag``, and its stub fits in ``room`` bytes more.
+        Stops after the last fragment and before any other, which ``next_frame`` then reads.
+        Returns where the stub now ends and whether the last fragment was taken."""
+        buf, pos, end = self._buf, self._pos, self._end
+        done = False
+        with memoryview(buf) as view:
+            while end - pos >= HEADER_SIZE:
+                leading, frag_length, auth_length, frag_call = _COMMON.unpack_from(buf, pos)
+                if leading != middle and leading != last or auth_length or \
+                        frag_call != call_id or not head <= frag_length <= max_frag or \
+                        pos + frag_length > end or frag_length - head > room:
+                    break
+                stop = at + frag_length - head
+                into[at:stop] = view[pos + head:pos + frag_length]  # grows ``into`` if short
+                room -= stop - at
+                at = stop
+                pos += frag_length
+                if leading == last:
+                    done = True
+                    break
+        self._pos = pos
+        self.pending = end - pos
+        return at, done
 
 
 class Gathered:

@@ -209,8 +209,9 @@ class RpcServer:
         conn = ServerConnection(self.lookup, limits=self.limits, groups=self._groups,
                                 connection=info, port_spec=str(self.address[1]),
                                 interface_count=lambda: self.interface_count)
-        recv, sendall = sock.recv, sock.sendall
+        recv, sendall, recv_into = sock.recv, sock.sendall, sock.recv_into
         receive_data, next_event = conn.receive_data, conn.next_event
+        receive_buffer, received = conn.receive_buffer, conn.received
         respond, data_to_send = conn.respond, conn.data_to_send
         buffers_to_send = conn.buffers_to_send
         closing = ServerState.CLOSING
@@ -225,10 +226,26 @@ class RpcServer:
                     return
                 receive_data(data)
                 call = next_event()
-                if call is None:  # a bind, an alter_context, a fault, or not a whole PDU yet
+                while call is None:  # a bind, an alter_context, a fault, or not a whole PDU yet
                     out = data_to_send()
                     if out:
                         sendall(out)
+                    # A long call arriving in fragments is read into the connection's own
+                    # buffer, as much as has come, with no bytes object per read.
+                    space = receive_buffer()
+                    if space is None:
+                        break
+                    try:
+                        count = recv_into(space)
+                    except BlockingIOError:  # SO_RCVTIMEO expired
+                        log.info("%s: closing idle connection from %s", self.name, peer)
+                        return
+                    finally:
+                        del space  # before anything can resize the buffer it views
+                    if not count:
+                        return
+                    received(count)
+                    call = next_event()
                 while call is not None:
                     # The call runs here rather than in a method of its own: on this path each
                     # Python call is measurable (bench/bench_rpc.py).

@@ -33,6 +33,7 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PTYPE,
     BindFeature,
@@ -45,6 +46,7 @@ from pydcom.rpc.constants import (
 from pydcom.rpc.framing import FrameBuffer, Gathered, cut
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
+    REQUEST_LEADING,
     RESPONSE_LEADING,
     SINGLE_OBJECT_REQUEST,
     SINGLE_REQUEST,
@@ -143,21 +145,25 @@ class AssociationGroups:
 
 
 class _PartialCall:
-    """A fragmented request being reassembled; ``rejected`` calls are read and dropped."""
+    """A fragmented request being reassembled; ``rejected`` calls are read and dropped.
 
-    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "chunks", "size",
+    The stub is written into ``data``, of the size the first fragment's alloc_hint announces
+    (within the request size limit), so that each byte is copied once; ``size`` is how much of
+    it is filled."""
+
+    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "data", "size",
                  "rejected", "auth")
 
     def __init__(self, call_id: int, context_id: int, interface: Interface | None, opnum: int,
-                 obj: uuid.UUID | None, auth: AuthVerifier | None) -> None:
+                 obj: uuid.UUID | None, auth: AuthVerifier | None, data: bytearray) -> None:
         self.call_id = call_id
         self.context_id = context_id
         self.interface = interface
         self.opnum = opnum
         self.object = obj
-        self.chunks: list[bytes] = []
-        self.size = 0
         self.rejected = interface is None
+        self.data = data
+        self.size = 0
         self.auth = auth
 
 
@@ -198,6 +204,19 @@ class ServerConnection:
             self._frames.feed(self._unframed)
             self._unframed = None
         self._frames.feed(data)
+
+    def receive_buffer(self) -> memoryview | None:
+        """Room for the next read itself (a socket's recv_into), then ``received``, while a long
+        call arrives in fragments; None when ``receive_data`` takes the bytes. The view must be
+        let go before the next ``receive_data``."""
+        partial = self._partial
+        if partial is None or partial.rejected or self._unframed is not None:
+            return None
+        return self._frames.space()
+
+    def received(self, count: int) -> None:
+        """``count`` bytes were read into ``receive_buffer``."""
+        self._frames.filled(count)
 
     def data_to_send(self) -> bytes:
         """Every PDU queued since the last time, in the order queued; b"" when there is none."""
@@ -263,6 +282,21 @@ class ServerConnection:
         elif not self._frames.pending:
             return None
         while self.state in _OPEN:
+            partial = self._partial
+            if partial is not None and not partial.rejected:
+                # Amid a long call: the stubs of its following fragments straight into its
+                # buffer while they take the plain form; any other PDU is read below.
+                flags = PFC_OBJECT_UUID if partial.object is not None else 0
+                partial.size, last = self._frames.take_stubs(
+                    partial.data, partial.size, REQUEST_LEADING[flags],
+                    REQUEST_LEADING[flags | PFC_LAST_FRAG], partial.call_id,
+                    40 if flags else 24, self._limits.max_request_size - partial.size,
+                    self.max_recv_frag)
+                if last:
+                    event = self._finish(partial)
+                    if event is not None:
+                        return event
+                    continue
             try:
                 item = self._frames.next_frame()
             except PduError as exc:
@@ -363,7 +397,9 @@ class ServerConnection:
                 if interface is None:
                     return None
                 return self._complete(call_id, context_id, interface, opnum, obj, stub, auth)
-            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, auth)
+            data = bytearray(0 if interface is None
+                             else min(pdu.alloc_hint, self._limits.max_request_size))
+            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, auth, data)
             return self._add_fragment(self._partial, stub, last=False)
 
         partial = self._partial
@@ -377,22 +413,30 @@ class ServerConnection:
 
     def _add_fragment(self, partial: _PartialCall, stub: bytes, last: bool) -> CallReceived | None:
         if not partial.rejected:
-            partial.size += len(stub)
-            if partial.size > self._limits.max_request_size:
+            size = partial.size + len(stub)
+            if size > self._limits.max_request_size:
                 # MS-RPCE 3.3.3.5.4 and 3.3.3.5.8: fault at once, drop the rest of the call.
                 self._queue_fault(partial.call_id, partial.context_id, NCA_S_FAULT_ACCESS_DENIED)
                 partial.rejected = True
-                partial.chunks.clear()
+                partial.data = bytearray()
             else:
-                partial.chunks.append(stub)
+                partial.data[partial.size:size] = stub  # grows data past a short alloc_hint
+                partial.size = size
         if not last:
             return None
+        return self._finish(partial)
+
+    def _finish(self, partial: _PartialCall) -> CallReceived | None:
+        """The call whose last fragment was read."""
         self._partial = None
         if partial.rejected:
             return None
         assert partial.interface is not None
+        stub = partial.data
+        if len(stub) > partial.size:  # the alloc_hint promised more than came
+            del stub[partial.size:]
         return self._complete(partial.call_id, partial.context_id, partial.interface,
-                              partial.opnum, partial.object, b"".join(partial.chunks), partial.auth)
+                              partial.opnum, partial.object, stub, partial.auth)
 
     def _complete(self, call_id: int, context_id: int, interface: Interface, opnum: int,
                   obj: uuid.UUID | None, stub: bytes, auth: AuthVerifier | None
