@@ -1,9 +1,11 @@
 """Long messages coming in: read into the connection's own buffer, the stubs of a run of
-fragments taken straight into the call's buffer."""
+fragments taken straight into the call's buffer, and that buffer used again."""
 
 from __future__ import annotations
 
+import gc
 import struct
+import sys
 import uuid
 
 import pytest
@@ -17,9 +19,11 @@ from pydcom.rpc.constants import (
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
 )
-from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.framing import FrameBuffer, stub_buffer
 
 from .test_server_connection import bound_server, split_pdus
+
+EXACT_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 
 
 def request_fragments(call_id, ctx, stub, size, obj=None, alloc_hint=None, flags_extra=0):
@@ -114,6 +118,42 @@ def test_orphaned_amid_a_long_call_drops_it():
     frags = list(request_fragments(2, ctx, bytes(5000), 1000))
     data = b"".join(frags[:3]) + P.Orphaned(3, 2).encode() + P.Request(3, ctx, 0, b"x").encode()
     assert [bytes(c.stub) for c in read_in(server, data, 1500)] == [b"x"]
+
+
+@pytest.mark.skipif(not EXACT_REFCOUNTS, reason="reuse needs exact reference counts")
+def test_the_buffer_of_a_long_call_is_used_again_once_let_go():
+    server, ctx = bound_server()
+    stub = bytes(range(256)) * 40
+    [first] = read_in(server, b"".join(request_fragments(2, ctx, stub, 1000)))
+    held = first.stub
+    del first
+    [second] = read_in(server, b"".join(request_fragments(3, ctx, stub[::-1], 1000)))
+    assert second.stub is not held and bytes(held) == stub  # held: not written over
+    buffer_id = id(second.stub)
+    del second, held
+    gc.collect()
+    [third] = read_in(server, b"".join(request_fragments(4, ctx, stub, 1000)))
+    assert id(third.stub) == buffer_id and bytes(third.stub) == stub
+
+
+def test_stub_buffer_reuses_only_what_nobody_holds():
+    class Owner:
+        spare = None
+
+    # (Each result is compared outside its assert: pytest's assertion rewriting holds on to the
+    # values an assert looks at.)
+    owner = Owner()
+    owner.spare = stub_buffer(owner.spare, 10)
+    first = owner.spare
+    again = stub_buffer(owner.spare, 10) is first
+    assert len(first) == 10 and not again  # `first` holds it
+    view = memoryview(owner.spare)
+    del first
+    again = stub_buffer(owner.spare, 10) is owner.spare
+    assert not again  # a view holds it
+    del view
+    again = stub_buffer(owner.spare, 10) is owner.spare
+    assert again or not EXACT_REFCOUNTS
 
 
 # -- the client reassembling a long response ----------------------------------------------------

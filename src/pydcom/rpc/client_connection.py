@@ -27,7 +27,7 @@ from pydcom.rpc.constants import (
     bind_time_feature_syntax,
 )
 from pydcom.rpc.errors import ProtocolError
-from pydcom.rpc.framing import FrameBuffer, Gathered, cut
+from pydcom.rpc.framing import FrameBuffer, Gathered, cut, stub_buffer
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
     RESPONSE_LEADING,
@@ -117,6 +117,7 @@ class ClientConnection:
         self._next_context_id = 0
         self._offer: tuple[int, list[tuple[int, SyntaxId, bool]]] | None = None
         self._partial: list | None = None  # [call_id, stub buffer, bytes filled]
+        self._spare: bytearray | None = None  # the buffer of the last long response
         self._feature_negotiation = feature_negotiation
         self._max_response_size = max_response_size
         self.contexts: dict[SyntaxId, int] = {}
@@ -287,9 +288,11 @@ class ClientConnection:
             if flags & PFC_LAST_FRAG:
                 self._partial = None
                 return ResponseReceived(call_id, stub)
-            # The stub is written into one buffer of the size the alloc_hint announces (within
-            # the limit), so that each byte is copied once.
-            self._partial = [call_id, bytearray(min(hint, self._max_response_size)), 0]
+            # The stub is written into one buffer, of the size the alloc_hint announces (within
+            # the limit) or this connection's last one again (stub_buffer), so that each byte
+            # is copied once.
+            self._spare = stub_buffer(self._spare, min(hint, self._max_response_size))
+            self._partial = [call_id, self._spare, 0]
         elif self._partial is None or self._partial[0] != call_id:
             raise ProtocolError(f"response fragment for call {call_id} out of sequence")
         partial = self._partial

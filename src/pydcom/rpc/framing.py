@@ -12,6 +12,7 @@ reassembly buffer: each stub byte is copied once, with one struct call per fragm
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Iterator
 
 from pydcom.rpc.pdu import HEADER_SIZE, Header, peek_header
@@ -19,6 +20,23 @@ from pydcom.rpc.pdu import HEADER_SIZE, Header, peek_header
 _COMMON = struct.Struct("<8sHHI")  # the common header: leading 8 bytes, lengths, call_id
 BULK_SPACE = 256 * 1024  # the buffer's size while a long message is read into it
 _MIN_SPACE = 65536 + 64  # room kept for a read: a whole fragment and more
+
+
+_refcount = getattr(sys, "getrefcount", None)
+
+
+def stub_buffer(spare: bytearray | None, size: int) -> bytearray:
+    """A buffer to reassemble a stub of about ``size`` bytes in (its writes grow it past that):
+    ``spare``, the buffer of its connection's last long message, when nothing holds that one
+    any more but the connection's own attribute (with this parameter and getrefcount's
+    argument, three references: whoever took the stub has let it go, and no view of it is
+    left), else a new one. A connection receiving long messages one after another so keeps
+    one buffer instead of making one per message: a fresh megabyte costs more in page faults,
+    when the allocator gives its pages back between messages, than copying into it does.
+    Where reference counts are not exact (not CPython), always a new one."""
+    if spare is not None and _refcount is not None and _refcount(spare) == 3:
+        return spare
+    return bytearray(size)
 
 
 class FrameBuffer:

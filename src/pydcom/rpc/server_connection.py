@@ -43,7 +43,7 @@ from pydcom.rpc.constants import (
     SyntaxId,
     bind_time_features,
 )
-from pydcom.rpc.framing import FrameBuffer, Gathered, cut
+from pydcom.rpc.framing import FrameBuffer, Gathered, cut, stub_buffer
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
@@ -147,9 +147,9 @@ class AssociationGroups:
 class _PartialCall:
     """A fragmented request being reassembled; ``rejected`` calls are read and dropped.
 
-    The stub is written into ``data``, of the size the first fragment's alloc_hint announces
-    (within the request size limit), so that each byte is copied once; ``size`` is how much of
-    it is filled."""
+    The stub is written into ``data`` (of the size the first fragment's alloc_hint announces,
+    within the request size limit, or the connection's buffer of its last long call again:
+    ``stub_buffer``), so that each byte is copied once; ``size`` is how much of it is filled."""
 
     __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "data", "size",
                  "rejected", "auth")
@@ -182,6 +182,7 @@ class ServerConnection:
         self._outgoing: list[bytes | memoryview] = []  # every PDU to send, in order
         self._contexts: dict[int, Interface] = {}  # empty in every state but BOUND
         self._partial: _PartialCall | None = None
+        self._spare: bytearray | None = None  # the buffer of the last long call, for the next
         self._last_call_id: int | None = None
         self._interface_count = interface_count
         self._auth_types = auth_types
@@ -397,8 +398,10 @@ class ServerConnection:
                 if interface is None:
                     return None
                 return self._complete(call_id, context_id, interface, opnum, obj, stub, auth)
-            data = bytearray(0 if interface is None
-                             else min(pdu.alloc_hint, self._limits.max_request_size))
+            data = bytearray()
+            if interface is not None:
+                data = self._spare = stub_buffer(
+                    self._spare, min(pdu.alloc_hint, self._limits.max_request_size))
             self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, auth, data)
             return self._add_fragment(self._partial, stub, last=False)
 
