@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import struct
-from typing import Sequence
+from typing import Any, Sequence
 
 from pydcom.automation import idispatch_wire as wire
 from pydcom.automation.variant import (
@@ -360,24 +360,75 @@ _HAS_VALUE = frozenset(vt for vt, (layout, _) in FIXED_VARIANTS.items() if layou
 FIXED_VTS = frozenset(FIXED_VARIANTS)
 
 
+_CID_TO_DISPID = struct.Struct("<16sIi")  # cid, ORPCTHIS extensions, dispIdMember: at 12
+_LCID_FLAGS = struct.Struct("<II")  # lcid, dwFlags: at 52
+_VALUE_PACKERS = {code: struct.Struct("<" + code).pack_into for code in "bBhHiIfqQd"}
+
+
+def _value_at(vt: int, offset: int) -> tuple[Any, int]:
+    """Where a fixed-size VARIANT placed at ``offset`` (8-aligned) has its value, and the
+    pack_into that writes it; (None, -1) for one without (VT_EMPTY, VT_NULL)."""
+    layout = FIXED_VARIANTS[vt][0]
+    if layout.size == 20:
+        return None, -1
+    code = layout.format[-1]
+    return _VALUE_PACKERS[code], offset + layout.size - struct.calcsize(code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_blank(vts: tuple[int, ...]) -> tuple[bytes, tuple[tuple[Any, int, bool], ...]]:
+    """The request for these VARTYPEs with zeros where the cid, dispid, lcid, dwFlags and the
+    values go, and per value how to write it: (pack_into or None, offset, is VT_BOOL)."""
+    layout, template, _ = _request_template(vts)
+    blank = layout.pack(*(b"" if i == 4 else 0 if field is None else field
+                          for i, field in enumerate(template)))
+    offset = _REQUEST_HEAD.size + (4 + 4 * len(vts) if vts else 0)
+    writers = []
+    for vt in vts:
+        offset += -offset % 8
+        pack_into, at = _value_at(vt, offset)
+        writers.append((pack_into, at, vt == _BOOL))
+        offset += FIXED_VARIANTS[vt][0].size
+    return blank, tuple(writers)
+
+
 def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int],
-                         values: Sequence, lcid: int = 0x0400) -> bytes | None:
+                         values: Sequence, lcid: int = 0x0400) -> bytearray | None:
     """Invoke's request for positional arguments of fixed-size VARTYPEs ``vts`` (each in
     ``FIXED_VTS``) and their ``values`` (rgvarg order, last first); None if they cannot take
-    this form."""
+    this form. Written over the layout's bytes made once per list of VARTYPEs: only the
+    cid, dispid, lcid, dwFlags and the values change from call to call."""
     vts = tuple(vts)
     if len(vts) > _MAX_FIXED_ARGS:
         return None
-    layout, template, places = _request_template(vts)
-    fields = template.copy()
-    fields[4], fields[6], fields[8], fields[9] = cid, dispid, lcid, flags
-    for place, vt, value in zip(places, vts, values):
-        if place >= 0:
-            fields[place] = (-1 if value else 0) if vt == _BOOL else value
+    blank, writers = _request_blank(vts)
+    stub = bytearray(blank)
     try:
-        return layout.pack(*fields)
+        _CID_TO_DISPID.pack_into(stub, 12, cid, 0, dispid)
+        _LCID_FLAGS.pack_into(stub, 52, lcid, flags)
+        for (pack_into, at, boolean), value in zip(writers, values):
+            if pack_into is not None:
+                pack_into(stub, at, (-1 if value else 0) if boolean else value)
     except (struct.error, TypeError):
         return None  # a value its VARTYPE cannot hold: the general writer says which
+    return stub
+
+
+def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
+                         lcid: int = 0x0400) -> bytearray | None:
+    """``encode_fixed_request`` for arguments in calling order (first first) that are numbers
+    and booleans, each as the VARTYPE ``plain_vt`` gives it; None when one is not."""
+    vts = []
+    for value in reversed(args):
+        kind = type(value)
+        if kind is int:
+            vt = _I4 if value in _I4_RANGE else _I8 if value in _I8_RANGE else None
+        else:
+            vt = _PLAIN_OF.get(kind)
+        if vt is None:
+            return None
+        vts.append(vt)
+    return encode_fixed_request(cid, dispid, flags, vts, args[::-1], lcid)
 
 
 def decode_fixed_request(stub: bytes) -> tuple | None:
@@ -422,21 +473,34 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
             values)
 
 
-def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | None:
-    """Invoke's response with a result of fixed-size VARTYPE ``vt``, no exception and no
-    by-reference argument (MS-OAUT 3.1.4.4); None if ``vt`` is not one."""
-    if vt not in FIXED_VARIANTS:
-        return None
+@functools.lru_cache(maxsize=64)
+def _response_blank(vt: int) -> tuple[bytes, Any, int]:
+    """The response with a result of VARTYPE ``vt``, zeros where its value and the HRESULT
+    go, and the pack_into and offset of the value (None, -1 for VT_EMPTY and VT_NULL)."""
     first = FIRST_REFERENT_ID + 4
     fields = [0, 0, FIRST_REFERENT_ID, *_variant_fields(vt)]
     if vt in _HAS_VALUE:
-        fields.append((-1 if value else 0) if vt == _BOOL else value)
+        fields.append(0)
     fields += (0, 0, first, first + 4, first + 8, 0, 0, 0, 0, *_NULL_BLOB, *_NULL_BLOB,
-               *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF)
+               *_NULL_BLOB, 0, 0, 0)
+    return (_response_layout(vt).pack(*fields), *_value_at(vt, 16))
+
+
+def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | bytearray | None:
+    """Invoke's response with a result of fixed-size VARTYPE ``vt``, no exception and no
+    by-reference argument (MS-OAUT 3.1.4.4); None if ``vt`` is not one. Written over the
+    layout's bytes made once per VARTYPE."""
+    if vt not in FIXED_VARIANTS:
+        return None
+    blank, pack_into, at = _response_blank(vt)
+    data = bytearray(blank)
     try:
-        return _response_layout(vt).pack(*fields)
+        if pack_into is not None:
+            pack_into(data, at, (-1 if value else 0) if vt == _BOOL else value)
+        _U32.pack_into(data, len(data) - 4, hr & 0xFFFFFFFF)
     except (struct.error, TypeError):
         return None
+    return data
 
 
 def decode_fixed_response(data: bytes) -> tuple[int, int, object, int] | None:
@@ -468,6 +532,8 @@ PLAIN_VTS = frozenset(int(vt) for vt in (VT.I1, VT.UI1, VT.I2, VT.UI2, VT.I4, VT
                                         VT.UINT, VT.R4, VT.I8, VT.UI8, VT.R8, VT.BOOL))
 _I4_RANGE = range(-(1 << 31), 1 << 31)
 _I8_RANGE = range(-(1 << 63), 1 << 63)
+_I4, _I8 = int(VT.I4), int(VT.I8)
+_PLAIN_OF = {float: int(VT.R8), bool: int(VT.BOOL)}
 
 
 def plain_vt(value: object) -> int | None:
