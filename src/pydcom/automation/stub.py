@@ -86,8 +86,8 @@ class DispatchStub:
             check_version(version, orpc_flags)
             dispatcher = self.dispatcher(target)
             flags = dw_flags & ~_WANTS
-            answer = self.exporter.run_in_context(
-                target, cid, lambda: dispatcher.invoke_values(dispid, flags, values, vts))
+            answer = self.exporter.run_in_context(target, cid, dispatcher.invoke_values,
+                                                  dispid, flags, values, vts)
             if type(answer) is tuple:
                 result = None if dw_flags & wire.DISPATCH_ZEROVARRESULT else answer[1]
                 vt = EMPTY_VT if result is None else invoke_codec.plain_vt(result)

@@ -35,12 +35,12 @@ def outgoing() -> bytes:
     return getattr(_local, "cid", None) or new_cid()
 
 
-def run(cid: bytes, fn: Callable[[], Any]) -> Any:
-    """``fn()`` while serving a call of causality ``cid``: calls it makes carry ``cid``."""
+def run(cid: bytes, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` while serving a call of causality ``cid``: calls it makes carry ``cid``."""
     local = _local
     previous = getattr(local, "cid", None)
     local.cid = cid
     try:
-        return fn()
+        return fn(*args)
     finally:
         local.cid = previous
