@@ -266,3 +266,17 @@ def test_struct_of_a_fragment_head_is_the_common_header():
     pdu = P.Request(0x01020304, 5, 6, b"abc", flags=PFC_LAST_FRAG).encode()
     leading, frag_length, auth_length, call_id = struct.unpack_from("<8sHHI", pdu)
     assert (leading, frag_length, auth_length, call_id) == (LAST, 27, 0, 0x01020304)
+
+
+def test_a_buffer_past_spare_max_is_not_kept(monkeypatch):
+    from pydcom.rpc import client_connection, server_connection
+
+    monkeypatch.setattr(server_connection, "SPARE_MAX", 1000)
+    monkeypatch.setattr(client_connection, "SPARE_MAX", 1000)
+    server, ctx = bound_server()
+    [call] = read_in(server, b"".join(request_fragments(2, ctx, bytes(3000), 1000)))
+    assert bytes(call.stub) == bytes(3000) and server._spare is None
+    client = ClientConnection()
+    client.receive_data(P.Response(5, 0, bytes(900), PFC_FIRST_FRAG, alloc_hint=1800).encode()
+                        + P.Response(5, 0, bytes(900), PFC_LAST_FRAG, alloc_hint=900).encode())
+    assert bytes(client.next_event().stub) == bytes(1800) and client._spare is None

@@ -27,7 +27,7 @@ from pydcom.rpc.constants import (
     bind_time_feature_syntax,
 )
 from pydcom.rpc.errors import ProtocolError
-from pydcom.rpc.framing import FrameBuffer, Gathered, cut, stub_buffer
+from pydcom.rpc.framing import SPARE_MAX, FrameBuffer, Gathered, cut, stub_buffer
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
     RESPONSE_LEADING,
@@ -311,6 +311,8 @@ class ClientConnection:
         self._partial = None
         if len(stub) > size:  # the alloc_hint promised more than came
             del stub[size:]
+        if len(stub) > SPARE_MAX:
+            self._spare = None
         return ResponseReceived(call_id, stub)
 
     def _on_bind_fault(self, pdu: Fault) -> BindOutcome:

@@ -23,6 +23,7 @@ _MIN_SPACE = 65536 + 64  # room kept for a read: a whole fragment and more
 
 
 _refcount = getattr(sys, "getrefcount", None)
+SPARE_MAX = 8 << 20  # a longer message's buffer is not kept for the next one
 
 
 def stub_buffer(spare: bytearray | None, size: int) -> bytearray:
@@ -33,7 +34,8 @@ def stub_buffer(spare: bytearray | None, size: int) -> bytearray:
     left), else a new one. A connection receiving long messages one after another so keeps
     one buffer instead of making one per message: a fresh megabyte costs more in page faults,
     when the allocator gives its pages back between messages, than copying into it does.
-    Where reference counts are not exact (not CPython), always a new one."""
+    Where reference counts are not exact (not CPython), always a new one. A connection keeps
+    no buffer over ``SPARE_MAX`` bytes."""
     if spare is not None and _refcount is not None and _refcount(spare) == 3:
         return spare
     return bytearray(size)

@@ -43,7 +43,7 @@ from pydcom.rpc.constants import (
     SyntaxId,
     bind_time_features,
 )
-from pydcom.rpc.framing import FrameBuffer, Gathered, cut, stub_buffer
+from pydcom.rpc.framing import SPARE_MAX, FrameBuffer, Gathered, cut, stub_buffer
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
@@ -438,6 +438,8 @@ class ServerConnection:
         stub = partial.data
         if len(stub) > partial.size:  # the alloc_hint promised more than came
             del stub[partial.size:]
+        if len(stub) > SPARE_MAX:
+            self._spare = None
         return self._complete(partial.call_id, partial.context_id, partial.interface,
                               partial.opnum, partial.object, stub, partial.auth)
 
