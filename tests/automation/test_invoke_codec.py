@@ -174,3 +174,22 @@ def test_a_large_byte_array_is_held_not_copied_and_the_bytes_are_the_declared_on
 def test_a_small_byte_array_is_copied_into_the_buffer():
     array = Variant(VT.ARRAY | VT.UI1, SafeArray(VT.UI1, ((0, 100),), bytes(100)))
     assert not isinstance(codec.encode_request(bytes(16), 7, 1, [array], [], [], []), Gathered)
+
+
+def test_a_request_of_a_known_length_is_read_by_its_shape_only_when_it_has_that_shape():
+    """decode_fixed_request tries the layout it read last at a stub's length first: another
+    layout of the same length, or a damaged one, is read (or refused) as without it."""
+    first = bytes(codec.encode_fixed_request(bytes(16), 1, 1, [VT.I4, VT.R4], [7, 0.5]))
+    other = bytes(codec.encode_fixed_request(bytes(16), 2, 1, [VT.R4, VT.I4], [0.25, 9]))
+    assert len(first) == len(other)
+    assert codec.decode_fixed_request(first)[7:] == ([VT.I4, VT.R4], [7, 0.5])
+    assert codec.decode_fixed_request(first)[7:] == ([VT.I4, VT.R4], [7, 0.5])  # by its shape
+    assert codec.decode_fixed_request(other)[3:4] + codec.decode_fixed_request(other)[7:] == (
+        2, [VT.R4, VT.I4], [0.25, 9])
+    for at in range(len(first)):
+        damaged = bytearray(first)
+        damaged[at] ^= 0xFF
+        codec._shapes.clear()
+        fresh = codec.decode_fixed_request(bytes(damaged))
+        codec.decode_fixed_request(first)
+        assert codec.decode_fixed_request(bytes(damaged)) == fresh

@@ -21,6 +21,7 @@ Layouts (after NDR alignment; referent ids numbered in the order the pointers ar
 from __future__ import annotations
 
 import functools
+import operator
 import struct
 from typing import Any, Sequence
 
@@ -431,11 +432,57 @@ def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
     return encode_fixed_request(cid, dispid, flags, vts, args[::-1], lcid)
 
 
+def _request_shape(vts: tuple[int, ...]) -> tuple:
+    """How to read a request of these VARTYPEs in one struct call: its layout; a getter of
+    every field the reading below checks (ORPCTHIS extensions, rgdispidNamedArgs and its
+    count, cArgs, rgvarg's max_count or its NULL pointer, each VARIANT's vt and discriminant,
+    the three zeros after DISPPARAMS) and what they must hold; where each value is (None: it
+    has none) and whether it is a VT_BOOL; the number of arguments."""
+    layout = _request_template(vts)[0]
+    count = len(vts)
+    checked, expected = [5, 11, 13, 12], [0, 0, 0, count]
+    if count:
+        checked.append(14)  # rgvarg's max_count; its pointer (10) and referent ids: not zero
+        index = 15 + count
+    else:
+        checked.append(10)  # a NULL rgvarg
+        index = 14
+    expected.append(count if count else 0)
+    values = []
+    for vt in vts:
+        checked += (index + 2, index + 6)
+        expected += (vt, vt)
+        has_value = vt in _HAS_VALUE
+        values.append((index + 7 if has_value else None, vt == _BOOL))
+        index += 8 if has_value else 7
+    checked += (index, index + 1, index + 2)
+    expected += (0, 0, 0)
+    return layout, operator.itemgetter(*checked), tuple(expected), tuple(values), count, vts
+
+
+_shapes: dict[int, tuple] = {}  # stub length -> the shape of the last request of that length
+_MAX_SHAPES = 256
+
+
 def decode_fixed_request(stub: bytes) -> tuple | None:
     """A request of encode_fixed_request's form: ((major, minor), ORPCTHIS flags, cid,
     dispid, riid is IID_NULL, lcid, dwFlags, VARTYPEs, values in rgvarg order); bytes after it
-    are ignored (MS-OAUT 3.1.4.4). None for any other form."""
+    are ignored (MS-OAUT 3.1.4.4). None for any other form.
+
+    A method called again is called with a stub of the same length and the same layout: the
+    shape read last at that length is tried first, its fields checked as the reading below
+    checks them, in one struct call."""
     end = len(stub)
+    shape = _shapes.get(end)
+    if shape is not None:
+        layout, checked, expected, reads, count, vts = shape
+        fields = layout.unpack_from(stub)
+        if checked(fields) == expected and (
+                not count or fields[10] and 0 not in fields[15:15 + count]):
+            return ((fields[0], fields[1]), fields[2], fields[4], fields[6],
+                    fields[7] == IID_NULL_BYTES, fields[8], fields[9], list(vts),
+                    [None if at is None else fields[at] != 0 if boolean else fields[at]
+                     for at, boolean in reads])
     if end < _REQUEST_HEAD.size + 12:
         return None
     (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
@@ -469,6 +516,9 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
     pos += -pos % 4
     if pos + 12 > end or _THREE_U32.unpack_from(stub, pos) != (0, 0, 0):
         return None
+    if len(_shapes) >= _MAX_SHAPES:
+        _shapes.clear()
+    _shapes[end] = _request_shape(tuple(vts))
     return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid, dw_flags, vts,
             values)
 
