@@ -14,6 +14,7 @@ from pydcom.automation import invoke_codec as codec
 from pydcom.automation.errors import DispatchError
 from pydcom.automation.variant import VT, SafeArray, Variant
 from pydcom.ndr import NdrError
+from pydcom.rpc.framing import Gathered
 from pydcom.wire.orpc import ORPCTHAT, ORPC_EXTENT, ORPC_EXTENT_ARRAY, orpcthis
 
 IID_NULL = uuid.UUID(int=0)
@@ -147,3 +148,48 @@ def test_forms_the_fixed_decoders_leave_to_the_general_ones():
                                  [], 0x80020009)
     assert codec.decode_fixed_response(data) is None
     assert codec.decode_response(data).excepinfo[1:3] == ("src", "no")
+
+
+@pytest.mark.parametrize("size", [65536, 65536 + 5, 1 << 20])
+def test_a_large_byte_array_is_held_not_copied_and_the_bytes_are_the_declared_ones(size):
+    """A SAFEARRAY of VT_UI1 of 64 KiB or more stays where it is: the stub is the encoder's
+    buffer cut around it (Gathered), and its bytes are the declaration's, clSize included."""
+    data = bytes(range(251)) * (size // 251) + bytes(size % 251)
+    array = Variant(VT.ARRAY | VT.UI1, SafeArray(VT.UI1, ((0, size),), data))
+    args = [Variant(VT.I4, 1), array, Variant(VT.BSTR, "after")]
+    ours = codec.encode_request(bytes(16), 7, 1, args, [], [], [])
+    assert isinstance(ours, Gathered)
+    assert any(isinstance(part, memoryview) and part.obj is data for part in ours.parts)
+    assert bytes(ours) == declared_request(bytes(16), 7, 1, args, [], [], []).encode()
+    assert codec.decode_request(bytearray(bytes(ours))).args == args
+    result = codec.encode_response(array, None, 0, [Variant(VT.I2, 3)], 0)
+    declared = wire.InvokeResponse(ORPCTHAT(), array, wire.EXCEPINFO(0, 0, None, None, None, 0,
+                                                                     0, 0, 0),
+                                   0, [Variant(VT.I2, 3)], 0)
+    assert isinstance(result, Gathered) and bytes(result) == declared.encode()
+    answer = codec.decode_response(bytearray(bytes(result)))
+    assert answer.result == array and type(answer.result.value.values) is bytes
+
+
+def test_a_small_byte_array_is_copied_into_the_buffer():
+    array = Variant(VT.ARRAY | VT.UI1, SafeArray(VT.UI1, ((0, 100),), bytes(100)))
+    assert not isinstance(codec.encode_request(bytes(16), 7, 1, [array], [], [], []), Gathered)
+
+
+def test_a_request_of_a_known_length_is_read_by_its_shape_only_when_it_has_that_shape():
+    """decode_fixed_request tries the layout it read last at a stub's length first: another
+    layout of the same length, or a damaged one, is read (or refused) as without it."""
+    first = bytes(codec.encode_fixed_request(bytes(16), 1, 1, [VT.I4, VT.R4], [7, 0.5]))
+    other = bytes(codec.encode_fixed_request(bytes(16), 2, 1, [VT.R4, VT.I4], [0.25, 9]))
+    assert len(first) == len(other)
+    assert codec.decode_fixed_request(first)[7:] == ([VT.I4, VT.R4], [7, 0.5])
+    assert codec.decode_fixed_request(first)[7:] == ([VT.I4, VT.R4], [7, 0.5])  # by its shape
+    assert codec.decode_fixed_request(other)[3:4] + codec.decode_fixed_request(other)[7:] == (
+        2, [VT.R4, VT.I4], [0.25, 9])
+    for at in range(len(first)):
+        damaged = bytearray(first)
+        damaged[at] ^= 0xFF
+        codec._shapes.clear()
+        fresh = codec.decode_fixed_request(bytes(damaged))
+        codec.decode_fixed_request(first)
+        assert codec.decode_fixed_request(bytes(damaged)) == fresh

@@ -280,3 +280,37 @@ def test_deep_nesting_is_bounded():
         ndr.encode(kind, value)
     shallow = ndr.unique(ndr.unique(ndr.u32))
     assert ndr.decode(shallow, ndr.encode(shallow, 7)) == 7
+
+
+def test_a_reader_over_a_bytearray_reads_it_in_place_and_takes_bytes():
+    """A stub reassembled from fragments is a bytearray: read where it is, not copied whole,
+    and what is taken of it is bytes of its own, unchanged when the buffer is used again."""
+    from pydcom.ndr.core import Reader
+
+    data = bytearray(b"\x01\x00\x00\x00abcdefgh")
+    r = Reader(data)
+    assert r.data is data and r.u32() == 1
+    taken = r.take(8)
+    assert type(taken) is bytes and taken == b"abcdefgh"
+    data[4:12] = bytes(8)
+    assert taken == b"abcdefgh"
+    assert type(Reader(memoryview(b"xy")).data) is bytes  # any other buffer is copied
+
+
+def test_a_gathering_writer_holds_large_bytes_and_keeps_alignment():
+    from pydcom.ndr.core import HOLD_MIN, Writer
+
+    big = bytes(range(256)) * (HOLD_MIN // 256) + b"12345"  # not a multiple of 8
+    plain, gathering = Writer(), Writer(gather=True)
+    for w in (plain, gathering):
+        w.buf += b"head"
+        w.put(big)
+        w.align(8)
+        w.buf += b"tail"
+    assert gathering.held == len(big) & ~7 and len(gathering.buf) < 100
+    parts = gathering.parts()
+    assert any(isinstance(p, memoryview) and p.obj is big for p in parts)
+    assert b"".join(parts) == bytes(plain.buf) == gathering.getvalue()
+    small = Writer(gather=True)
+    small.put(bytes(100))
+    assert small.held == 0 and small.parts() == [small.buf]

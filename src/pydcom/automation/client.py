@@ -449,12 +449,8 @@ class RemoteChannel:
         boolean (``invoke_codec``'s fixed forms, no Variant made): (HRESULT, result, pArgErr)
         when the result is one too (or VT_EMPTY), else its InvokeOutcome; None when some
         argument is not."""
-        rgvarg = args[::-1]
-        vts = [invoke_codec.plain_vt(value) for value in rgvarg]
-        if None in vts:
-            return None
-        stub = invoke_codec.encode_fixed_request(causality.outgoing(), dispid, flags, vts,
-                                                 rgvarg, LOCALE_USER_DEFAULT)
+        stub = invoke_codec.encode_plain_request(causality.outgoing(), dispid, flags, args,
+                                                 LOCALE_USER_DEFAULT)
         if stub is None:
             return None
         data = self._call(wire.OP_INVOKE, stub)

@@ -21,8 +21,9 @@ Layouts (after NDR alignment; referent ids numbered in the order the pointers ar
 from __future__ import annotations
 
 import functools
+import operator
 import struct
-from typing import Sequence
+from typing import Any, Sequence
 
 from pydcom.automation import idispatch_wire as wire
 from pydcom.automation.variant import (
@@ -37,6 +38,7 @@ from pydcom.automation.variant import (
 )
 from pydcom.ndr.core import FIRST_REFERENT_ID, Reader, Writer
 from pydcom.ndr.errors import NdrError
+from pydcom.rpc.framing import Gathered
 from pydcom.wire.ids import COM_MAJOR_VERSION, COM_MINOR_VERSION
 
 IID_NULL_BYTES = bytes(16)
@@ -92,14 +94,14 @@ def _write_variants(w: Writer, values: Sequence[Variant]) -> None:
 
 def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
                    named: Sequence[int], varref_index: Sequence[int],
-                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes | bytearray:
+                   varref: Sequence[Variant], lcid: int = 0x0400) -> bytes | bytearray | Gathered:
     """IDispatch::Invoke's [in] side (MS-OAUT 3.1.4.4) after an ORPCTHIS without extensions."""
     if not named and not varref and all(type(v) is Variant and v.vt in FIXED_VTS for v in args):
         fixed = encode_fixed_request(cid, dispid, flags, [v.vt for v in args],
                                      [v.value for v in args], lcid)
         if fixed is not None:
             return fixed
-    w = Writer()
+    w = Writer(gather=True)
     next_id = FIRST_REFERENT_ID
     args_id = next_id if args else 0
     next_id += 4 if args else 0
@@ -118,7 +120,7 @@ def encode_request(cid: bytes, dispid: int, flags: int, args: Sequence[Variant],
     count = len(varref)
     w.buf += struct.pack(f"<II{count}I", count, count, *varref_index)
     _write_variants(w, varref)
-    return w.buf  # the buffer itself: a megabyte argument is not copied once more
+    return _stub_of(w)
 
 
 def _read_variants(r: Reader, count: int, what: str) -> list:
@@ -200,7 +202,7 @@ def _write_excepinfo(w: Writer, wcode: int, source: str | None, description: str
 
 
 def encode_response(result: Variant | None, error, arg_error: int, varref: Sequence[Variant],
-                    hr: int) -> bytes | bytearray:
+                    hr: int) -> bytes | bytearray | Gathered:
     """IDispatch::Invoke's [out] side (MS-OAUT 3.1.4.4) with an ORPCTHAT without extensions.
     ``error`` is a DispatchError (its EXCEPINFO) or None (an empty one)."""
     if error is None and not varref and not arg_error and result is not None:
@@ -208,7 +210,7 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
             if type(result) is Variant else None
         if fixed is not None:
             return fixed
-    w = Writer()
+    w = Writer(gather=True)
     w.buf += _ORPCTHAT.pack(0, 0)
     if result is None:
         w.buf += _U32.pack(0)
@@ -225,7 +227,13 @@ def encode_response(result: Variant | None, error, arg_error: int, varref: Seque
     _write_variants(w, varref)
     w.align(4)
     w.buf += _U32.pack(hr & 0xFFFFFFFF)
-    return w.buf  # the buffer itself: a megabyte result is not copied once more
+    return _stub_of(w)
+
+
+def _stub_of(w: Writer) -> bytearray | Gathered:
+    """The buffer itself, or with a megabyte of bytes held, the parts around it: a large
+    argument or result is not copied once more on its way to the wire."""
+    return Gathered(w.parts()) if w.held else w.buf
 
 
 class InvokeAnswer:
@@ -353,31 +361,128 @@ _HAS_VALUE = frozenset(vt for vt, (layout, _) in FIXED_VARIANTS.items() if layou
 FIXED_VTS = frozenset(FIXED_VARIANTS)
 
 
+_CID_TO_DISPID = struct.Struct("<16sIi")  # cid, ORPCTHIS extensions, dispIdMember: at 12
+_LCID_FLAGS = struct.Struct("<II")  # lcid, dwFlags: at 52
+_VALUE_PACKERS = {code: struct.Struct("<" + code).pack_into for code in "bBhHiIfqQd"}
+
+
+def _value_at(vt: int, offset: int) -> tuple[Any, int]:
+    """Where a fixed-size VARIANT placed at ``offset`` (8-aligned) has its value, and the
+    pack_into that writes it; (None, -1) for one without (VT_EMPTY, VT_NULL)."""
+    layout = FIXED_VARIANTS[vt][0]
+    if layout.size == 20:
+        return None, -1
+    code = layout.format[-1]
+    return _VALUE_PACKERS[code], offset + layout.size - struct.calcsize(code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_blank(vts: tuple[int, ...]) -> tuple[bytes, tuple[tuple[Any, int, bool], ...]]:
+    """The request for these VARTYPEs with zeros where the cid, dispid, lcid, dwFlags and the
+    values go, and per value how to write it: (pack_into or None, offset, is VT_BOOL)."""
+    layout, template, _ = _request_template(vts)
+    blank = layout.pack(*(b"" if i == 4 else 0 if field is None else field
+                          for i, field in enumerate(template)))
+    offset = _REQUEST_HEAD.size + (4 + 4 * len(vts) if vts else 0)
+    writers = []
+    for vt in vts:
+        offset += -offset % 8
+        pack_into, at = _value_at(vt, offset)
+        writers.append((pack_into, at, vt == _BOOL))
+        offset += FIXED_VARIANTS[vt][0].size
+    return blank, tuple(writers)
+
+
 def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int],
-                         values: Sequence, lcid: int = 0x0400) -> bytes | None:
+                         values: Sequence, lcid: int = 0x0400) -> bytearray | None:
     """Invoke's request for positional arguments of fixed-size VARTYPEs ``vts`` (each in
     ``FIXED_VTS``) and their ``values`` (rgvarg order, last first); None if they cannot take
-    this form."""
+    this form. Written over the layout's bytes made once per list of VARTYPEs: only the
+    cid, dispid, lcid, dwFlags and the values change from call to call."""
     vts = tuple(vts)
     if len(vts) > _MAX_FIXED_ARGS:
         return None
-    layout, template, places = _request_template(vts)
-    fields = template.copy()
-    fields[4], fields[6], fields[8], fields[9] = cid, dispid, lcid, flags
-    for place, vt, value in zip(places, vts, values):
-        if place >= 0:
-            fields[place] = (-1 if value else 0) if vt == _BOOL else value
+    blank, writers = _request_blank(vts)
+    stub = bytearray(blank)
     try:
-        return layout.pack(*fields)
+        _CID_TO_DISPID.pack_into(stub, 12, cid, 0, dispid)
+        _LCID_FLAGS.pack_into(stub, 52, lcid, flags)
+        for (pack_into, at, boolean), value in zip(writers, values):
+            if pack_into is not None:
+                pack_into(stub, at, (-1 if value else 0) if boolean else value)
     except (struct.error, TypeError):
         return None  # a value its VARTYPE cannot hold: the general writer says which
+    return stub
+
+
+def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
+                         lcid: int = 0x0400) -> bytearray | None:
+    """``encode_fixed_request`` for arguments in calling order (first first) that are numbers
+    and booleans, each as the VARTYPE ``plain_vt`` gives it; None when one is not."""
+    vts = []
+    for value in reversed(args):
+        kind = type(value)
+        if kind is int:
+            vt = _I4 if value in _I4_RANGE else _I8 if value in _I8_RANGE else None
+        else:
+            vt = _PLAIN_OF.get(kind)
+        if vt is None:
+            return None
+        vts.append(vt)
+    return encode_fixed_request(cid, dispid, flags, vts, args[::-1], lcid)
+
+
+def _request_shape(vts: tuple[int, ...]) -> tuple:
+    """How to read a request of these VARTYPEs in one struct call: its layout; a getter of
+    every field the reading below checks (ORPCTHIS extensions, rgdispidNamedArgs and its
+    count, cArgs, rgvarg's max_count or its NULL pointer, each VARIANT's vt and discriminant,
+    the three zeros after DISPPARAMS) and what they must hold; where each value is (None: it
+    has none) and whether it is a VT_BOOL; the number of arguments."""
+    layout = _request_template(vts)[0]
+    count = len(vts)
+    checked, expected = [5, 11, 13, 12], [0, 0, 0, count]
+    if count:
+        checked.append(14)  # rgvarg's max_count; its pointer (10) and referent ids: not zero
+        index = 15 + count
+    else:
+        checked.append(10)  # a NULL rgvarg
+        index = 14
+    expected.append(count if count else 0)
+    values = []
+    for vt in vts:
+        checked += (index + 2, index + 6)
+        expected += (vt, vt)
+        has_value = vt in _HAS_VALUE
+        values.append((index + 7 if has_value else None, vt == _BOOL))
+        index += 8 if has_value else 7
+    checked += (index, index + 1, index + 2)
+    expected += (0, 0, 0)
+    return layout, operator.itemgetter(*checked), tuple(expected), tuple(values), count, vts
+
+
+_shapes: dict[int, tuple] = {}  # stub length -> the shape of the last request of that length
+_MAX_SHAPES = 256
 
 
 def decode_fixed_request(stub: bytes) -> tuple | None:
     """A request of encode_fixed_request's form: ((major, minor), ORPCTHIS flags, cid,
     dispid, riid is IID_NULL, lcid, dwFlags, VARTYPEs, values in rgvarg order); bytes after it
-    are ignored (MS-OAUT 3.1.4.4). None for any other form."""
+    are ignored (MS-OAUT 3.1.4.4). None for any other form.
+
+    A method called again is called with a stub of the same length and the same layout: the
+    shape read last at that length is tried first, its fields checked as the reading below
+    checks them, in one struct call."""
     end = len(stub)
+    shape = _shapes.get(end)
+    if shape is not None:
+        layout, checked, expected, reads, count, vts = shape
+        fields = layout.unpack_from(stub)
+        if checked(fields) == expected and (
+                not count or fields[10] and 0 not in fields[15:15 + count]):
+            return ((fields[0], fields[1]), fields[2], fields[4], fields[6],
+                    fields[7] == IID_NULL_BYTES, fields[8], fields[9], list(vts),
+                    [None if at is None else fields[at] != 0 if boolean else fields[at]
+                     for at, boolean in reads])
     if end < _REQUEST_HEAD.size + 12:
         return None
     (major, minor, flags, _reserved, cid, extensions, dispid, riid, lcid, dw_flags, args_id,
@@ -411,25 +516,41 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
     pos += -pos % 4
     if pos + 12 > end or _THREE_U32.unpack_from(stub, pos) != (0, 0, 0):
         return None
+    if len(_shapes) >= _MAX_SHAPES:
+        _shapes.clear()
+    _shapes[end] = _request_shape(tuple(vts))
     return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid, dw_flags, vts,
             values)
 
 
-def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | None:
-    """Invoke's response with a result of fixed-size VARTYPE ``vt``, no exception and no
-    by-reference argument (MS-OAUT 3.1.4.4); None if ``vt`` is not one."""
-    if vt not in FIXED_VARIANTS:
-        return None
+@functools.lru_cache(maxsize=64)
+def _response_blank(vt: int) -> tuple[bytes, Any, int]:
+    """The response with a result of VARTYPE ``vt``, zeros where its value and the HRESULT
+    go, and the pack_into and offset of the value (None, -1 for VT_EMPTY and VT_NULL)."""
     first = FIRST_REFERENT_ID + 4
     fields = [0, 0, FIRST_REFERENT_ID, *_variant_fields(vt)]
     if vt in _HAS_VALUE:
-        fields.append((-1 if value else 0) if vt == _BOOL else value)
+        fields.append(0)
     fields += (0, 0, first, first + 4, first + 8, 0, 0, 0, 0, *_NULL_BLOB, *_NULL_BLOB,
-               *_NULL_BLOB, 0, 0, hr & 0xFFFFFFFF)
+               *_NULL_BLOB, 0, 0, 0)
+    return (_response_layout(vt).pack(*fields), *_value_at(vt, 16))
+
+
+def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | bytearray | None:
+    """Invoke's response with a result of fixed-size VARTYPE ``vt``, no exception and no
+    by-reference argument (MS-OAUT 3.1.4.4); None if ``vt`` is not one. Written over the
+    layout's bytes made once per VARTYPE."""
+    if vt not in FIXED_VARIANTS:
+        return None
+    blank, pack_into, at = _response_blank(vt)
+    data = bytearray(blank)
     try:
-        return _response_layout(vt).pack(*fields)
+        if pack_into is not None:
+            pack_into(data, at, (-1 if value else 0) if vt == _BOOL else value)
+        _U32.pack_into(data, len(data) - 4, hr & 0xFFFFFFFF)
     except (struct.error, TypeError):
         return None
+    return data
 
 
 def decode_fixed_response(data: bytes) -> tuple[int, int, object, int] | None:
@@ -461,6 +582,8 @@ PLAIN_VTS = frozenset(int(vt) for vt in (VT.I1, VT.UI1, VT.I2, VT.UI2, VT.I4, VT
                                         VT.UINT, VT.R4, VT.I8, VT.UI8, VT.R8, VT.BOOL))
 _I4_RANGE = range(-(1 << 31), 1 << 31)
 _I8_RANGE = range(-(1 << 63), 1 << 63)
+_I4, _I8 = int(VT.I4), int(VT.I8)
+_PLAIN_OF = {float: int(VT.R8), bool: int(VT.BOOL)}
 
 
 def plain_vt(value: object) -> int | None:

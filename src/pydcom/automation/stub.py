@@ -74,8 +74,8 @@ class DispatchStub:
         else:
             dispatcher = self.dispatcher(target)
             code, dispids = self.exporter.run_in_context(
-                target, request.orpcthis.cid.bytes_le, lambda: dispatcher.get_ids_of_names(names),
-                call.security)
+                target, request.orpcthis.cid.bytes_le, call.security,
+                dispatcher.get_ids_of_names, names)
         return wire.GetIDsOfNamesResponse(ORPCTHAT(), dispids, code).encode()
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
@@ -87,9 +87,9 @@ class DispatchStub:
             check_version(version, orpc_flags)
             dispatcher = self.dispatcher(target)
             flags = dw_flags & ~_WANTS
-            answer = self.exporter.run_in_context(
-                target, cid, lambda: dispatcher.invoke_values(dispid, flags, values, vts),
-                call.security)
+            answer = self.exporter.run_in_context(target, cid, call.security,
+                                                  dispatcher.invoke_values, dispid, flags,
+                                                  values, vts)
             if type(answer) is tuple:
                 result = None if dw_flags & wire.DISPATCH_ZEROVARRESULT else answer[1]
                 vt = EMPTY_VT if result is None else invoke_codec.plain_vt(result)
@@ -115,9 +115,8 @@ class DispatchStub:
             dispatcher = self.dispatcher(target)
             flags = request.dw_flags & ~_WANTS
             outcome = self.exporter.run_in_context(
-                target, request.cid,
-                lambda: dispatcher.invoke(request.dispid, flags, args, request.named,
-                                          request.varref_index, varref), call.security)
+                target, request.cid, call.security, dispatcher.invoke, request.dispid, flags,
+                args, request.named, request.varref_index, varref)
         return encode_invoke_response(outcome, varref, request.dw_flags)
 
     # -- GetTypeInfo (MS-OAUT 3.1.4.2) ----------------------------------------------------------

@@ -343,6 +343,7 @@ def write_variant(w: Writer, v: Variant, depth: int = 0) -> None:
     _check_vt(vt)
     w.align(8)
     start = len(w.buf)
+    held = w.held
     w.buf += _HEADER.pack(0, 0, vt, 0, 0, 0, discriminant(vt))
     value = v.value
     if vt & VT.BYREF:
@@ -351,7 +352,7 @@ def write_variant(w: Writer, v: Variant, depth: int = 0) -> None:
     else:
         _write_referent(w, vt, value, depth)
     # clSize: the VARIANT's size with its pointees, in 8-byte units (MS-OAUT 2.2.29.2)
-    _U32.pack_into(w.buf, start, (len(w.buf) - start + 7) // 8)
+    _U32.pack_into(w.buf, start, (len(w.buf) - start + w.held - held + 7) // 8)
 
 
 def _write_referent(w: Writer, vt: int, value: Any, depth: int) -> None:
@@ -563,7 +564,7 @@ def write_safearray(w: Writer, array: SafeArray, base: int, depth: int) -> None:
     # the data: max_count, then the elements (and their own pointees)
     w.buf += _U32.pack(count)
     if base == VT.UI1:
-        w.buf += array.values
+        w.put(array.values)  # a gathering writer keeps a large one by reference
         return
     if fmt is not None:
         if size == 8:

@@ -30,17 +30,53 @@ FIRST_REFERENT_ID = 0x00020000
 _U32 = struct.Struct("<I")
 
 
+HOLD_MIN = 65536  # bytes a gathering Writer keeps by reference rather than copying
+
+
 class Writer:
-    """The marshaling buffer of one stub or serialization body."""
+    """The marshaling buffer of one stub or serialization body.
 
-    __slots__ = ("buf", "deferred", "next_id", "full_ids", "depth")
+    A gathering writer (``gather=True``) keeps a large bytes value given to ``put`` by
+    reference instead of copying it into ``buf``: ``parts()`` is then the stub as buffers to
+    send in order. What is held is a multiple of 8 bytes long (the rest is copied), so ``buf``
+    keeps every alignment of the stub; ``held`` counts the bytes held so far, which a length
+    measured across ``buf`` adds."""
 
-    def __init__(self) -> None:
+    __slots__ = ("buf", "deferred", "next_id", "full_ids", "depth", "held", "_holds")
+
+    def __init__(self, gather: bool = False) -> None:
         self.buf = bytearray()
         self.deferred: list | None = None  # referents waiting for the current unit to end
         self.next_id = FIRST_REFERENT_ID
         self.full_ids: dict[int, int] = {}  # id(object) -> referent id, for full pointers
         self.depth = 0
+        self.held = 0
+        self._holds: list | None = [] if gather else None  # (where in buf, bytes, length held)
+
+    def put(self, data: bytes) -> None:
+        """Append ``data``, held by reference when this writer gathers and it is large."""
+        holds = self._holds
+        if holds is None or len(data) < HOLD_MIN or type(data) is not bytes:
+            self.buf += data
+            return
+        length = len(data) & ~7
+        holds.append((len(self.buf), data, length))
+        self.held += length
+        self.buf += data[length:]
+
+    def parts(self) -> list:
+        """The stub as buffers in order: ``buf`` alone, or cut where values are held."""
+        if not self._holds:
+            return [self.buf]
+        view = memoryview(self.buf)
+        parts = []
+        at = 0
+        for where, data, length in self._holds:
+            parts.append(view[at:where])
+            parts.append(memoryview(data)[:length])
+            at = where
+        parts.append(view[at:])
+        return parts
 
     def align(self, n: int) -> None:
         pad = -len(self.buf) % n
@@ -72,7 +108,7 @@ class Writer:
         self.depth -= 1
 
     def getvalue(self) -> bytes:
-        return bytes(self.buf)
+        return b"".join(self.parts()) if self._holds else bytes(self.buf)
 
 
 class Reader:
@@ -80,8 +116,11 @@ class Reader:
 
     __slots__ = ("data", "pos", "end", "deferred", "full_seen", "depth", "path")
 
-    def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
-        self.data = bytes(data) if not isinstance(data, bytes) else data
+    def __init__(self, data: bytes | bytearray, pos: int = 0, end: int | None = None) -> None:
+        # A bytearray (a stub reassembled from fragments) is read where it is, and what
+        # ``take`` takes of it is bytes of its own: copying it whole first would copy every
+        # byte once more. Any other buffer is copied.
+        self.data = data if isinstance(data, (bytes, bytearray)) else bytes(data)
         self.pos = pos
         self.end = len(self.data) if end is None else end
         self.deferred: list | None = None
@@ -109,8 +148,11 @@ class Reader:
     def take(self, size: int) -> bytes:
         self.need(size)
         start = self.pos
-        self.pos = start + size
-        return self.data[start:self.pos]
+        self.pos = end = start + size
+        data = self.data
+        if type(data) is bytearray:  # bytes, copied once (a slice would be a bytearray)
+            return bytes(memoryview(data)[start:end])
+        return data[start:end]
 
     def unpack(self, fmt: struct.Struct) -> tuple:
         self.need(fmt.size)

@@ -1,6 +1,7 @@
 """Connection-oriented DCE/RPC over TCP (C706 chapter 12, MS-RPCE).
 
-- ``pdu``: every PDU type, encode and decode; ``framing``: bytes to fragments.
+- ``pdu``: every PDU type, encode and decode; ``framing``: bytes to fragments and back (a
+  stub in parts, the buffers long messages are read into); ``transport``: gathering writes.
 - ``server_connection`` / ``client_connection``: the two sides as state machines without I/O;
   ``calls``: the call a server hands an operation, and its connection.
 - ``server`` / ``client``: the socket code around them.

@@ -43,6 +43,7 @@ from pydcom.rpc.errors import (
 )
 from pydcom.rpc.security import ClientAuth, SecurityError
 from pydcom.rpc.sockopts import set_kernel_timeouts, set_send_timeout
+from pydcom.rpc.transport import send_buffers
 
 _RECV_SIZE = 65536
 
@@ -297,8 +298,11 @@ class RpcClient:
                 if stub is not None:
                     return stub
             else:
-                call_id, fragments = conn.request(context_id, opnum, stub, object)
-                self._send(fragments)
+                call_id, fragments = conn.fragments(context_id, opnum, stub, object)
+                try:  # every fragment in one gathering write: the stub is not copied
+                    send_buffers(self._sock, [part for parts in fragments for part in parts])
+                except OSError as exc:
+                    self._send_failed(exc)
                 conn.receive_data(self._recv())
             event = self._receive_event(bind=False)
             while event.call_id != call_id:  # a late answer to an abandoned call
@@ -333,6 +337,15 @@ class RpcClient:
             self._recv_failed(None)
         return data
 
+    def _recv_into(self, space: memoryview) -> int:
+        try:
+            count = self._sock.recv_into(space)
+        except OSError as exc:
+            self._recv_failed(exc)
+        if not count:
+            self._recv_failed(None)
+        return count
+
     def _recv_failed(self, exc: OSError | None) -> None:
         """The request went out and no answer came: the call may have run."""
         self.close()
@@ -353,7 +366,12 @@ class RpcClient:
                 raise
             if event is None:
                 try:
-                    conn.receive_data(self._recv())
+                    space = conn.receive_buffer()
+                    if space is None:
+                        conn.receive_data(self._recv())
+                    else:  # a long response: read into the connection's own buffer
+                        conn.received(self._recv_into(space))
+                        del space  # before anything can resize the buffer it views
                 except CallFailed as exc:
                     if bind:  # nothing ran yet: the server is not there for us
                         raise ServerUnavailable(exc.detail) from exc

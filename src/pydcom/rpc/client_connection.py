@@ -29,9 +29,10 @@ from pydcom.rpc.constants import (
     bind_time_feature_syntax,
 )
 from pydcom.rpc.errors import ProtocolError
-from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.framing import SPARE_MAX, FrameBuffer, Gathered, cut, stub_buffer
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
+    RESPONSE_LEADING,
     SINGLE_OBJECT_REQUEST,
     SINGLE_REQUEST,
     SINGLE_RESPONSE,
@@ -63,6 +64,8 @@ _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
     BindFeature.SECURITY_CONTEXT_MULTIPLEXING | BindFeature.KEEP_CONNECTION_ON_ORPHAN)
 _FEATURE_SYNTAX = bind_time_feature_syntax(_FEATURES_OFFERED)
 _U32 = struct.Struct("<I")
+_MIDDLE_RESPONSE = RESPONSE_LEADING[0]
+_LAST_RESPONSE = RESPONSE_LEADING[PFC_LAST_FRAG]
 _offers = Memo(256)  # what a bind offers -> (the offered contexts, the PDU with call_id 0)
 
 
@@ -124,7 +127,8 @@ class ClientConnection:
         self._call_id = 0
         self._next_context_id = 0
         self._offer: tuple[int, list[tuple[int, SyntaxId, bool]]] | None = None
-        self._partial: tuple[int, list[bytes], int] | None = None
+        self._partial: list | None = None  # [call_id, stub buffer, bytes filled]
+        self._spare: bytearray | None = None  # the buffer of the last long response
         self._feature_negotiation = feature_negotiation
         self._max_response_size = max_response_size
         self.contexts: dict[SyntaxId, int] = {}
@@ -240,12 +244,19 @@ class ClientConnection:
                                                     call_id, total, context_id, opnum),
                                   guid_to_bytes(object), stub))
 
-    def request(self, context_id: int, opnum: int, stub: bytes,
+    def request(self, context_id: int, opnum: int, stub: bytes | Gathered,
                 object: uuid.UUID | None = None) -> tuple[int, list[bytes]]:
         """The fragments of one request (C706 12.6.4.9), each within the server's limit."""
         single = self.single_request(context_id, opnum, stub, object)
         if single is not None:
             return single[0], [single[1]]
+        call_id, fragments = self.fragments(context_id, opnum, stub, object)
+        return call_id, [b"".join(parts) for parts in fragments]
+
+    def fragments(self, context_id: int, opnum: int, stub: bytes | Gathered,
+                  object: uuid.UUID | None = None) -> tuple[int, list[tuple]]:
+        """``request``'s fragments unjoined, for a gathering write: per fragment its head, the
+        object UUID (b"" without), then views of its piece of the stub: nothing is copied."""
         self._call_id = call_id = (self._call_id + 1) & 0xFFFFFFFF
         total = len(stub)
         object_bytes = guid_to_bytes(object) if object is not None else b""
@@ -259,23 +270,32 @@ class ClientConnection:
                                          TOKEN_SIZE, call_id, alloc_hint, context_id,
                                          opnum) + object_bytes
 
-            return call_id, self.security.fragments(head, header, stub, self.max_xmit_frag)
+            return call_id, [(fragment,) for fragment in self.security.fragments(
+                head, header, bytes(stub), self.max_xmit_frag)]
         room = (self.max_xmit_frag - header) & ~7
-        view = memoryview(stub)
         fragments = []
-        for start in range(0, total, room):
+        for start, size, pieces in cut(stub, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0) | (
                 PFC_OBJECT_UUID if object_bytes else 0)
-            piece = view[start:start + room]  # sent as it is: the stub's bytes are not copied
-            fragments.append(b"".join((pack_request_head(
-                REQUEST_LEADING[flags], header + len(piece), 0, call_id, total - start,
-                context_id, opnum), object_bytes, piece)))
+            fragments.append((pack_request_head(
+                REQUEST_LEADING[flags], header + size, 0, call_id, total - start,
+                context_id, opnum), object_bytes, *pieces))
         return call_id, fragments
 
     # -- incoming ----------------------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
         self._frames.feed(data)
+
+    def receive_buffer(self) -> memoryview | None:
+        """Room for the next read itself (a socket's recv_into), then ``received``, while a long
+        response arrives in fragments; None when ``receive_data`` takes the bytes. The view must
+        be let go before the next ``receive_data``."""
+        return None if self._partial is None else self._frames.space()
+
+    def received(self, count: int) -> None:
+        """``count`` bytes were read into ``receive_buffer``."""
+        self._frames.filled(count)
 
     def single_response(self, call_id: int, data: bytes) -> bytes | None:
         """The hot path: if ``data`` is exactly the one-fragment response to ``call_id`` in the
@@ -294,6 +314,16 @@ class ClientConnection:
         """The next event, or None when more bytes are needed. ProtocolError if the server
         sent something that cannot be right."""
         while True:
+            partial = self._partial
+            if partial is not None and not self._protected:
+                # Amid a long response: the stubs of its following fragments straight into its
+                # buffer while they take the plain form; any other PDU is read below (every
+                # fragment of a signed response is checked there).
+                partial[2], last = self._frames.take_stubs(
+                    partial[1], partial[2], _MIDDLE_RESPONSE, _LAST_RESPONSE, partial[0], 24,
+                    self._max_response_size - partial[2], self.max_recv_frag)
+                if last:
+                    return self._finish()
             try:
                 item = self._frames.next_frame()
                 if item is None:
@@ -311,7 +341,7 @@ class ClientConnection:
                 stub = pdu.stub
                 if self._protected:
                     stub = self._unprotect(pdu, frame)
-                event = self._on_response(pdu.call_id, pdu.flags, stub)
+                event = self._on_response(pdu.call_id, pdu.flags, stub, pdu.alloc_hint)
                 if event is not None:
                     return event
             elif isinstance(pdu, Fault):
@@ -338,26 +368,38 @@ class ClientConnection:
         except NtlmError as exc:
             raise SecurityError(f"a response failed its signature check: {exc}") from None
 
-    def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview
+    def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview, hint: int = 0
                      ) -> ResponseReceived | None:
         if flags & PFC_FIRST_FRAG:
             if flags & PFC_LAST_FRAG:
                 self._partial = None
                 return ResponseReceived(call_id, stub)
-            self._partial = (call_id, [stub], len(stub))
-            return None
-        if self._partial is None or self._partial[0] != call_id:
+            # The stub is written into one buffer, of the size the alloc_hint announces (within
+            # the limit) or this connection's last one again (stub_buffer), so that each byte
+            # is copied once.
+            self._spare = stub_buffer(self._spare, min(hint, self._max_response_size))
+            self._partial = [call_id, self._spare, 0]
+        elif self._partial is None or self._partial[0] != call_id:
             raise ProtocolError(f"response fragment for call {call_id} out of sequence")
-        call_id, chunks, size = self._partial
-        size += len(stub)
+        partial = self._partial
+        size = partial[2] + len(stub)
         if size > self._max_response_size:
             raise ProtocolError(f"response larger than {self._max_response_size} bytes")
-        chunks.append(stub)
+        partial[1][partial[2]:size] = stub  # grows the buffer past a short alloc_hint
+        partial[2] = size
         if flags & PFC_LAST_FRAG:
-            self._partial = None
-            return ResponseReceived(call_id, b"".join(chunks))
-        self._partial = (call_id, chunks, size)
+            return self._finish()
         return None
+
+    def _finish(self) -> ResponseReceived:
+        """The response whose last fragment was read."""
+        call_id, stub, size = self._partial
+        self._partial = None
+        if len(stub) > size:  # the alloc_hint promised more than came
+            del stub[size:]
+        if len(stub) > SPARE_MAX:
+            self._spare = None
+        return ResponseReceived(call_id, stub)
 
     def _on_bind_fault(self, pdu: Fault) -> BindOutcome:
         """A fault where an alter_context_resp was due: the server took none of the offer

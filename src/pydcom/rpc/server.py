@@ -35,6 +35,7 @@ from pydcom.rpc.server_connection import (
     ServerState,
 )
 from pydcom.rpc.sockopts import set_kernel_timeouts
+from pydcom.rpc.transport import send_buffers
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +222,11 @@ class RpcServer:
         conn = ServerConnection(self.lookup, limits=self.limits, groups=self._groups,
                                 connection=info, port_spec=str(self.address[1]),
                                 interface_count=lambda: self.interface_count, auth=self.auth)
-        recv, sendall = sock.recv, sock.sendall
+        recv, sendall, recv_into = sock.recv, sock.sendall, sock.recv_into
         receive_data, next_event = conn.receive_data, conn.next_event
+        receive_buffer, received = conn.receive_buffer, conn.received
         respond, data_to_send = conn.respond, conn.data_to_send
+        buffers_to_send = conn.buffers_to_send
         closing, bound = ServerState.CLOSING, ServerState.BOUND
         # Until its first bind is answered a connection has bind_timeout, in all; then each
         # read waits up to idle_timeout.
@@ -241,7 +244,7 @@ class RpcServer:
                     return
                 receive_data(data)
                 call = next_event()
-                if call is None:  # a bind, an alter_context, a fault, or not a whole PDU yet
+                while call is None:  # a bind, an alter_context, a fault, or not a whole PDU yet
                     out = data_to_send()
                     if out:
                         sendall(out)
@@ -253,6 +256,22 @@ class RpcServer:
                             log.info("%s: closing connection from %s: no bind in %gs",
                                      self.name, peer, self.limits.bind_timeout)
                             return
+                    # A long call arriving in fragments is read into the connection's own
+                    # buffer, as much as has come, with no bytes object per read.
+                    space = receive_buffer()
+                    if space is None:
+                        break
+                    try:
+                        count = recv_into(space)
+                    except BlockingIOError:  # SO_RCVTIMEO expired
+                        log.info("%s: closing idle connection from %s", self.name, peer)
+                        return
+                    finally:
+                        del space  # before anything can resize the buffer it views
+                    if not count:
+                        return
+                    received(count)
+                    call = next_event()
                 while call is not None:
                     # The call runs here rather than in a method of its own: on this path each
                     # Python call is measurable (bench/bench_rpc.py).
@@ -270,7 +289,11 @@ class RpcServer:
                     # protocol answers up to there leaves with this call's answer, in order, in
                     # one send.
                     call = next_event()
-                    sendall(data_to_send())
+                    out = buffers_to_send()
+                    if len(out) == 1:
+                        sendall(out[0])
+                    else:  # a fragmented response: its headers and stub pieces in one write
+                        send_buffers(sock, out)
                 if conn.state is closing:
                     return
         except OSError as exc:

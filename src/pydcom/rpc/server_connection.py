@@ -34,6 +34,7 @@ from pydcom.rpc.constants import (
     PFC_DID_NOT_EXECUTE,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
+    PFC_OBJECT_UUID,
     PFC_SINGLE,
     PFC_SUPPORT_HEADER_SIGN,
     PTYPE,
@@ -44,9 +45,10 @@ from pydcom.rpc.constants import (
     SyntaxId,
     bind_time_features,
 )
-from pydcom.rpc.framing import FrameBuffer
+from pydcom.rpc.framing import SPARE_MAX, FrameBuffer, Gathered, cut, stub_buffer
 from pydcom.rpc.interface import Interface
 from pydcom.rpc.pdu import (
+    REQUEST_LEADING,
     RESPONSE_LEADING,
     SINGLE_OBJECT_REQUEST,
     SINGLE_REQUEST,
@@ -164,21 +166,25 @@ class AssociationGroups:
 
 
 class _PartialCall:
-    """A fragmented request being reassembled; ``rejected`` calls are read and dropped."""
+    """A fragmented request being reassembled; ``rejected`` calls are read and dropped.
 
-    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "chunks", "size",
+    The stub is written into ``data`` (of the size the first fragment's alloc_hint announces,
+    within the request size limit, or the connection's buffer of its last long call again:
+    ``stub_buffer``), so that each byte is copied once; ``size`` is how much of it is filled."""
+
+    __slots__ = ("call_id", "context_id", "interface", "opnum", "object", "data", "size",
                  "rejected", "security")
 
     def __init__(self, call_id: int, context_id: int, interface: Interface | None, opnum: int,
-                 obj: uuid.UUID | None, security: CallSecurity) -> None:
+                 obj: uuid.UUID | None, security: CallSecurity, data: bytearray) -> None:
         self.call_id = call_id
         self.context_id = context_id
         self.interface = interface
         self.opnum = opnum
         self.object = obj
-        self.chunks: list[bytes] = []
-        self.size = 0
         self.rejected = interface is None
+        self.data = data
+        self.size = 0
         self.security = security
 
 
@@ -197,6 +203,7 @@ class ServerConnection:
         self._outgoing: list[bytes | memoryview] = []  # every PDU to send, in order
         self._contexts: dict[int, Interface] = {}  # empty in every state but BOUND
         self._partial: _PartialCall | None = None
+        self._spare: bytearray | None = None  # the buffer of the last long call, for the next
         self._last_call_id: int | None = None
         self._interface_count = interface_count
         self._auth = auth
@@ -227,6 +234,19 @@ class ServerConnection:
             self._unframed = None
         self._frames.feed(data)
 
+    def receive_buffer(self) -> memoryview | None:
+        """Room for the next read itself (a socket's recv_into), then ``received``, while a long
+        call arrives in fragments; None when ``receive_data`` takes the bytes. The view must be
+        let go before the next ``receive_data``."""
+        partial = self._partial
+        if partial is None or partial.rejected or self._unframed is not None:
+            return None
+        return self._frames.space()
+
+    def received(self, count: int) -> None:
+        """``count`` bytes were read into ``receive_buffer``."""
+        self._frames.filled(count)
+
     def data_to_send(self) -> bytes:
         """Every PDU queued since the last time, in the order queued; b"" when there is none."""
         out = self._outgoing
@@ -237,6 +257,13 @@ class ServerConnection:
         data = b"".join(out)
         out.clear()
         return data
+
+    def buffers_to_send(self) -> list[bytes | memoryview]:
+        """What ``data_to_send`` would join, unjoined: every PDU queued, a fragmented response as
+        its headers and the stub's pieces, for one gathering write; [] when there is none."""
+        out = self._outgoing
+        self._outgoing = []
+        return out
 
     def close(self) -> None:
         """Release what the connection holds beyond itself: its association group membership."""
@@ -286,6 +313,23 @@ class ServerConnection:
         elif not self._frames.pending:
             return None
         while self.state in _OPEN:
+            partial = self._partial
+            if partial is not None and not partial.rejected and (
+                    partial.security.level < AuthLevel.PKT_INTEGRITY):
+                # Amid a long call: the stubs of its following fragments straight into its
+                # buffer while they take the plain form; any other PDU is read below (every
+                # fragment of a signed call is checked there).
+                flags = PFC_OBJECT_UUID if partial.object is not None else 0
+                partial.size, last = self._frames.take_stubs(
+                    partial.data, partial.size, REQUEST_LEADING[flags],
+                    REQUEST_LEADING[flags | PFC_LAST_FRAG], partial.call_id,
+                    40 if flags else 24, self._limits.max_request_size - partial.size,
+                    self.max_recv_frag)
+                if last:
+                    event = self._finish(partial)
+                    if event is not None:
+                        return event
+                    continue
             try:
                 item = self._frames.next_frame()
             except PduError as exc:
@@ -313,11 +357,11 @@ class ServerConnection:
         return None
 
     # -- answers -----------------------------------------------------------------------------
-    def respond(self, call: CallReceived, stub: bytes) -> None:
+    def respond(self, call: CallReceived, stub: bytes | Gathered) -> None:
         """Queue the response, in fragments of at most the negotiated size (C706 12.6.4.10),
         signed or sealed as the call was (MS-RPCE 3.3.1.5.2.2)."""
         if call.security.level >= AuthLevel.PKT_INTEGRITY:
-            self._respond_protected(call, stub)
+            self._respond_protected(call, bytes(stub))
             return
         room = self._stub_room
         total = len(stub)
@@ -325,15 +369,13 @@ class ServerConnection:
             self._outgoing.append(pack_response_head(SINGLE_RESPONSE, 24 + total, 0, call.call_id,
                                                      total, call.context_id, 0) + stub)
             return
-        view = memoryview(stub)
-        out = self._outgoing  # headers and slices of the stub, joined once: each byte copied once
-        for start in range(0, total, room):
+        out = self._outgoing  # headers and views of the stub: its bytes are not copied
+        for start, size, pieces in cut(stub, room):
             flags = (PFC_FIRST_FRAG if start == 0 else 0) | (
                 PFC_LAST_FRAG if start + room >= total else 0)
-            piece = view[start:start + room]
-            out.append(pack_response_head(RESPONSE_LEADING[flags], 24 + len(piece), 0,
+            out.append(pack_response_head(RESPONSE_LEADING[flags], 24 + size, 0,
                                           call.call_id, total - start, call.context_id, 0))
-            out.append(piece)
+            out += pieces
 
     def _respond_protected(self, call: CallReceived, stub: bytes) -> None:
         context = self._security.get(call.security.context_id)
@@ -418,7 +460,11 @@ class ServerConnection:
                 if interface is None:
                     return None
                 return self._complete(call_id, context_id, interface, opnum, obj, stub, security)
-            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, security)
+            data = bytearray()
+            if interface is not None:
+                data = self._spare = stub_buffer(
+                    self._spare, min(pdu.alloc_hint, self._limits.max_request_size))
+            self._partial = _PartialCall(call_id, context_id, interface, opnum, obj, security, data)
             return self._add_fragment(self._partial, stub, last=False)
 
         partial = self._partial
@@ -435,23 +481,32 @@ class ServerConnection:
 
     def _add_fragment(self, partial: _PartialCall, stub: bytes, last: bool) -> CallReceived | None:
         if not partial.rejected:
-            partial.size += len(stub)
-            if partial.size > self._limits.max_request_size:
+            size = partial.size + len(stub)
+            if size > self._limits.max_request_size:
                 # MS-RPCE 3.3.3.5.4 and 3.3.3.5.8: fault at once, drop the rest of the call.
                 self._queue_fault(partial.call_id, partial.context_id, NCA_S_FAULT_ACCESS_DENIED)
                 partial.rejected = True
-                partial.chunks.clear()
+                partial.data = bytearray()
             else:
-                partial.chunks.append(stub)
+                partial.data[partial.size:size] = stub  # grows data past a short alloc_hint
+                partial.size = size
         if not last:
             return None
+        return self._finish(partial)
+
+    def _finish(self, partial: _PartialCall) -> CallReceived | None:
+        """The call whose last fragment was read."""
         self._partial = None
         if partial.rejected:
             return None
         assert partial.interface is not None
+        stub = partial.data
+        if len(stub) > partial.size:  # the alloc_hint promised more than came
+            del stub[partial.size:]
+        if len(stub) > SPARE_MAX:
+            self._spare = None
         return self._complete(partial.call_id, partial.context_id, partial.interface,
-                              partial.opnum, partial.object, b"".join(partial.chunks),
-                              partial.security)
+                              partial.opnum, partial.object, stub, partial.security)
 
     def _complete(self, call_id: int, context_id: int, interface: Interface, opnum: int,
                   obj: uuid.UUID | None, stub: bytes, security: CallSecurity

@@ -41,13 +41,13 @@ def security() -> Any:
     return getattr(_local, "security", None)
 
 
-def run(cid: bytes, fn: Callable[[], Any], security: Any = None) -> Any:
-    """``fn()`` while serving a call of causality ``cid``: calls it makes carry ``cid``, and
-    ``security()`` says who made it."""
+def run(cid: bytes, security: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` while serving a call of causality ``cid``: calls it makes carry ``cid``,
+    and ``security()`` says who made it."""
     local = _local
     previous = getattr(local, "cid", None), getattr(local, "security", None)
     local.cid, local.security = cid, security
     try:
-        return fn()
+        return fn(*args)
     finally:
         local.cid, local.security = previous

@@ -144,7 +144,9 @@ class ObjectExporter:
         self._lock = threading.Lock()  # of what the exporter knows of classes and interfaces
         self._tables = ExportTables()
         self._apartment: Apartment | None = None
-        self._served: set[uuid.UUID] = set()
+        # IIDs served, each to the object it was first served as: the IPID entries that
+        # ``marshal`` makes hold that one, so that a call's check is an identity test.
+        self._served: dict[uuid.UUID, uuid.UUID] = {}
         self._stubs: dict[Any, Callable[[Any, CallReceived], bytes]] = {}  # by stub factory
         # What the registry says of a class beyond what the class says of itself.
         self._declared: dict[type, tuple[tuple[uuid.UUID, ...], str | None]] = {}
@@ -224,7 +226,7 @@ class ObjectExporter:
         """Listen on an interface (rpc_server_register_if, MS-DCOM 3.1.1.5.1)."""
         if iid in self._served:
             return
-        self._served.add(iid)
+        self._served[iid] = iid
         self.serve_interface(Interface.of(iid, operations))
 
     def _serve_orpc(self, iid: uuid.UUID) -> None:
@@ -259,12 +261,13 @@ class ObjectExporter:
         """
         if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
+        self._serve_orpc(iid)
+        iid = self._served.get(iid, iid)
         entry, new = self._tables.add(target, iid, refs, pinned)
         if new and not pinned and self._resolver is not None:
             # Before the OBJREF leaves: the resolver takes pings only for OIDs it was told of
             # (MS-DCOM 3.1.2.5.1.3).
             self._resolver.register_oids(self.oxid, [entry.oid])
-        self._serve_orpc(iid)
         std = StdObjRef(SORF_NOPING if pinned else 0, refs, self.oxid, entry.oid, entry.ipid)
         return ObjRefStandard(iid, std, self.resolver_bindings)
 
@@ -328,9 +331,8 @@ class ObjectExporter:
                 check_version((leaves[0], leaves[1]), leaves[2])
                 args = leaves[ORPCTHIS_LEAVES:]
                 try:
-                    outs, hr = self.run_in_context(target, leaves[4],
-                                                   lambda: self._call_method(target, method, args),
-                                                   call.security)
+                    outs, hr = self.run_in_context(target, leaves[4], call.security,
+                                                   self._call_method, target, method, args)
                 except _Explained as failure:  # its ORPCTHAT has an extension: the declared codec
                     return failure.response(method, iid)
                 try:
@@ -340,21 +342,20 @@ class ObjectExporter:
                                    f"{exc}") from None
         request = method.request.decode(call.stub)
         check_orpcthis(request.orpcthis, orpc=True)
-        return self.run_in_context(target, request.orpcthis.cid.bytes_le,
-                                   lambda: self._run_method(target, method, request, iid),
-                                   call.security)
+        return self.run_in_context(target, request.orpcthis.cid.bytes_le, call.security,
+                                   self._run_method, target, method, request, iid)
 
-    def run_in_context(self, target: Any, cid: bytes, fn: Callable[[], Any],
-                       security: Any = None) -> Any:
-        """Run ``fn``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked, where
-        ``target`` lives (on the apartment's thread for "Apartment" objects), carrying the
-        call's causality id ``cid`` (its wire form) and its caller's ``security``."""
+    def run_in_context(self, target: Any, cid: bytes, security: Any, fn: Callable[..., Any],
+                       *args: Any) -> Any:
+        """Run ``fn(*args)``, the work of an ORPC call on ``target`` whose ORPCTHIS was checked,
+        where ``target`` lives (on the apartment's thread for "Apartment" objects), carrying
+        the call's causality id ``cid`` (its wire form) and its caller's ``security``."""
         # The model of a known class read here, without threading_model's call: this runs for
-        # every ORPC call.
+        # every ORPC call; and the arguments passed on, not wrapped in a closure per call.
         model = self._models.get(type(target)) or self.threading_model(target)
         if model == APARTMENT:
-            return self._apartment_for().call(causality.run, cid, fn, security, cid=cid)
-        return causality.run(cid, fn, security)
+            return self._apartment_for().call(causality.run, cid, security, fn, *args, cid=cid)
+        return causality.run(cid, security, fn, *args)
 
     def run_in_apartment_of(self, cls: Any, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` where objects of ``cls`` live: the apartment thread for "Apartment"."""
