@@ -332,3 +332,18 @@ def test_impacket_with_a_wrong_password_gets_access_denied(secure_server):
             dce.recv()
     finally:
         dce.disconnect()
+
+
+def test_an_unsigned_fragment_amid_a_signed_call_is_refused(secure_server):
+    """Every fragment of a signed call carries its own signature: a plain fragment slipped
+    between signed ones is never taken into the call."""
+    conn = ClientConnection(auth=ALICE, max_xmit_frag=1024, max_recv_frag=1024)
+    with socket.create_connection(secure_server.address, timeout=5) as sock:
+        ctx = _raw_bind(sock, conn)
+        call_id, fragments = conn.request(ctx, OP_ECHO, bytes(range(256)) * 12)
+        assert len(fragments) >= 3
+        forged = P.Request(call_id, ctx, OP_ECHO, b"\xee" * 64, flags=0).encode()  # a middle one
+        sock.sendall(fragments[0] + forged + b"".join(fragments[1:]))
+        event = _answer(sock, conn)
+        assert isinstance(event, FaultReceived)
+        assert _closed(sock)
