@@ -53,7 +53,8 @@ def serve_rpc() -> None:
     server.close()
 
 
-def serve_dcom(level: str = "none", prefix: str = "pydcom-bench-") -> None:
+def serve_dcom(level: str = "none", prefix: str = "pydcom-bench-",
+               ping_period: float = 120.0) -> None:
     """A Service with NTLM against an accounts file holding USER, taking calls at ``level``
     and up, serving Demo.Calculator; its port on stdout, until stdin closes."""
     from pydcom import accounts, registry
@@ -69,7 +70,7 @@ def serve_dcom(level: str = "none", prefix: str = "pydcom-bench-") -> None:
         reg.register(registry.ClassEntry(CALC_CLSID, progid="Demo.Calculator",
                                          inproc_server="pydcom.examples.calculator:Calculator"))
         service = Service(RegistryClassStore(reg), [HOST], 0, grace=600,
-                          auth=server_auth(path, level)).start()
+                          ping_period=ping_period, auth=server_auth(path, level)).start()
         print(service.port, flush=True)
         sys.stdin.read()
         service.close()

@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from bench_security import HOST, PASSWORD, USER, serve_dcom  # noqa: E402 - bench/
 
 
-def clients(port: int, threads: int, seconds: float, level: str, out: str) -> None:
+def clients(port: int, threads: int, seconds: float, level: str, out: str,
+            ping_period: float) -> None:
     """Run ``threads`` clients for ``seconds``; write the results to ``out`` as JSON (a file,
     not a pipe: the parent reads it when every client process is done)."""
     from pydcom.automation import wrap
@@ -37,7 +38,8 @@ def clients(port: int, threads: int, seconds: float, level: str, out: str) -> No
     from pydcom.runtime.iids import IID_IDispatch
     from pydcom.runtime.scm_client import remote_activate
 
-    runtime = ClientRuntime(auth=ClientAuth(USER, PASSWORD, level=AuthLevel.named(level)))
+    runtime = ClientRuntime(auth=ClientAuth(USER, PASSWORD, level=AuthLevel.named(level)),
+                            ping_period=ping_period)
     latencies: list[list[int]] = [[] for _ in range(threads)]
     activations = [0] * threads
     failures: list[str] = []
@@ -118,19 +120,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--level", default="integrity", choices=("connect", "integrity", "privacy"))
+    parser.add_argument("--ping-period", type=float, default=120.0,
+                        help="the service's and the clients' (shorter: collection is seen "
+                             "within the run)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_dcom(args.level, prefix="pydcom-load-")
+        serve_dcom(args.level, prefix="pydcom-load-", ping_period=args.ping_period)
         return
     if args.port:
-        clients(args.port, args.threads, args.seconds, args.level, args.out)
+        clients(args.port, args.threads, args.seconds, args.level, args.out, args.ping_period)
         return
 
-    service = subprocess.Popen([sys.executable, __file__, "--serve", "--level", args.level],
+    service = subprocess.Popen([sys.executable, __file__, "--serve", "--level", args.level,
+                                "--ping-period", str(args.ping_period)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         port = int(service.stdout.readline())
@@ -141,7 +147,8 @@ def main() -> None:
         outs = [os.path.join(folder, f"clients-{i}.json") for i in range(len(per))]
         runs = [subprocess.Popen([sys.executable, __file__, "--port", str(port), "--threads",
                                   str(n), "--seconds", str(args.seconds), "--level", args.level,
-                                  "--out", out]) for n, out in zip(per, outs)]
+                                  "--out", out, "--ping-period", str(args.ping_period)])
+                for n, out in zip(per, outs)]
         memory = []  # (seconds, service KiB, its server processes' KiB)
         while any(run.poll() is None for run in runs):
             servers = sum(rss_kib(child) for child in children(service.pid))

@@ -124,7 +124,7 @@ class ServerLimits:
     idle_timeout: float = 600.0  # seconds without a byte before the connection is closed
     bind_timeout: float = 30.0  # seconds from connecting to the first bind's answer
     max_connections: int = 1024
-    max_connections_per_address: int = 256  # from one client address: the others keep room
+    max_connections_per_address: int = 512  # from one client address: the others keep room
 
 
 class AssociationGroups:

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydcom import hresult
@@ -43,6 +44,8 @@ log = logging.getLogger("pydcom.runtime")
 # How long a call waits for its answer (PYDCOM_CALL_TIMEOUT): long enough for any real method,
 # short enough that a machine that stopped answering frees its caller.
 DEFAULT_CALL_TIMEOUT = float(os.environ.get("PYDCOM_CALL_TIMEOUT", "300"))
+HOUSEKEEPING_TIMEOUT = 30.0  # seconds a ping or a batch of releases waits for its answer
+HOUSEKEEPING_THREADS = 8  # machines pinged (or released at) at once
 
 _runtime: ClientRuntime | None = None
 _runtime_lock = threading.Lock()
@@ -94,8 +97,15 @@ class ClientRuntime:
         self.connections = Connections(connect_timeout, call_timeout, local_address,
                                        self.credentials)
         self.oxids = OxidTable(self.call)
-        self.pinger = Pinger(self.call)
-        self.releases = ReleaseBatcher(self.call, self._wake.set)
+        # Pings and releases go to every machine at once, over connections of their own whose
+        # calls wait at most HOUSEKEEPING_TIMEOUT: a machine that stopped answering holds up
+        # its own pings only, and the others' go out on time.
+        self._housekeeping = Connections(connect_timeout, min(call_timeout, HOUSEKEEPING_TIMEOUT),
+                                         local_address, self.credentials)
+        self._fanout = ThreadPoolExecutor(max_workers=HOUSEKEEPING_THREADS,
+                                          thread_name_prefix="dcom-housekeeping")
+        self.pinger = Pinger(self._housekeeping.call, self._fanout)
+        self.releases = ReleaseBatcher(self._housekeeping.call, self._wake.set, self._fanout)
         self._worker = threading.Thread(target=self._background, daemon=True,
                                         name="dcom-client")
         self._worker.start()
@@ -182,6 +192,8 @@ class ClientRuntime:
         self._wake.set()
         self._worker.join(5)
         self.releases.flush()
+        self._fanout.shutdown(wait=False)
         self.connections.close()
+        self._housekeeping.close()
         if self._exporter is not None:
             self._exporter.close()

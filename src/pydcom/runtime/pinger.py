@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from concurrent.futures import Executor
 from typing import Callable
 
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.rpc.errors import RpcError
 from pydcom.runtime.endpoints import Endpoint
+from pydcom.runtime.fanout import for_each
 from pydcom.wire import object_exporter as oe
 
 log = logging.getLogger("pydcom.runtime")
@@ -37,8 +39,10 @@ class PingSet:
 class Pinger:
     """The ping sets, one per resolver, under one lock; ``ping_once`` sends one round."""
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, executor: Executor | None = None) -> None:
+        """``executor``: where the resolvers are pinged at once (None: one after another)."""
         self._call = call
+        self._executor = executor
         self._sets: dict[Endpoint, PingSet] = defaultdict(PingSet)
         self._lock = threading.Lock()
 
@@ -77,14 +81,17 @@ class Pinger:
                     continue
                 work.append((resolver, ping, sorted(ping.added), sorted(ping.removed)))
                 ping.added, ping.removed = set(), set()
-        for resolver, ping, added, removed in work:
-            try:
-                self._ping(resolver, ping, added, removed)
-            except (RpcError, ComError) as exc:
-                log.info("ping to %s[%d] failed: %s", *resolver, exc)
-                with self._lock:  # try the changes again next period
-                    ping.added.update(o for o in added if o in ping.oids)
-                    ping.removed.update(o for o in removed if o not in ping.oids)
+        for_each(self._executor, self._ping_one, work)
+
+    def _ping_one(self, work: tuple[Endpoint, PingSet, list[int], list[int]]) -> None:
+        resolver, ping, added, removed = work
+        try:
+            self._ping(resolver, ping, added, removed)
+        except (RpcError, ComError) as exc:
+            log.info("ping to %s[%d] failed: %s", *resolver, exc)
+            with self._lock:  # try the changes again next period
+                ping.added.update(o for o in added if o in ping.oids)
+                ping.removed.update(o for o in removed if o not in ping.oids)
 
     def _invalid_oids(self, resolver: Endpoint, ping: PingSet, adds: list[int],
                       dels: list[int]) -> None:

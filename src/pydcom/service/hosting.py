@@ -152,6 +152,12 @@ class Hosting:
                                f"the server of {entry.clsid} did not register its class object "
                                f"within {self.start_timeout:.0f}s")
 
+    def running(self, oxid: int) -> bool:
+        """Whether the process behind ``oxid`` is one this service started and still runs."""
+        found = self._registrations.get(oxid)
+        return found is not None and found.launch is not None and (
+            found.launch.process.poll() is None)
+
     def forget(self, clsid: uuid.UUID, oxid: int) -> None:
         """Drop a server that failed to answer, so the next activation starts anew."""
         with self._lock:

@@ -117,8 +117,12 @@ class Activator:
                 answer = local.ActivateResponse.decode(self.runtime.call(
                     pick_endpoint(record.bindings), local.SERVER_SYNTAX, local.OP_ACTIVATE, stub))
             except RpcError as exc:
-                # The server went away since it registered: start it again, once.
                 log.info("server of %s did not answer (%s)", format_guid(clsid), exc)
+                if self.hosting.running(record.oxid):
+                    # Alive but busy or refusing (its connection limit): a second server of
+                    # the class would only split its objects. Said as it is.
+                    raise
+                # The server went away since it registered: start it again, once.
                 self.hosting.forget(clsid, record.oxid)
                 if attempt:
                     raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, str(exc)) from None
