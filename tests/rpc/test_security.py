@@ -347,3 +347,27 @@ def test_an_unsigned_fragment_amid_a_signed_call_is_refused(secure_server):
         event = _answer(sock, conn)
         assert isinstance(event, FaultReceived)
         assert _closed(sock)
+
+
+def test_a_challenge_that_does_not_grant_sealing_is_refused_at_privacy():
+    """A client at PKT_PRIVACY does not go on with a session that cannot seal (a CHALLENGE
+    altered on its way, or a server that will not): SecurityError at the handshake."""
+    from pydcom.ntlm.messages import NegotiateFlags
+    from pydcom.rpc.calls import ConnectionInfo
+    from pydcom.rpc.interface import InterfaceTable
+    from pydcom.rpc.server_connection import ServerConnection
+
+    server = ServerConnection(InterfaceTable(INTERFACES).lookup,
+                              connection=ConnectionInfo(("127.0.0.1", 1), ("127.0.0.1", 2)),
+                              auth=ServerAuth(lookup))
+    client = ClientConnection(auth=ALICE.at_level(AuthLevel.PKT_PRIVACY))
+    server.receive_data(client.bind([SECURE_IF]))
+    assert server.next_event() is None
+    ack = P.decode_pdu(server.data_to_send())
+    token = bytearray(ack.auth.token)
+    flags = int.from_bytes(token[20:24], "little") & ~int(NegotiateFlags.NEGOTIATE_SEAL)
+    token[20:24] = flags.to_bytes(4, "little")
+    ack.auth.token = bytes(token)
+    client.receive_data(ack.encode())
+    with pytest.raises(SecurityError, match="sealing"):
+        client.next_event()

@@ -58,6 +58,7 @@ from pydcom.rpc.security import (
     ClientAuth,
     SecurityContext,
     SecurityError,
+    granted,
 )
 
 _FEATURES_OFFERED = int(  # an int: IntFlag operators are slow
@@ -220,7 +221,11 @@ class ClientConnection:
             authenticate = context.handshake.authenticate(pdu.auth.token)
         except NtlmError as exc:
             raise SecurityError(f"the server's CHALLENGE cannot be answered: {exc}") from None
-        context.session = context.handshake.session
+        session = context.handshake.session
+        if not granted(context, session):
+            raise SecurityError(f"the server's CHALLENGE does not grant the signing or sealing "
+                                f"that level {context.level} needs")
+        context.session = session
         self._protected = context.protects
         self._output.append(Auth3(PFC_SINGLE | PFC_SUPPORT_HEADER_SIGN, pdu.call_id, AuthVerifier(
             AUTHN_WINNT, context.level, context.context_id, authenticate)).encode())

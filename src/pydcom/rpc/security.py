@@ -210,6 +210,16 @@ class SecurityContext:
         return bytes(body[:len(body) - pad])
 
 
+def granted(context: SecurityContext, session: ntlm.NtlmSession) -> bool:
+    """Whether ``session`` can protect PDUs as ``context``'s level asks: signing from
+    PKT_INTEGRITY up, sealing at PKT_PRIVACY (NTLMSSP_NEGOTIATE_SIGN, _SEAL; MS-NLMP 3.1.5.1)."""
+    if context.level >= AuthLevel.PKT_PRIVACY:
+        return session.confidentiality
+    if context.level >= AuthLevel.PKT_INTEGRITY:
+        return session.integrity
+    return True
+
+
 class ServerAuth:
     """How a server authenticates callers: NTLM against ``nt_hash_of(user, domain)`` (an NT hash
     or None), and the least level a call must have (``min_level``). Operations an interface

@@ -78,6 +78,7 @@ from pydcom.rpc.security import (
     SecurityError,
     ServerAuth,
     effective_level,
+    granted,
 )
 from pydcom.rpc.verification import split_verification_trailer
 
@@ -606,12 +607,16 @@ class ServerConnection:
     def _authenticate(self, context: SecurityContext, token: bytes) -> None:
         """The AUTHENTICATE, the third leg: the context is established or failed."""
         try:
-            context.session = context.handshake.accept_authenticate(token)
+            session = context.handshake.accept_authenticate(token)
+            if not granted(context, session):
+                raise NtlmError(f"the AUTHENTICATE does not agree to the signing or sealing "
+                                f"that level {context.level} needs")
         except NtlmError as exc:
             context.failed = True
             log.warning("authentication from %s failed: %s",
                         self.connection and self.connection.peer, exc)
             return
+        context.session = session
         identity = context.session.identity
         log.info("%s authenticated as %s\\%s at level %d",
                  self.connection and self.connection.peer, identity.domain if identity else "",
