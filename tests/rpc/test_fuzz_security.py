@@ -16,13 +16,13 @@ import time
 
 import pytest
 
+from pydcom.hresult import E_ACCESSDENIED
 from pydcom.rpc import RpcClient
 from pydcom.rpc import pdu as P
 from pydcom.rpc.client_connection import ClientConnection
 from pydcom.rpc.constants import NDR_SYNTAX, PFC_SINGLE
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.security import AuthLevel, ClientAuth
-from pydcom.hresult import E_ACCESSDENIED
 
 from ..support import wait_until
 from .serve_test_interfaces import ACCOUNT

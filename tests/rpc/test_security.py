@@ -18,7 +18,11 @@ from pydcom.hresult import E_ACCESSDENIED
 from pydcom.rpc import Interface, RpcServer, SyntaxId
 from pydcom.rpc import pdu as P
 from pydcom.rpc.client import RpcClient
-from pydcom.rpc.client_connection import ClientConnection, FaultReceived, ResponseReceived
+from pydcom.rpc.client_connection import (
+    ClientConnection,
+    FaultReceived,
+    ResponseReceived,
+)
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED, PFC_SUPPORT_HEADER_SIGN
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.security import AuthLevel, ClientAuth, SecurityError, ServerAuth

@@ -24,7 +24,7 @@ from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 from tests.cli.support import pydcom_cli
 
 from .classes import GUARDED_CLSID
-from .support import runtime
+from .support import rem_query_interface, runtime
 
 HOST = "127.0.0.35"
 APPID = uuid.UUID("7c0b6d2e-41a9-4f53-8e1d-9b2a6c3f5e0a")
@@ -133,7 +133,8 @@ def test_access_permission_is_checked_on_activation_and_on_every_call(machine):
         # bob, authenticated, at the server process's exporter: its own access check
         with RpcClient(*info.endpoint, timeout=5, auth=BOB) as rpc:
             with pytest.raises(RpcError) as denied:
-                rpc.call(REMUNKNOWN_SYNTAX, 3, b"\0" * 64, object=info.ipid_rem_unknown)
+                rpc.call(REMUNKNOWN_SYNTAX, 3, rem_query_interface(info.ipid_rem_unknown),
+                         object=info.ipid_rem_unknown)
             assert denied.value.hresult == E_ACCESSDENIED
         assert guarded.Add(2, 3) == 5
         guarded.release()

@@ -35,7 +35,7 @@ from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 from tests.automation.test_idispatch_interop import ivar, params
 
 from .classes import GUARDED_CLSID
-from .support import runtime
+from .support import rem_query_interface, runtime
 
 HOST = "127.0.0.31"
 IMPACKET_HOST = "127.0.0.73"  # port 135: impacket's DCOM client knows no other
@@ -118,7 +118,8 @@ def test_the_exporter_refuses_unauthenticated_calls(service):
         [info] = client.oxids.entries()
         with RpcClient(*info.endpoint, timeout=5) as anonymous:
             with pytest.raises(RpcError) as refused:
-                anonymous.call(REMUNKNOWN_SYNTAX, 3, b"\0" * 64, object=info.ipid_rem_unknown)
+                anonymous.call(REMUNKNOWN_SYNTAX, 3, rem_query_interface(info.ipid_rem_unknown),
+                         object=info.ipid_rem_unknown)
             assert refused.value.hresult == E_ACCESSDENIED
         guarded.release()
 

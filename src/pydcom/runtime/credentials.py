@@ -87,7 +87,9 @@ def server_auth(accounts_path: str, min_level: int | str, access: Permission = N
     """NTLM against the accounts file (re-read when it changes), needing ``min_level``; with
     ``access`` (an AccessPermission, ``pydcom.runtime.permissions``) every call is checked
     against it too."""
-    from pydcom.accounts import AccountsSource  # the file is only read where a server runs
+    from pydcom.accounts import (
+        AccountsSource,  # the file is only read where a server runs
+    )
 
     source = AccountsSource(accounts_path)
     if isinstance(min_level, str):
