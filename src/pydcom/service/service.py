@@ -130,8 +130,10 @@ class Service:
             local.OP_REGISTER_CLASS: only_local(self._register_class),
             local.OP_REVOKE_CLASS: only_local(self._revoke_class),
             local.OP_LIVE_OIDS: only_local(self._live_oids),
-            local.OP_REGISTER_OIDS: only_local(self._register_oids),
-            local.OP_FORGET_OIDS: only_local(self._forget_oids),
+            local.OP_REGISTER_OIDS: only_local(
+                lambda call: self._oids(call, self.resolver.register_oids)),
+            local.OP_FORGET_OIDS: only_local(
+                lambda call: self._oids(call, self.resolver.forget_oids)),
         }, "pydcom-local", open_opnums=frozenset(range(local.OP_FORGET_OIDS + 1)))
 
     def _register_server(self, call: CallReceived) -> bytes:
@@ -162,18 +164,12 @@ class Service:
         self.hosting.revoke_class(request.oxid, request.clsid, request.secret)
         return oe.StatusResponse(0).encode()
 
-    def _register_oids(self, call: CallReceived) -> bytes:
+    def _oids(self, call: CallReceived, change: Callable[[int, list[int]], None]) -> bytes:
+        """OIDs an exporter handed out or released, told by the process that registered it."""
         request = local.OidsRequest.decode(call.stub)
         assert self.hosting is not None
         self.hosting.registration(request.oxid, request.secret)
-        self.resolver.register_oids(request.oxid, request.oids)
-        return oe.StatusResponse(0).encode()
-
-    def _forget_oids(self, call: CallReceived) -> bytes:
-        request = local.OidsRequest.decode(call.stub)
-        assert self.hosting is not None
-        self.hosting.registration(request.oxid, request.secret)
-        self.resolver.forget_oids(request.oxid, request.oids)
+        change(request.oxid, request.oids)
         return oe.StatusResponse(0).encode()
 
     def _live_oids(self, call: CallReceived) -> bytes:
