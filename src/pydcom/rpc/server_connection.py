@@ -21,8 +21,8 @@ from typing import Callable
 
 from pydcom.guid import guid_from_bytes
 from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
-from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.ntlm.errors import NtlmError
+from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
     MIN_MAX_RECV_FRAG,

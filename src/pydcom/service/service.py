@@ -19,10 +19,10 @@ from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.credentials import security_bindings, server_environment
 from pydcom.runtime.endpoints import RESOLVER_PORT
 from pydcom.runtime.machine import require_local_caller
-from pydcom.service.scm import Activator
 from pydcom.service.classes import ClassStore
 from pydcom.service.hosting import Hosting
 from pydcom.service.resolver import ExporterRecord, Resolver
+from pydcom.service.scm import Activator
 from pydcom.wire import local
 from pydcom.wire import object_exporter as oe
 from pydcom.wire.dualstringarray import DualStringArray, StringBinding
