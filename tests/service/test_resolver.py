@@ -262,8 +262,8 @@ def test_the_timer_runs_on_its_own(clock):
 def test_no_more_than_max_ping_sets_sets(resolver, clock):
     """The 100,000th set is made; the next is RPC_S_OUT_OF_RESOURCES with SETID 0, and holds
     nothing. Existing sets still work; when one expires, a new one may be made."""
-    for _ in range(MAX_PING_SETS - 1):
-        resolver.complex_ping(0, 1, [], [])
+    for n in range(MAX_PING_SETS - 1):  # from many clients: each has a share of its own
+        resolver.complex_ping(0, 1, [], [], owner=f"address:{n}")
     clock.advance(PERIOD)
     last = new_set(resolver, [A])
     assert resolver.ping_set_count == MAX_PING_SETS
@@ -399,3 +399,17 @@ def test_a_client_drops_the_oids_the_resolver_refuses_and_keeps_pinging_the_othe
         pinger.add(endpoint, C)
         pinger.ping_once()  # the set goes on: C joins it
         assert resolver.ping_sets()[setid].oids == {A, B, C}
+
+
+def test_one_client_holds_at_most_its_share_of_ping_sets_the_others_keep_theirs(
+        resolver, clock, monkeypatch):
+    monkeypatch.setattr(resolver_module, "MAX_SETS_PER_CLIENT", 3)
+    made = [resolver.complex_ping(0, 1, [A], [], owner="address:10.0.0.9")[1] for _ in range(3)]
+    assert all(made)
+    assert resolver.complex_ping(0, 1, [A], [], owner="address:10.0.0.9") == (
+        hresult.RPC_S_OUT_OF_RESOURCES, 0)
+    status, other = resolver.complex_ping(0, 1, [A], [], owner="account:alice")
+    assert status == 0 and other  # another client is not held back
+    clock.advance(EXPIRY + 1)
+    resolver.expire()
+    assert resolver.complex_ping(0, 1, [A], [], owner="address:10.0.0.9")[0] == 0  # room again

@@ -29,6 +29,7 @@ from pydcom.wire.orpc import COMVERSION, CURRENT_VERSION, dualstringarray_ndr
 log = logging.getLogger(__name__)
 
 MAX_PING_SETS = 100_000
+MAX_SETS_PER_CLIENT = 1_000  # one identity's share: a client keeps one per resolver (3.2.6.1)
 MAX_PINGED_OIDS = 4_000_000  # across all sets: about 200 MiB at the worst
 MAX_KNOWN_OIDS = 4_000_000  # OIDs the exporters handed out, across all of them
 
@@ -75,6 +76,7 @@ class Resolver:
         self._lock = threading.Lock()
         self._exporters: dict[int, ExporterRecord] = {}
         self._sets: dict[int, _PingSet] = {}
+        self._sets_of: dict[str, int] = {}  # owner -> how many sets it holds
         self._oid_sets: dict[int, int] = {}  # oid -> how many ping sets hold it
         self._known: dict[int, int] = {}  # oid -> the OXID of the exporter that handed it out
         self._oids_of: dict[int, set[int]] = {}  # oxid -> the OIDs it handed out
@@ -156,7 +158,11 @@ class Resolver:
         with self._lock:
             dead = [setid for setid, ping in self._sets.items() if ping.deadline <= now]
             for setid in dead:
-                oids = self._sets.pop(setid).oids
+                ping = self._sets.pop(setid)
+                self._sets_of[ping.owner] -= 1
+                if not self._sets_of[ping.owner]:
+                    del self._sets_of[ping.owner]
+                oids = ping.oids
                 dropped.append((setid, len(oids)))
                 for oid in oids:
                     self._unhold(oid)
@@ -209,7 +215,8 @@ class Resolver:
                 if unknown is not None:
                     return hresult.OR_INVALID_OID, setid
             else:
-                if len(self._sets) >= MAX_PING_SETS or not room:
+                if len(self._sets) >= MAX_PING_SETS or not room or (
+                        self._sets_of.get(owner, 0) >= MAX_SETS_PER_CLIENT):
                     return hresult.RPC_S_OUT_OF_RESOURCES, 0
                 if unknown is not None:
                     return hresult.OR_INVALID_OID, 0
@@ -217,6 +224,7 @@ class Resolver:
                 while setid in self._sets:
                     setid = secrets.randbits(64) or 1
                 ping = self._sets[setid] = _PingSet(sequence, deadline, owner)
+                self._sets_of[owner] = self._sets_of.get(owner, 0) + 1
                 created = True
             for oid in add:
                 if oid not in ping.oids:
