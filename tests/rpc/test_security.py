@@ -375,3 +375,15 @@ def test_a_challenge_that_does_not_grant_sealing_is_refused_at_privacy():
     client.receive_data(ack.encode())
     with pytest.raises(SecurityError, match="sealing"):
         client.next_event()
+
+
+def test_a_tampered_response_is_refused_on_the_clients_hot_path_too(secure_server):
+    conn = ClientConnection(auth=ALICE)
+    with socket.create_connection(secure_server.address, timeout=5) as sock:
+        ctx = _raw_bind(sock, conn)
+        call_id, [request] = conn.request(ctx, OP_ECHO, b"answer me")
+        sock.sendall(request)
+        answer = bytearray(sock.recv(65536))
+        answer[25] ^= 0x01
+        with pytest.raises(SecurityError):
+            conn.signed_response(call_id, bytes(answer))

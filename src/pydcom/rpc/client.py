@@ -303,7 +303,17 @@ class RpcClient:
                     send_buffers(self._sock, [part for parts in fragments for part in parts])
                 except OSError as exc:
                     self._send_failed(exc)
-                conn.receive_data(self._recv())
+                data = self._recv()
+                if conn.security is not None:
+                    try:
+                        stub = conn.signed_response(call_id, data)
+                    except SecurityError:
+                        self.close()
+                        raise
+                    if stub is not None:
+                        return stub
+                else:
+                    conn.receive_data(data)
             event = self._receive_event(bind=False)
             while event.call_id != call_id:  # a late answer to an abandoned call
                 event = self._receive_event(bind=False)

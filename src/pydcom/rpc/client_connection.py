@@ -54,6 +54,7 @@ from pydcom.rpc.pdu import (
 )
 from pydcom.rpc.security import (
     AUTHN_WINNT,
+    SEC_TRAILER,
     TOKEN_SIZE,
     ClientAuth,
     SecurityContext,
@@ -312,6 +313,27 @@ class ClientConnection:
             if (leading == SINGLE_RESPONSE and rid == call_id and frag_length == len(data)
                     and not auth_length and frag_length <= self.max_recv_frag):
                 return data[24:]
+        self._frames.feed(data)
+        return None
+
+    def signed_response(self, call_id: int, data: bytes) -> bytes | None:
+        """The hot path of a signed or sealed call: if ``data`` is exactly the one-fragment
+        response to ``call_id``, with its verifier, and nothing else is buffered, its stub,
+        checked and unsealed as ``next_event`` would. Otherwise None, and ``data`` waits for
+        ``next_event``. SecurityError if its signature fails."""
+        context = self.security
+        if len(data) >= 48 and not self._frames.pending and context is not None:
+            leading, frag_length, auth_length, rid, _, _, _ = unpack_response_head(data)
+            trailer_at = frag_length - TOKEN_SIZE - 8
+            if (leading == SINGLE_RESPONSE and rid == call_id and frag_length == len(data)
+                    and auth_length == TOKEN_SIZE and frag_length <= self.max_recv_frag):
+                _, level, pad, _, auth_context = SEC_TRAILER.unpack_from(data, trailer_at)
+                if auth_context == context.context_id and trailer_at - pad >= 24:
+                    try:
+                        return context.unprotect(data, 24, level, pad, data[trailer_at + 8:])
+                    except NtlmError as exc:
+                        raise SecurityError(f"a response failed its signature check: {exc}"
+                                            ) from None
         self._frames.feed(data)
         return None
 

@@ -112,7 +112,8 @@ class SecurityContext:
     then the session that signs and seals. Owned by the connection's thread.
     """
 
-    __slots__ = ("auth_type", "level", "context_id", "handshake", "session", "failed")
+    __slots__ = ("auth_type", "level", "context_id", "handshake", "session", "failed",
+                 "_security")
 
     def __init__(self, auth_type: int, level: int, context_id: int,
                  handshake: ntlm.Acceptor | ntlm.Initiator) -> None:
@@ -122,6 +123,7 @@ class SecurityContext:
         self.handshake = handshake
         self.session: ntlm.NtlmSession | None = None
         self.failed = False
+        self._security: CallSecurity | None = None
 
     @property
     def complete(self) -> bool:
@@ -133,9 +135,15 @@ class SecurityContext:
         return self.level >= AuthLevel.PKT_INTEGRITY
 
     def call_security(self) -> CallSecurity:
-        identity = self.session.identity if self.session is not None else None
-        return CallSecurity(self.level, self.auth_type, identity.user if identity else "",
-                            identity.domain if identity else "", self.context_id)
+        """Who the context's calls come from; made once, when the session is established."""
+        found = self._security
+        if found is None:
+            identity = self.session.identity if self.session is not None else None
+            found = CallSecurity(self.level, self.auth_type, identity.user if identity else "",
+                                 identity.domain if identity else "", self.context_id)
+            if self.session is not None:
+                self._security = found
+        return found
 
     def trailer(self, pad: int) -> bytes:
         return SEC_TRAILER.pack(self.auth_type, self.level, pad, 0, self.context_id)
