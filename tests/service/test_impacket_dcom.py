@@ -72,3 +72,44 @@ def test_iactivation_remote_activation(service):
         assert unknown.get_iPid()
     finally:
         rpc.disconnect()
+
+
+def test_bytes_after_a_requests_parameters_are_ignored_as_windows_ignores_them(service):
+    """j-Interop (and node-dcom, its port) append 10 bytes to RemoteActivation and 16 to every
+    ORPC call; clients built against Windows expect them read past, not faulted."""
+    import uuid
+
+    from pydcom.rpc import RpcClient
+    from pydcom.runtime.client import ClientRuntime
+    from pydcom.runtime.scm_client import remote_activate
+    from pydcom.wire import iactivation, ids
+    from pydcom.wire.orpc import REMINTERFACEREF, orpcthis
+    from pydcom.wire.remunknown import (
+        OP_REM_ADD_REF,
+        REMUNKNOWN_SYNTAX,
+        RemAddRefRequest,
+        RemAddRefResponse,
+    )
+
+    missing = uuid.UUID("0b3a1c9e-2f48-4b6a-9e0d-7c1b2a3f4e99")
+    request = iactivation.RemoteActivationRequest(orpcthis(), missing, None, None, 2, 0, 1,
+                                                  [ids.IID_IUnknown], 1, [7]).encode()
+    with RpcClient(HOST, 135, connect_timeout=2, timeout=10) as client:
+        answer = iactivation.RemoteActivationResponse.decode(client.call(
+            iactivation.ACTIVATION_SYNTAX, iactivation.OP_REMOTE_ACTIVATION,
+            request + bytes([127, 0, 0, 1, 0, 0, 0, 0, 0, 0])))
+    assert answer.phr == 0x80040154  # read and answered: the class is simply not there
+
+    runtime = ClientRuntime(connect_timeout=2)
+    try:
+        [(_, proxy)] = remote_activate(runtime, (HOST, 135), CALC_CLSID, [IID_IUnknown])
+        [info] = runtime.oxids.entries()
+        add_ref = RemAddRefRequest(orpcthis(), 1, [REMINTERFACEREF(proxy.ipid, 1, 0)]).encode()
+        with RpcClient(*info.endpoint, connect_timeout=2, timeout=10) as client:
+            answer = RemAddRefResponse.decode(client.call(
+                REMUNKNOWN_SYNTAX, OP_REM_ADD_REF, add_ref + bytes(16),
+                object=info.ipid_rem_unknown))
+        assert list(answer.pResults) == [0]
+        proxy.release()
+    finally:
+        runtime.close()

@@ -340,7 +340,9 @@ class ObjectExporter:
                 except struct.error as exc:
                     raise NdrError(f"{method.name} returned what its [out] types cannot hold: "
                                    f"{exc}") from None
-        request = method.request.decode(call.stub)
+        # Bytes after the last parameter are ignored, as Windows ignores them: j-Interop's
+        # calls carry 16 more (and impacket's GetTypeInfoCount 4).
+        request = method.request.decode(call.stub, exact=False)
         check_orpcthis(request.orpcthis, orpc=True)
         return self.run_in_context(target, request.orpcthis.cid.bytes_le, call.security,
                                    self._run_method, target, method, request, iid)

@@ -63,7 +63,7 @@ class RemUnknownServer:
     def _request(self, call: CallReceived, request_cls):
         if call.object != self.ipid:
             raise RpcFault(hresult.RPC_E_DISCONNECTED, f"{call.object} is not the Remote Unknown")
-        request = request_cls.decode(call.stub)
+        request = request_cls.decode(call.stub, exact=False)
         check_orpcthis(request.orpcthis, orpc=True)
         return request
 

@@ -265,7 +265,7 @@ class Resolver:
 
     def _resolve(self, call: CallReceived, version2: bool) -> bytes:
         """ResolveOxid / ResolveOxid2 (MS-DCOM 3.1.2.5.1.1, 3.1.2.5.1.5)."""
-        request = oe.ResolveOxidRequest.decode(call.stub)
+        request = oe.ResolveOxidRequest.decode(call.stub, exact=False)
         record = self.exporter(request.pOxid)
         if record is None:
             status, bindings, ipid, hint = hresult.OR_INVALID_OXID, DualStringArray(), None, 0
@@ -278,23 +278,23 @@ class Resolver:
         return oe.ResolveOxidResponse(*fields, status).encode()
 
     def _simple_ping(self, call: CallReceived) -> bytes:
-        request = oe.SimplePingRequest.decode(call.stub)
+        request = oe.SimplePingRequest.decode(call.stub, exact=False)
         return oe.StatusResponse(self.simple_ping(request.pSetId, caller(call))).encode()
 
     def _complex_ping(self, call: CallReceived) -> bytes:
-        request = oe.ComplexPingRequest.decode(call.stub)
+        request = oe.ComplexPingRequest.decode(call.stub, exact=False)
         status, setid = self.complex_ping(request.pSetId, request.SequenceNum,
                                           list(request.AddToSet or ()),
                                           list(request.DelFromSet or ()), caller(call))
         return oe.ComplexPingResponse(setid, 0, status).encode()  # backoff 0, as Windows (<55>)
 
     def _server_alive(self, call: CallReceived) -> bytes:
-        oe.EmptyRequest.decode(call.stub)
+        oe.EmptyRequest.decode(call.stub, exact=False)
         return oe.StatusResponse(0).encode()
 
     def _server_alive2(self, call: CallReceived) -> bytes:
         """MS-DCOM 3.1.2.5.1.6: the resolver's version and bindings, without endpoints."""
-        oe.EmptyRequest.decode(call.stub)
+        oe.EmptyRequest.decode(call.stub, exact=False)
         return oe.ServerAlive2Response(CURRENT_VERSION,
                                        dualstringarray_ndr(self._bindings().seen_by(call)),
                                        0, 0).encode()

@@ -153,9 +153,9 @@ class Activator:
                    ) -> tuple[uuid.UUID | None, int, bytes]:
         """The answer, with the CLSID (None if unreadable) and HRESULT it carries."""
         if class_object:
-            request = scm.RemoteGetClassObjectRequest.decode(call.stub)
+            request = scm.RemoteGetClassObjectRequest.decode(call.stub, exact=False)
         else:
-            request = scm.RemoteCreateInstanceRequest.decode(call.stub)
+            request = scm.RemoteCreateInstanceRequest.decode(call.stub, exact=False)
         check_orpcthis(request.orpcthis, orpc=False)
         activation = problem = None
         try:
@@ -203,7 +203,9 @@ class Activator:
     # -- IActivation (MS-DCOM 3.1.2.5.2.3.1) ----------------------------------------------------
     def _remote_activation(self, call: CallReceived) -> bytes:
         started = time.perf_counter()
-        request = iactivation.RemoteActivationRequest.decode(call.stub)
+        # j-Interop (and node-dcom) append 10 bytes after aRequestedProtseqs; Windows, and so
+        # pydcom, reads the parameters and ignores what follows.
+        request = iactivation.RemoteActivationRequest.decode(call.stub, exact=False)
         check_orpcthis(request.orpcthis, orpc=False)
         iids = tuple(request.pIIDs or ())
         count = len(iids)
