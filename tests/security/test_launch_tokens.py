@@ -90,7 +90,7 @@ def test_a_server_process_takes_activations_from_its_service_only(service):
     assert activate_and_add(service) == 42
     [record] = [r for r in service.resolver.exporters()]
     endpoint = record.bindings.tcp_bindings()[0]
-    request = local.ActivateRequest(GUARDED_CLSID, 0, 1, [pydcom.IID_IDispatch], "")
+    request = local.ActivateRequest(GUARDED_CLSID, 0, 1, [pydcom.IID_IDispatch], "", "")
     with RpcClient(endpoint.host, int(endpoint.endpoint), timeout=5) as local_process:
         assert refused(lambda: local_process.call(local.SERVER_SYNTAX, local.OP_ACTIVATE,
                                                   request.encode()))

@@ -87,6 +87,13 @@ class CallSecurity:
         return self.level >= AuthLevel.CONNECT and bool(self.user)
 
     @property
+    def identity(self) -> str:
+        """A key for what belongs to this caller: its account, or "anonymous" for every caller
+        without authentication."""
+        principal = self.principal
+        return "account:" + principal.casefold() if principal else "anonymous"
+
+    @property
     def principal(self) -> str:
         """``DOMAIN\\user`` as the client named itself, or "" without authentication."""
         if not self.authenticated:

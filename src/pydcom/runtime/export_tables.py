@@ -17,6 +17,8 @@ from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.wire.orpc import REMINTERFACEREF
 
+MAX_OBJECTS_PER_CLIENT = 100_000  # objects exported for one client identity at a time
+
 
 @dataclass(eq=False)
 class OidEntry:
@@ -27,6 +29,7 @@ class OidEntry:
     ipids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # iid -> ipid
     last_used: float = field(default_factory=time.monotonic)  # last ORPC or marshal
     pinned: bool = False  # held by this process itself (a registered class object)
+    owner: str | None = None  # the client identity it was first exported for
 
 
 @dataclass(eq=False)
@@ -49,29 +52,38 @@ class ExportTables:
         self._oids: dict[int, OidEntry] = {}
         self._by_object: dict[int, int] = {}  # id(target) -> oid
         self._gone: list[int] = []  # OIDs released, not yet told to the resolver
+        self._owned: dict[str, int] = {}  # client identity -> objects exported for it
+        self.max_per_owner = MAX_OBJECTS_PER_CLIENT
 
     # -- marshaling (MS-DCOM 3.1.1.5.1, 3.1.1.5.3) --------------------------------------------
-    def add(self, target: Any, iid: uuid.UUID, refs: int, pinned: bool = False
-            ) -> tuple[IpidEntry, bool]:
+    def add(self, target: Any, iid: uuid.UUID, refs: int, pinned: bool = False,
+            owner: str | None = None) -> tuple[IpidEntry, bool]:
         """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
         public references, and whether its OID is new; ``pinned`` keeps its OID while the
-        process lives."""
+        process lives. A new object counts against ``owner``'s share (the client identity it
+        is exported for): past ``max_per_owner``, RPC_S_OUT_OF_RESOURCES and nothing made."""
         with self._lock:
             known = len(self._oids)
-            entry = self._entry_for(target, iid, refs)
+            entry = self._entry_for(target, iid, refs, None if pinned else owner)
             if pinned:
                 self._oids[entry.oid].pinned = True
             return entry, len(self._oids) > known
 
-    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int) -> IpidEntry:
+    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int,
+                   owner: str | None = None) -> IpidEntry:
         """``add`` without the lock: the caller holds it."""
         oid = self._by_object.get(id(target))
         oid_entry = self._oids.get(oid) if oid is not None else None
         if oid_entry is None:
+            if owner is not None:
+                if self._owned.get(owner, 0) >= self.max_per_owner:
+                    raise ComError(hresult.hresult_from_win32(hresult.RPC_S_OUT_OF_RESOURCES),
+                                   f"{self.max_per_owner} objects exported for {owner} already")
+                self._owned[owner] = self._owned.get(owner, 0) + 1
             oid = secrets.randbits(64) or 1
             while oid in self._oids:
                 oid = secrets.randbits(64) or 1
-            oid_entry = self._oids[oid] = OidEntry(oid, target)
+            oid_entry = self._oids[oid] = OidEntry(oid, target, owner=owner)
             self._by_object[id(target)] = oid
         oid_entry.last_used = time.monotonic()
         ipid = oid_entry.ipids.get(iid)
@@ -174,6 +186,16 @@ class ExportTables:
             del self._oids[entry.oid]
             self._by_object.pop(id(oid_entry.target), None)
             self._gone.append(entry.oid)
+            self._disown(oid_entry)
+
+    def _disown(self, entry: OidEntry) -> None:
+        """An object gone: it no longer counts against its owner's share (lock held)."""
+        if entry.owner is not None:
+            left = self._owned.get(entry.owner, 1) - 1
+            if left > 0:
+                self._owned[entry.owner] = left
+            else:
+                self._owned.pop(entry.owner, None)
 
     def take_gone(self) -> list[int]:
         """The OIDs released since the last call (their last IPID went), for the resolver
@@ -192,6 +214,7 @@ class ExportTables:
                 self._ipids.pop(ipid, None)
             if entry is not None and not entry.pinned:
                 self._gone.append(entry.oid)
+                self._disown(entry)
 
     @property
     def object_count(self) -> int:
@@ -222,5 +245,6 @@ class ExportTables:
                     self._ipids.pop(ipid, None)
                 del self._oids[oid]
                 self._by_object.pop(id(entry.target), None)
+                self._disown(entry)
                 dropped.append(oid)
         return dropped

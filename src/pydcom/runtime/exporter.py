@@ -252,18 +252,23 @@ class ObjectExporter:
 
     # -- marshaling (MS-DCOM 3.1.1.5.1, 3.1.1.5.3) --------------------------------------------
     def marshal(self, target: Any, iid: uuid.UUID = ids.IID_IUnknown,
-                refs: int = DEFAULT_PUBLIC_REFS, pinned: bool = False) -> ObjRefStandard:
+                refs: int = DEFAULT_PUBLIC_REFS, pinned: bool = False,
+                owner: str | None = None) -> ObjRefStandard:
         """An OBJREF_STANDARD for ``target`` as ``iid`` (MS-DCOM 3.1.1.5.1).
 
         ``pinned`` objects (class objects this process registered) live as long as the process
         does: they are marshaled SORF_NOPING, so nobody pings them. E_NOINTERFACE if the object
-        does not answer to ``iid``.
+        does not answer to ``iid``. A new object counts against the share of ``owner``, the
+        client it is exported for (by default the caller of the call being served).
         """
         if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
         self._serve_orpc(iid)
         iid = self._served.get(iid, iid)
-        entry, new = self._tables.add(target, iid, refs, pinned)
+        if owner is None:
+            security = causality.security()
+            owner = security.identity if security is not None else "this process"
+        entry, new = self._tables.add(target, iid, refs, pinned, owner)
         if new and not pinned and self._resolver is not None:
             # Before the OBJREF leaves: the resolver takes pings only for OIDs it was told of
             # (MS-DCOM 3.1.2.5.1.3).

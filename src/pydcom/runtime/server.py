@@ -137,7 +137,8 @@ class LocalServer:
             if iid in supported:
                 results.append(hresult.S_OK)
                 pointers.append(interface_pointer(self.exporter.marshal(
-                    target, iid, pinned=target is class_object)))
+                    target, iid, pinned=target is class_object,
+                    owner=request.client or "anonymous")))
             else:
                 results.append(hresult.E_NOINTERFACE)
                 pointers.append(None)

@@ -108,11 +108,12 @@ class Activator:
         for attempt in (0, 1):
             record = self.hosting.server_for(entry)
             token = self.hosting.token_of(record.oxid)
-            key = (clsid, iids, class_object, token)
+            key = (clsid, iids, class_object, token, security.identity)
             stub = _activate_stubs.get(key)
             if stub is None:  # the same classes are asked for again and again
                 stub = _activate_stubs.keep(key, local.ActivateRequest(
-                    clsid, 1 if class_object else 0, len(iids), list(iids), token).encode())
+                    clsid, 1 if class_object else 0, len(iids), list(iids), token,
+                    security.identity).encode())
             try:
                 answer = local.ActivateResponse.decode(self.runtime.call(
                     pick_endpoint(record.bindings), local.SERVER_SYNTAX, local.OP_ACTIVATE, stub))

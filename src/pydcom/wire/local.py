@@ -92,6 +92,7 @@ class ActivateRequest(ndr.Params):
     count = ndr.u32
     iids = ndr.ref(ndr.conformant(ndr.GUID, size_is="count"))
     token = ndr.ref(ndr.wstring)  # the launch token of the process asked: the service's proof
+    client = ndr.ref(ndr.wstring)  # the identity the object is made for (its share of objects)
 
 
 class ActivateResponse(ndr.Params):
