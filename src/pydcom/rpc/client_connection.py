@@ -33,6 +33,7 @@ from pydcom.rpc.framing import SPARE_MAX, FrameBuffer, Gathered, cut, stub_buffe
 from pydcom.rpc.pdu import (
     REQUEST_LEADING,
     RESPONSE_LEADING,
+    SEC_TRAILER,
     SINGLE_OBJECT_REQUEST,
     SINGLE_REQUEST,
     SINGLE_RESPONSE,
@@ -54,7 +55,6 @@ from pydcom.rpc.pdu import (
 )
 from pydcom.rpc.security import (
     AUTHN_WINNT,
-    SEC_TRAILER,
     TOKEN_SIZE,
     ClientAuth,
     SecurityContext,
@@ -324,16 +324,13 @@ class ClientConnection:
         context = self.security
         if len(data) >= 48 and not self._frames.pending and context is not None:
             leading, frag_length, auth_length, rid, _, _, _ = unpack_response_head(data)
-            trailer_at = frag_length - TOKEN_SIZE - 8
+            trailer_at = frag_length - TOKEN_SIZE - SEC_TRAILER.size
             if (leading == SINGLE_RESPONSE and rid == call_id and frag_length == len(data)
                     and auth_length == TOKEN_SIZE and frag_length <= self.max_recv_frag):
                 _, level, pad, _, auth_context = SEC_TRAILER.unpack_from(data, trailer_at)
                 if auth_context == context.context_id and trailer_at - pad >= 24:
-                    try:
-                        return context.unprotect(data, 24, level, pad, data[trailer_at + 8:])
-                    except NtlmError as exc:
-                        raise SecurityError(f"a response failed its signature check: {exc}"
-                                            ) from None
+                    return context.unprotect(data, 24, level, pad,
+                                             data[trailer_at + SEC_TRAILER.size:])
         self._frames.feed(data)
         return None
 
@@ -390,10 +387,7 @@ class ClientConnection:
         assert context is not None
         if auth is None or auth.context_id != context.context_id:
             raise SecurityError("a response without the signature its security context needs")
-        try:
-            return context.unprotect(frame, 24, auth.auth_level, auth.pad_length, auth.token)
-        except NtlmError as exc:
-            raise SecurityError(f"a response failed its signature check: {exc}") from None
+        return context.unprotect(frame, 24, auth.auth_level, auth.pad_length, auth.token)
 
     def _on_response(self, call_id: int, flags: int, stub: bytes | memoryview, hint: int = 0
                      ) -> ResponseReceived | None:

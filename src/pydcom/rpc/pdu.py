@@ -69,7 +69,7 @@ FAULT_LEADING = _leading_bytes(PTYPE.FAULT)
 SINGLE_REQUEST = REQUEST_LEADING[PFC_SINGLE]
 SINGLE_OBJECT_REQUEST = REQUEST_LEADING[PFC_SINGLE | PFC_OBJECT_UUID]
 SINGLE_RESPONSE = RESPONSE_LEADING[PFC_SINGLE]
-_SEC_TRAILER = struct.Struct("<BBBBI")
+SEC_TRAILER = struct.Struct("<BBBBI")  # auth_type, auth_level, pad, reserved, context id (2.2.2.11)
 _BIND_FIXED = struct.Struct("<HHIB3x")  # max_xmit, max_recv, assoc_group, n_context_elem
 _ACK_FIXED = struct.Struct("<HHIH")  # max_xmit, max_recv, assoc_group, sec_addr length
 _CONTEXT_ELEM = struct.Struct("<HBx")  # p_cont_id, n_transfer_syn, reserved
@@ -234,7 +234,7 @@ class Pdu:
             return _HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags, DREP_LE,
                                    HEADER_SIZE + len(fixed), 0, self.call_id) + fixed
         pad = -(HEADER_SIZE + len(fixed)) % 4
-        trailer = _SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
+        trailer = SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
         frag_len = HEADER_SIZE + len(fixed) + pad + SEC_TRAILER_SIZE + len(auth.token)
         return b"".join((_HEADER_LE.pack(RPC_VERS, RPC_VERS_MINOR, self.ptype, self.flags, DREP_LE,
                                          frag_len, len(auth.token), self.call_id),
@@ -587,7 +587,7 @@ def split_auth(header: Header, frame: bytes, body_start: int) -> tuple[int, Auth
     if trailer_at < body_start:
         raise PduError(f"auth_length {header.auth_length} runs past the PDU body",
                        header.ptype, header.call_id)
-    auth_type, auth_level, pad, _reserved, context_id = _SEC_TRAILER.unpack_from(frame, trailer_at)
+    auth_type, auth_level, pad, _reserved, context_id = SEC_TRAILER.unpack_from(frame, trailer_at)
     body_end = trailer_at - pad
     if body_end < body_start:
         raise PduError(f"auth_pad_length {pad} runs past the PDU body", header.ptype, header.call_id)
@@ -635,6 +635,6 @@ def _encode_call_pdu(head, head_size: int, stub: bytes, auth: AuthVerifier | Non
     if auth is None:
         return head(head_size + len(stub), 0) + stub
     pad = -len(stub) % 16
-    trailer = _SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
+    trailer = SEC_TRAILER.pack(auth.auth_type, auth.auth_level, pad, 0, auth.context_id)
     frag_len = head_size + len(stub) + pad + SEC_TRAILER_SIZE + len(auth.token)
     return b"".join((head(frag_len, len(auth.token)), stub, bytes(pad), trailer, auth.token))

@@ -16,19 +16,18 @@ sent unprotected, as clients built against Windows expect: a fault never moves a
 from __future__ import annotations
 
 import enum
-import struct
 from dataclasses import dataclass
 from typing import Callable
 
 from pydcom import ntlm
 from pydcom.hresult import E_ACCESSDENIED
 from pydcom.rpc.errors import RpcError
+from pydcom.rpc.pdu import SEC_TRAILER
 
 AUTHN_NONE = 0x00
 AUTHN_GSS_NEGOTIATE = 0x09
 AUTHN_WINNT = 0x0A  # NTLM (MS-RPCE 2.2.1.1.7)
 TOKEN_SIZE = ntlm.SIGNATURE_SIZE
-SEC_TRAILER = struct.Struct("<BBBBI")  # auth_type, auth_level, pad, reserved, context id
 _PAD_TO = 16  # the sec_trailer 16-aligned from the start of the body (MS-RPCE 2.2.2.11)
 _ZEROS = tuple(bytes(n) for n in range(_PAD_TO))
 _TRAILER_AND_TOKEN = 8 + TOKEN_SIZE
@@ -205,7 +204,7 @@ class SecurityContext:
                   token: bytes) -> bytes:
         """Check one incoming request or response fragment and return its stub (without the
         auth padding). SecurityError if it was not protected as this context requires, or its
-        signature fails (NtlmError's SignatureError, SequenceError)."""
+        signature fails (the NTLM SignatureError or SequenceError is its cause)."""
         session = self.session
         if session is None:
             raise SecurityError("a call on a security context that is not established")
@@ -215,13 +214,17 @@ class SecurityContext:
         if len(token) != TOKEN_SIZE:
             raise SecurityError(f"a signature of {len(token)} bytes, not {TOKEN_SIZE}")
         trailer_at = len(frame) - len(token) - SEC_TRAILER.size
-        if self.level == AuthLevel.PKT_PRIVACY:
-            body = session.unseal(bytes(frame[body_start:trailer_at]), token,
-                                  signed_prefix=bytes(frame[:body_start]),
-                                  signed_suffix=bytes(frame[trailer_at:trailer_at + SEC_TRAILER.size]))
-        else:
-            session.verify(bytes(frame[:trailer_at + SEC_TRAILER.size]), token)
-            body = frame[body_start:trailer_at]
+        try:
+            if self.level == AuthLevel.PKT_PRIVACY:
+                body = session.unseal(
+                    bytes(frame[body_start:trailer_at]), token,
+                    signed_prefix=bytes(frame[:body_start]),
+                    signed_suffix=bytes(frame[trailer_at:trailer_at + SEC_TRAILER.size]))
+            else:
+                session.verify(bytes(frame[:trailer_at + SEC_TRAILER.size]), token)
+                body = frame[body_start:trailer_at]
+        except ntlm.NtlmError as exc:
+            raise SecurityError(f"signature check failed: {exc}") from exc
         return bytes(body[:len(body) - pad])
 
 

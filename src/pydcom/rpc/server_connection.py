@@ -445,13 +445,11 @@ class ServerConnection:
             security = self._implicit_security()
         else:
             try:
-                stub, security = self._unprotect(header, frame, auth)
-            except (SecurityError, NtlmError) as exc:
-                # The context's key stream is out of step with the peer's for good.
-                log.info("request from %s refused: %s",
-                         self.connection and self.connection.peer, exc)
-                self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
-                self._leave(_CLOSING)
+                stub, security = self._unprotect(
+                    frame, 40 if flags & PFC_OBJECT_UUID else 24, auth.auth_type,
+                    auth.auth_level, auth.pad_length, auth.context_id, auth.token)
+            except SecurityError as exc:
+                self._refuse_request(call_id, context_id, exc)
                 return None
 
         if flags & PFC_FIRST_FRAG:
@@ -548,27 +546,30 @@ class ServerConnection:
 
     def _signed_call(self, data: bytes, plain: bool, call_id: int, context_id: int,
                      interface: Interface, opnum: int) -> CallReceived | None | object:
-        """The hot path of a signed or sealed call: one whole request of one fragment on an
-        established context, checked and unsealed as ``_unprotect`` does. _GENERAL for any
-        other (the general path then reads it, and says what is wrong)."""
+        """The hot path of a signed or sealed call: one whole request of one fragment, read
+        as the general path reads it (``decode_pdu``, then ``_unprotect``). _GENERAL when its
+        auth padding runs past its body: the general path then says what is wrong."""
         body_start = 24 if plain else 40
         trailer_at = len(data) - TOKEN_SIZE - SEC_TRAILER.size
         auth_type, level, pad, _, auth_context = SEC_TRAILER.unpack_from(data, trailer_at)
-        context = self._security.get(auth_context)
-        if (context is None or context.session is None or not context.protects
-                or context.auth_type != auth_type or trailer_at - pad < body_start):
+        if trailer_at - pad < body_start:
             return _GENERAL
         try:
-            stub = context.unprotect(data, body_start, level, pad, data[trailer_at + 8:])
-        except (SecurityError, NtlmError) as exc:
-            log.info("request from %s refused: %s", self.connection and self.connection.peer, exc)
-            self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
-            self._leave(_CLOSING)
+            stub, security = self._unprotect(data, body_start, auth_type, level, pad,
+                                             auth_context, data[trailer_at + SEC_TRAILER.size:])
+        except SecurityError as exc:
+            self._refuse_request(call_id, context_id, exc)
             return None
         self._last_call_id = call_id
         obj = None if plain else guid_from_bytes(data[24:40])
-        return self._complete(call_id, context_id, interface, opnum, obj, stub,
-                              context.call_security())
+        return self._complete(call_id, context_id, interface, opnum, obj, stub, security)
+
+    def _refuse_request(self, call_id: int, context_id: int, exc: SecurityError) -> None:
+        """A request that failed its security check: access denied, and the connection closed,
+        since the context's key stream is out of step with the peer's for good."""
+        log.info("request from %s refused: %s", self.connection and self.connection.peer, exc)
+        self._queue_fault(call_id, context_id, NCA_S_FAULT_ACCESS_DENIED)
+        self._leave(_CLOSING)
 
     def _implicit_security(self) -> CallSecurity:
         """A request without a verifier: at CONNECT level the connection's one context speaks
@@ -579,26 +580,23 @@ class ServerConnection:
                 return context.call_security()
         return UNAUTHENTICATED
 
-    def _unprotect(self, header: Header, frame: bytes, auth: AuthVerifier
-                   ) -> tuple[bytes, CallSecurity]:
-        """The stub of a request fragment that carries a verifier, checked and unsealed as its
-        security context requires (MS-RPCE 3.3.1.5.2.2), and who sent it."""
-        context = self._security.get(auth.context_id)
-        if context is None or auth.auth_type != context.auth_type:
-            raise SecurityError(f"no security context {auth.context_id} of auth type "
-                                f"{auth.auth_type} on this connection")
+    def _unprotect(self, frame: bytes, body_start: int, auth_type: int, auth_level: int,
+                   pad: int, auth_context: int, token: bytes) -> tuple[bytes, CallSecurity]:
+        """The stub of a request fragment that carries a verifier (its sec_trailer's fields
+        and token), checked and unsealed as its security context requires (MS-RPCE
+        3.3.1.5.2.2), and who sent it. SecurityError if it does not pass."""
+        context = self._security.get(auth_context)
+        if context is None or auth_type != context.auth_type:
+            raise SecurityError(f"no security context {auth_context} of auth type "
+                                f"{auth_type} on this connection")
         if context.failed or not context.complete:
-            raise SecurityError(f"security context {auth.context_id} is not established")
+            raise SecurityError(f"security context {auth_context} is not established")
         if context.protects:
-            body_start = 40 if header.flags & 0x80 else 24  # PFC_OBJECT_UUID: the UUID is head
-            stub = context.unprotect(frame, body_start, auth.auth_level, auth.pad_length,
-                                     auth.token)
-        else:
-            if effective_level(auth.auth_level) != context.level:
-                raise SecurityError(f"a PDU at level {auth.auth_level} on a context at "
-                                    f"{context.level}")
-            body_end = len(frame) - len(auth.token) - 8 - auth.pad_length
-            stub = bytes(frame[40 if header.flags & 0x80 else 24:body_end])
+            stub = context.unprotect(frame, body_start, auth_level, pad, token)
+        elif effective_level(auth_level) != context.level:
+            raise SecurityError(f"a PDU at level {auth_level} on a context at {context.level}")
+        else:  # CONNECT: the verifier names the context and protects nothing
+            stub = bytes(frame[body_start:len(frame) - len(token) - SEC_TRAILER.size - pad])
         return stub, context.call_security()
 
     # -- security handshakes (MS-RPCE 3.3.1.5.2.1) -------------------------------------------
