@@ -26,15 +26,17 @@ def test_a_machine_that_stops_answering_does_not_hold_up_the_others_pings():
         release.wait(30)
         return b""
 
-    hung = RpcServer("127.0.0.1", 0, interfaces=[Interface(oe.SYNTAX, {
-        oe.OP_COMPLEX_PING: hang, oe.OP_SIMPLE_PING: hang})]).start()
     resolver = Resolver(DualStringArray, ping_period=120)
     resolver.register(ExporterRecord(0x5E, DualStringArray(), None))
     resolver.register_oids(0x5E, [OID])
-    answering = RpcServer("127.0.0.1", 0, interfaces=[resolver.interface()]).start()
+    hung = RpcServer("127.0.0.1", 0, interfaces=[Interface(oe.SYNTAX, {
+        oe.OP_COMPLEX_PING: hang, oe.OP_SIMPLE_PING: hang})])
+    answering = RpcServer("127.0.0.1", 0, interfaces=[resolver.interface()])
     connections = Connections(connect_timeout=2, call_timeout=2)
     executor = ThreadPoolExecutor(max_workers=4)
-    try:
+    try:  # every server is closed, even one that failed to start the other
+        hung.start()
+        answering.start()
         pinger = Pinger(connections.call, executor)
         pinger.add(hung.address, 0x99)
         pinger.add(answering.address, OID)

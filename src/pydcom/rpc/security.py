@@ -247,7 +247,7 @@ class ServerAuth:
 
     def __init__(self, nt_hash_of: Callable[[str, str], bytes | None], *,
                  min_level: int = AuthLevel.PKT_INTEGRITY, max_contexts: int = 64,
-                 acceptor_options: dict | None = None, accounts_path: str | None = None,
+                 accounts_path: str | None = None,
                  groups_of: Callable[[str], frozenset[str]] = lambda user: frozenset(),
                  authorize: Callable[[CallSecurity], bool] | None = None) -> None:
         """``authorize(security)``, when given, is asked for every call that is not open and
@@ -258,10 +258,9 @@ class ServerAuth:
         self.authorize = authorize
         self.min_level = effective_level(min_level)
         self.max_contexts = max_contexts  # security contexts per connection
-        self.acceptor_options = dict(acceptor_options or {})
 
     def acceptor(self) -> ntlm.Acceptor:
-        return ntlm.Acceptor(self.nt_hash_of, **self.acceptor_options)
+        return ntlm.Acceptor(self.nt_hash_of)
 
 
 @dataclass(frozen=True)

@@ -94,15 +94,22 @@ class Hosting:
 
     def registration(self, oxid: int, secret: uuid.UUID) -> _Registration:
         """The registration of ``oxid``, if ``secret`` is its own; E_ACCESSDENIED if not."""
-        found = self._registrations.get(oxid)
+        with self._lock:
+            found = self._registrations.get(oxid)
         if found is None or found.secret != secret:
             raise ComError(hresult.E_ACCESSDENIED, f"OXID {oxid:#x} is not this caller's")
         return found
 
+    def _launch_of(self, oxid: int) -> _Launch | None:
+        """The launch behind ``oxid``: None unless this service started its process."""
+        with self._lock:
+            found = self._registrations.get(oxid)
+        return found.launch if found is not None else None
+
     def token_of(self, oxid: int) -> str:
         """The launch token of the process behind ``oxid`` ("" if the service did not start it)."""
-        found = self._registrations.get(oxid)
-        return found.launch.token if found is not None and found.launch is not None else ""
+        launch = self._launch_of(oxid)
+        return launch.token if launch is not None else ""
 
     def register_class(self, oxid: int, clsid: uuid.UUID, secret: uuid.UUID) -> None:
         """A server process serves ``clsid``: only one the service started for that class."""
@@ -154,9 +161,8 @@ class Hosting:
 
     def running(self, oxid: int) -> bool:
         """Whether the process behind ``oxid`` is one this service started and still runs."""
-        found = self._registrations.get(oxid)
-        return found is not None and found.launch is not None and (
-            found.launch.process.poll() is None)
+        launch = self._launch_of(oxid)
+        return launch is not None and launch.process.poll() is None
 
     def forget(self, clsid: uuid.UUID, oxid: int) -> None:
         """Drop a server that failed to answer, so the next activation starts anew."""

@@ -141,7 +141,6 @@ class Resolver:
     # ResolverLink for an exporter living in the same process as its resolver
     def register_exporter(self, exporter) -> None:
         self.register(ExporterRecord(exporter.oxid, exporter.bindings, exporter.ipid_rem_unknown))
-        # (register_oids and forget_oids above serve an exporter in this process as they are)
 
     def unregister_exporter(self, oxid: int) -> None:
         self.unregister(oxid)
