@@ -214,9 +214,11 @@ class ServerConnection:
         self._min_level = auth.min_level if auth is not None else AuthLevel.NONE
         self._authorize = auth.authorize if auth is not None else None
         self._security: dict[int, SecurityContext] = {}  # by auth_context_id
+        # Whether a call is checked (level, then access) before it is handed out.
+        self._checked = self._min_level > AuthLevel.NONE or self._authorize is not None
         # Requests without a verifier may take the hot path while no security context exists
-        # and the server asks for none.
-        self._plain = self._min_level <= AuthLevel.NONE and self._authorize is None
+        # and the server checks nothing.
+        self._plain = not self._checked
         self.connection = connection
         self.port_spec = port_spec.encode("ascii")
         self.state = _AWAITING_BIND
@@ -519,8 +521,7 @@ class ServerConnection:
     def _complete(self, call_id: int, context_id: int, interface: Interface, opnum: int,
                   obj: uuid.UUID | None, stub: bytes, security: CallSecurity
                   ) -> CallReceived | None:
-        if (self._min_level > AuthLevel.NONE or self._authorize is not None) and (
-                opnum not in interface.open_opnums):
+        if self._checked and opnum not in interface.open_opnums:
             if security.level < self._min_level:
                 why = f"authentication level {security.level}, the server requires " \
                       f"{self._min_level}"
