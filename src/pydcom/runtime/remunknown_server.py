@@ -102,18 +102,12 @@ class RemUnknownServer:
     def rem_add_ref(self, call: CallReceived) -> bytes:
         """RemAddRef (MS-DCOM 3.1.1.5.6.1.2)."""
         request = self._request(call, RemAddRefRequest)
-        results = self.tables.add_refs(request.InterfaceRefs, _identity(call))
+        results = self.tables.add_refs(request.InterfaceRefs, call.security.identity)
         return RemAddRefResponse(ORPCTHAT(), results, hresult.S_OK).encode()
 
     def rem_release(self, call: CallReceived) -> bytes:
         """RemRelease (MS-DCOM 3.1.1.5.6.1.3): counts clamp at 0; unknown IPIDs are skipped."""
         request = self._request(call, RemReleaseRequest)
-        self.tables.release_refs(request.InterfaceRefs, _identity(call))
+        self.tables.release_refs(request.InterfaceRefs, call.security.identity)
         return OrpcHresultResponse(ORPCTHAT(), hresult.S_OK).encode()
 
-
-def _identity(call: CallReceived) -> str:
-    """The client identity private references belong to: the account it authenticated as
-    (calls without authentication share the anonymous identity)."""
-    principal = call.security.principal
-    return f"account:{principal.casefold()}" if principal else "anonymous"

@@ -302,7 +302,7 @@ class Resolver:
 def caller(call: CallReceived) -> str:
     """The identity ping sets belong to: the account a call authenticated as, else the address
     it came from (calls without authentication cannot be told apart otherwise)."""
-    principal = call.security.principal
-    if principal:
-        return "account:" + principal.casefold()
+    identity = call.security.identity
+    if identity != "anonymous":
+        return identity
     return "address:" + (call.connection.peer[0] if call.connection else "")
