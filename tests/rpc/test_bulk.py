@@ -240,6 +240,63 @@ def test_take_stubs_waits_for_a_whole_fragment():
     assert into == b"abcdef" and frames.pending == 0
 
 
+def test_a_stub_is_read_straight_into_its_buffer_once_its_header_has_come():
+    first = P.Request(2, 0, 0, bytes(range(100)), flags=0).encode()
+    last = P.Request(2, 0, 0, b"z" * 50, flags=PFC_LAST_FRAG).encode()
+    after = P.Request(3, 0, 0, b"next").encode()
+    frames = frame_buffer(first[:34])  # its header and 10 stub bytes
+    into = bytearray(b"xx")
+    assert frames.take_stubs(into, 2, MIDDLE, LAST, 2, 24, 200, 5840) == (12, False)
+    space = frames.space()
+    space[:] = first[34:] + last[:24]  # the rest of the stub, then the next header: no more
+    assert len(space) == 90 + 24 and into[12:102] == first[34:]  # a view of ``into`` itself
+    del space
+    frames.filled(90 + 24)
+    assert frames.take_stubs(into, 12, MIDDLE, LAST, 2, 24, 190, 5840) == (102, False)
+    space = frames.space()
+    assert len(space) == 50  # the last fragment's stub: nothing past the message is read
+    space[:] = last[24:]
+    del space
+    frames.filled(50)
+    assert frames.take_stubs(into, 102, MIDDLE, LAST, 2, 24, 100, 5840) == (152, True)
+    assert into == b"xx" + bytes(range(100)) + b"z" * 50 and frames.pending == 0
+    frames.feed(after)
+    assert frames.next_frame()[1] == after
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_long_message_read_in_any_pieces_comes_whole(seed):
+    """Reads of any size, through space or feed, amid fragments or across their headers: the
+    stub comes whole and the PDU after the message is left as it came."""
+    import random
+
+    rng = random.Random(seed)
+    stub = rng.randbytes(20000)
+    pdus = list(request_fragments(2, 0, stub, rng.choice([64, 333, 1000, 4096])))
+    after = P.Request(3, 0, 0, b"after").encode()
+    data = b"".join(pdus[1:]) + after  # the first fragment is the connection's to read
+    frames, into, at, done, sent = FrameBuffer(), bytearray(), 0, False, 0
+    while not done:
+        if sent < len(data):
+            step = rng.choice([1, 7, 24, 25, 100, 5000, 100000])
+            if rng.random() < 0.3:
+                frames.feed(data[sent:sent + step])
+                sent += len(data[sent:sent + step])
+            else:
+                space = frames.space()
+                count = min(len(space), step, len(data) - sent)
+                space[:count] = data[sent:sent + count]
+                del space
+                frames.filled(count)
+                sent += count
+        at, done = frames.take_stubs(into, at, MIDDLE, LAST, 2, 24, 30000, 5840)
+        assert sent < len(data) or done
+    assert into[:at] == stub[len(pdus[0]) - 24:]
+    rest = data[sent:]
+    frames.feed(rest) if rest else None
+    assert frames.next_frame()[1] == after
+
+
 def test_feed_after_reading_into_space_keeps_the_order():
     frames = FrameBuffer()
     pdus = [P.Request(i, 0, 0, bytes([i]) * 700).encode() for i in range(1, 200)]

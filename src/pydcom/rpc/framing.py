@@ -6,7 +6,10 @@ most 65535 bytes (frag_length is 16 bits), so a peer cannot make it grow without
 A long message arrives as fragments back to back. For it, bytes may be read into the buffer
 itself (``space`` and ``filled``: one persistent buffer, no bytes object per read), and
 ``take_stubs`` moves the stubs of a run of fragments of one call straight into that call's
-reassembly buffer: each stub byte is copied once, with one struct call per fragment.
+reassembly buffer: each stub byte is copied once, with one struct call per fragment. Once a
+fragment's header has come, the rest of its stub is read by the socket straight into the
+reassembly buffer, with the next fragment's header (``space`` then views that buffer): a
+stub byte read so is not copied in user space at all.
 """
 
 from __future__ import annotations
@@ -45,18 +48,38 @@ class FrameBuffer:
     """Accumulates bytes; ``next_frame()`` returns (header, fragment bytes) or None.
 
     ``_buf[_pos:_end]`` holds the bytes not taken yet; past ``_end`` is room for ``space``.
-    ``pending`` is the number of bytes held that are not taken yet.
+    ``pending`` is the number of bytes held that are not taken yet, stub bytes read straight
+    into a reassembly buffer included until ``take_stubs`` counts them.
     """
 
-    __slots__ = ("_buf", "_pos", "_end", "pending")
+    __slots__ = ("_buf", "_pos", "_end", "pending", "_into", "_at", "_left", "_head",
+                 "_last", "_written", "_short")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._pos = 0
         self._end = 0
         self.pending = 0
+        # Reading a fragment's stub straight into a reassembly buffer (take_stubs): ``_into``
+        # from ``_at`` on takes the ``_left`` bytes still to come of it, then ``_head`` bytes
+        # of the next fragment's header unless it is the message's ``_last``; ``_written``
+        # counts the bytes so read since take_stubs last looked.
+        self._into: bytearray | None = None
+        self._at = self._left = self._head = self._written = 0
+        self._last = False
+        # The bytes a fragment's header lacks, when take_stubs found it cut short: the next
+        # read takes just those, so that the stub after them can be read straight in.
+        self._short = 0
 
     def feed(self, data: bytes) -> None:
+        if self._into is not None:  # amid a stub read straight into its buffer: its bytes first
+            with self.space() as room:
+                count = min(len(room), len(data))
+                room[:count] = data[:count]
+            self.filled(count)
+            data = data[count:]
+            if not data:
+                return
         if self._pos == self._end:
             self._pos = self._end = 0
         elif self._pos > 65536:  # compact: drop what was consumed
@@ -64,7 +87,7 @@ class FrameBuffer:
         end = self._end + len(data)
         self._buf[self._end:end] = data  # in the room past _end, or growing the buffer
         self._end = end
-        self.pending = end - self._pos
+        self.pending = end - self._pos + self._written
 
     def _compact(self) -> None:
         """Move the bytes not taken yet to the front (at most a fragment's worth)."""
@@ -75,7 +98,16 @@ class FrameBuffer:
 
     def space(self) -> memoryview:
         """A writable view of the room after the bytes held, for a socket's recv_into; then
-        ``filled`` with what it read. The view must be let go before the next ``feed``."""
+        ``filled`` with what it read. The view must be let go before the next ``feed``.
+        Amid a stub read straight into its reassembly buffer, a view of that buffer instead:
+        the rest of the fragment's stub and the next fragment's header."""
+        into = self._into
+        if into is not None:
+            start = self._at
+            stop = start + self._left + (0 if self._last else self._head)
+            if len(into) < stop:  # the alloc_hint promised less than comes
+                into.extend(bytes(stop - len(into)))
+            return memoryview(into)[start:stop]
         if self._pos == self._end:
             self._pos = self._end = 0
         elif len(self._buf) - self._end < _MIN_SPACE:
@@ -83,12 +115,26 @@ class FrameBuffer:
         room = len(self._buf) - self._end
         if room < _MIN_SPACE:
             self._buf += bytes(max(BULK_SPACE - len(self._buf), _MIN_SPACE - room))
+        if self._short:
+            return memoryview(self._buf)[self._end:self._end + self._short]
         return memoryview(self._buf)[self._end:]
 
     def filled(self, count: int) -> None:
         """``count`` bytes were read into ``space``."""
-        self._end += count
-        self.pending = self._end - self._pos
+        into = self._into
+        if into is None:
+            self._end += count
+            self.pending = self._end - self._pos
+            self._short = 0
+            return
+        stub = min(count, self._left)
+        self._at += stub
+        self._left -= stub
+        self._written += stub
+        if count > stub:  # the next fragment's header, read after the stub: ours to frame
+            self._buf[:count - stub] = into[self._at:self._at + count - stub]
+            self._pos, self._end = 0, count - stub
+        self.pending = self._end - self._pos + self._written
 
     def next_frame(self) -> tuple[Header, bytes] | None:
         """The next whole fragment, or None if more bytes are needed; PduError for a bad header."""
@@ -112,7 +158,23 @@ class FrameBuffer:
         representation at once), has no auth verifier and a frag_length from ``head`` (the
         bytes before its stub) to ``max_frag``, and its stub fits in ``room`` bytes more.
         Stops after the last fragment and before any other, which ``next_frame`` then reads.
-        Returns where the stub now ends and whether the last fragment was taken."""
+        A fragment of that form whose header has come but not all its stub has its stub
+        read on straight into ``into`` (``space``); a later call with the same ``into``
+        counts what was so read. Returns where the stub now ends and whether the last
+        fragment was taken."""
+        if self._into is not None:
+            if self._into is into:
+                at += self._written
+                room -= self._written
+                self._written = 0
+                self.pending = self._end - self._pos
+                if self._left:
+                    return at, False
+                if self._last:
+                    self._into = None
+                    return at, True
+            self._into = None
+            self._written = 0
         buf, pos, end = self._buf, self._pos, self._end
         done = False
         with memoryview(buf) as view:
@@ -120,18 +182,32 @@ class FrameBuffer:
                 leading, frag_length, auth_length, frag_call = _COMMON.unpack_from(buf, pos)
                 if leading != middle and leading != last or auth_length or \
                         frag_call != call_id or not head <= frag_length <= max_frag or \
-                        pos + frag_length > end or frag_length - head > room:
+                        frag_length - head > room:
                     break
-                stop = at + frag_length - head
-                into[at:stop] = view[pos + head:pos + frag_length]  # grows ``into`` if short
+                whole = pos + frag_length <= end
+                if not whole and end - pos < head:
+                    break  # not even its header yet
+                stop = at + min(frag_length, end - pos) - head
+                into[at:stop] = view[pos + head:min(pos + frag_length, end)]  # grows ``into``
                 room -= stop - at
                 at = stop
+                if not whole:  # the rest of its stub goes straight into ``into``
+                    self._into, self._at, self._head = into, at, head
+                    self._left = pos + frag_length - end
+                    self._last = leading == last
+                    self._written = 0
+                    pos = end
+                    break
                 pos += frag_length
                 if leading == last:
                     done = True
                     break
+        if pos == end:
+            pos = end = self._end = 0
         self._pos = pos
         self.pending = end - pos
+        self._short = head - (end - pos) if not done and self._into is None and \
+            end - pos < head else 0
         return at, done
 
 
