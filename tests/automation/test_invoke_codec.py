@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import struct
 import uuid
 
 import pytest
@@ -128,11 +129,22 @@ def test_plain_values_take_the_fixed_forms(cid, dispid, args, result, hr):
     assert stub == declared_request(cid, dispid, 3, [Variant(vt, v) for vt, v in zip(vts, args)],
                                     [], [], []).encode()
     assert codec.decode_fixed_request(stub)[-2:] == (vts, args)
+    for _ in range(2):  # worked out, then from the blank kept for these types
+        assert codec.encode_plain_request(cid, dispid, 3, args[::-1]) == stub
     vt = VT.EMPTY if result is None else codec.plain_vt(result)
     data = codec.encode_fixed_response(vt, result, hr)
     info = wire.EXCEPINFO(0, 0, None, None, None, 0, 0, 0, 0)
     assert data == wire.InvokeResponse(ORPCTHAT(), Variant(vt, result), info, 0, [], hr).encode()
     assert codec.decode_fixed_response(data) == (hr, vt, result, 0)
+
+
+def test_a_fixed_response_with_other_referent_ids_is_read_alike():
+    """Another server's referent ids and a pArgErr: not pydcom's own bytes, read field by
+    field to the same answer."""
+    data = bytearray(codec.encode_fixed_response(VT.I4, 7, 0x80020005))
+    struct.pack_into("<I", data, 8, 0x00020000)  # the result's referent id
+    struct.pack_into("<I", data, len(data) - 8, 2)  # pArgErr
+    assert codec.decode_fixed_response(bytes(data)) == (0x80020005, VT.I4, 7, 2)
 
 
 def test_forms_the_fixed_decoders_leave_to_the_general_ones():

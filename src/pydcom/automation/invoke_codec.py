@@ -415,10 +415,27 @@ def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int]
     return stub
 
 
+_plain_blanks: dict[tuple[type, ...], tuple[bytes, tuple]] = {}  # argument types -> blank
+
+
 def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
                          lcid: int = 0x0400) -> bytearray | None:
     """``encode_fixed_request`` for arguments in calling order (first first) that are numbers
     and booleans, each as the VARTYPE ``plain_vt`` gives it; None when one is not."""
+    # Arguments of types seen before take their blank by their types alone, ints as VT_I4:
+    # one that VT_I4 cannot hold fails its pack, and the VARTYPEs are then worked out below.
+    found = _plain_blanks.get(tuple(map(type, args)))
+    if found is not None:
+        blank, writers = found
+        stub = bytearray(blank)
+        try:
+            _CID_TO_DISPID.pack_into(stub, 12, cid, 0, dispid)
+            _LCID_FLAGS.pack_into(stub, 52, lcid, flags)
+            for (pack_into, at, boolean), value in zip(writers, reversed(args)):
+                pack_into(stub, at, (-1 if value else 0) if boolean else value)
+            return stub
+        except struct.error:
+            pass
     vts = []
     for value in reversed(args):
         kind = type(value)
@@ -429,6 +446,8 @@ def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
         if vt is None:
             return None
         vts.append(vt)
+    if _I8 not in vts and len(_plain_blanks) < _MAX_SHAPES and len(vts) <= _MAX_FIXED_ARGS:
+        _plain_blanks[tuple(map(type, args))] = _request_blank(tuple(vts))
     return encode_fixed_request(cid, dispid, flags, vts, args[::-1], lcid)
 
 
@@ -553,6 +572,22 @@ def encode_fixed_response(vt: int, value: object, hr: int) -> bytes | bytearray 
     return data
 
 
+@functools.lru_cache(maxsize=64)
+def _response_check(vt: int) -> tuple[int, bytes, int, bytes, Any]:
+    """How to recognise encode_fixed_response's own bytes for ``vt`` by two comparisons:
+    its length, the bytes before the value, where the value ends, the bytes from there to
+    pArgErr, and the unpack_from of the value (None without one)."""
+    blank, pack_into, at = _response_blank(vt)
+    if pack_into is None:
+        return len(blank), blank[:-8], len(blank) - 8, b"", None
+    code = FIXED_VARIANTS[vt][0].format[-1]
+    end = at + struct.calcsize(code)
+    return len(blank), blank[:at], end, blank[end:-8], struct.Struct("<" + code).unpack_from
+
+
+_TAIL = struct.Struct("<II")  # pArgErr, the HRESULT
+
+
 def decode_fixed_response(data: bytes) -> tuple[int, int, object, int] | None:
     """(HRESULT, the result's VARTYPE, its value, pArgErr) of a response of
     encode_fixed_response's form (any pArgErr); None for any other form."""
@@ -561,6 +596,14 @@ def decode_fixed_response(data: bytes) -> tuple[int, int, object, int] | None:
     vt = data[24] | data[25] << 8  # the VARIANT's vt, after ORPCTHAT, its id and the padding
     if vt not in FIXED_VARIANTS:
         return None
+    # The bytes pydcom writes itself (its referent ids, no padding after): two comparisons.
+    size, head, end, tail, unpack_value = _response_check(vt)
+    if len(data) == size and data.startswith(head) and data[end:-8] == tail:
+        arg_error, hr = _TAIL.unpack_from(data, size - 8)
+        if unpack_value is None:
+            return hr, vt, None, arg_error
+        value = unpack_value(data, len(head))[0]
+        return hr, vt, (value != 0 if vt == _BOOL else value), arg_error
     layout = _response_layout(vt)
     if not 0 <= len(data) - layout.size <= 7:
         return None

@@ -14,7 +14,17 @@ import struct
 import threading
 from typing import Any, Callable
 
-_local = threading.local()
+
+
+class _CallState(threading.local):
+    """Per thread: the cid and the CallSecurity of the call being served (None outside one);
+    class defaults, so that reading them is a plain attribute read."""
+
+    cid: bytes | None = None
+    security: Any = None
+
+
+_local = _CallState()
 _prefix = os.urandom(8)
 _counter = itertools.count(1)  # next() on a count is atomic: threads never share a value
 _pack = struct.Struct("<Q").pack
@@ -27,25 +37,25 @@ def new_cid() -> bytes:
 
 def current() -> bytes | None:
     """The cid of the call this thread is serving, if any."""
-    return getattr(_local, "cid", None)
+    return _local.cid
 
 
 def outgoing() -> bytes:
     """The cid for a call this thread makes now: the one it serves, or a new one."""
-    return getattr(_local, "cid", None) or new_cid()
+    return _local.cid or new_cid()
 
 
 def security() -> Any:
     """The CallSecurity of the call this thread serves (who called, at which level), or None
     outside a call: the CoGetCallContext role (MS-RPCE 3.3.3.4.3)."""
-    return getattr(_local, "security", None)
+    return _local.security
 
 
 def run(cid: bytes, security: Any, fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` while serving a call of causality ``cid``: calls it makes carry ``cid``,
     and ``security()`` says who made it."""
     local = _local
-    previous = getattr(local, "cid", None), getattr(local, "security", None)
+    previous = local.cid, local.security
     local.cid, local.security = cid, security
     try:
         return fn(*args)
