@@ -2,6 +2,16 @@
 counts: one owner, one lock. Marshaling adds entries and public references (3.1.1.5.1),
 IRemUnknown adds and removes references (3.1.1.5.6), a call finds its object by IPID
 (3.1.1.5.4), and collection drops the objects nobody pings (3.1.1.6.2).
+
+References, public and private, are counted per client identity (``CallSecurity.identity``,
+as the Remote Unknown is told it): each is credited to the identity it was handed to, and a
+release or an OBJREF come back takes only from the giver's own count, so that one client
+cannot release another's references. The one exception is the references this process
+handed out in its own calls (THIS_PROCESS), whose receiver it cannot name; and callers without
+authentication are all "anonymous", not told apart among themselves. A reference a
+client hands on to a third party is then not given back by that party's release: the objects
+nobody pings any more are reclaimed by collection (3.1.1.6.2, ``idle_oids``/``drop_idle``),
+the backstop the protocol has anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +28,11 @@ from pydcom.hresult import ComError
 from pydcom.wire.orpc import REMINTERFACEREF
 
 MAX_OBJECTS_PER_CLIENT = 100_000  # objects exported for one client identity at a time
+
+# The holder of references this process hands out itself, outside any call it serves (the
+# [in] parameters of its own calls, callbacks): who will give them back, and under which
+# identity, cannot be known here, so any caller may, once it has none of its own to give.
+THIS_PROCESS = "this process"
 
 
 @dataclass(eq=False)
@@ -39,8 +54,38 @@ class IpidEntry:
     ipid: uuid.UUID
     iid: uuid.UUID
     oid: int
-    public_refs: int = 0
+    public_refs: dict[str, int] = field(default_factory=dict)  # by the identity given them
     private_refs: dict[str, int] = field(default_factory=dict)  # by client identity
+
+    @property
+    def held(self) -> bool:
+        """Whether any identity holds references to it still."""
+        return bool(self.public_refs or self.private_refs)
+
+
+def _credit(counts: dict[str, int], identity: str, refs: int) -> None:
+    if refs > 0:
+        counts[identity] = counts.get(identity, 0) + refs
+
+
+def _debit(counts: dict[str, int], identity: str, refs: int) -> int:
+    """Take up to ``refs`` from ``identity``'s count (clamped at 0; a count at 0 is removed);
+    the part it did not hold."""
+    held = counts.get(identity, 0)
+    taken = min(held, refs)
+    if held > taken:
+        counts[identity] = held - taken
+    else:
+        counts.pop(identity, None)
+    return refs - taken
+
+
+def _give_back(entry: IpidEntry, identity: str, refs: int) -> None:
+    """Public references given back by ``identity``: its own first, then, for what it does
+    not hold, those this process handed out to callers it could not name (THIS_PROCESS)."""
+    rest = _debit(entry.public_refs, identity, refs)
+    if rest and identity != THIS_PROCESS:
+        _debit(entry.public_refs, THIS_PROCESS, rest)
 
 
 class ExportTables:
@@ -59,19 +104,22 @@ class ExportTables:
     def add(self, target: Any, iid: uuid.UUID, refs: int, pinned: bool = False,
             owner: str | None = None) -> tuple[IpidEntry, bool]:
         """The IPID entry of ``target`` for ``iid``, created if needed, with ``refs`` more
-        public references, and whether its OID is new; ``pinned`` keeps its OID while the
-        process lives. A new object counts against ``owner``'s share (the client identity it
-        is exported for): past ``max_per_owner``, RPC_S_OUT_OF_RESOURCES and nothing made."""
+        public references credited to ``owner`` (the client identity it is exported for;
+        THIS_PROCESS when None), and whether its OID is new; ``pinned`` keeps its OID while
+        the process lives. A new object, not pinned, counts against ``owner``'s share: past
+        ``max_per_owner``, RPC_S_OUT_OF_RESOURCES and nothing made."""
         with self._lock:
             known = len(self._oids)
-            entry = self._entry_for(target, iid, refs, None if pinned else owner)
+            entry = self._entry_for(target, iid, refs, owner or THIS_PROCESS,
+                                    None if pinned else owner)
             if pinned:
                 self._oids[entry.oid].pinned = True
             return entry, len(self._oids) > known
 
-    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int,
+    def _entry_for(self, target: Any, iid: uuid.UUID, refs: int, holder: str,
                    owner: str | None = None) -> IpidEntry:
-        """``add`` without the lock: the caller holds it."""
+        """``add`` without the lock (the caller holds it): ``refs`` are credited to
+        ``holder``, a new object counts against ``owner``'s share."""
         oid = self._by_object.get(id(target))
         oid_entry = self._oids.get(oid) if oid is not None else None
         if oid_entry is None:
@@ -92,19 +140,21 @@ class ExportTables:
             entry = IpidEntry(uuid.uuid4(), iid, oid_entry.oid)
             self._ipids[entry.ipid] = entry
             oid_entry.ipids[iid] = entry.ipid
-        entry.public_refs += refs
+        _credit(entry.public_refs, holder, refs)
         return entry
 
-    def take_back(self, ipid: uuid.UUID, public_refs: int) -> Any:
-        """The object of one of our own OBJREFs come back, the references it carried given
-        back (MS-DCOM 3.1.1.5.3). E_NOINTERFACE if the IPID is not ours (any more)."""
+    def take_back(self, ipid: uuid.UUID, public_refs: int, identity: str = THIS_PROCESS) -> Any:
+        """The object of one of our own OBJREFs come back from ``identity`` (the caller of the
+        call being served; THIS_PROCESS outside any), the references it carried given back
+        from that identity's own (MS-DCOM 3.1.1.5.3). E_NOINTERFACE if the IPID is not ours
+        (any more)."""
         with self._lock:
             entry = self._ipids.get(ipid)
             if entry is None:
                 raise ComError(hresult.E_NOINTERFACE, "no such interface pointer here")
-            entry.public_refs = max(0, entry.public_refs - public_refs)
+            _give_back(entry, identity, public_refs)
             target = self._oids[entry.oid].target
-            if not entry.public_refs and not entry.private_refs:
+            if not entry.held:
                 self._drop_ipid(entry)
         return target
 
@@ -121,10 +171,11 @@ class ExportTables:
 
     # -- the Remote Unknown (MS-DCOM 3.1.1.5.6) ----------------------------------------------
     def query(self, ripid: uuid.UUID, iids: Iterable[uuid.UUID], refs: int,
-              supported: Callable[[Any], frozenset[uuid.UUID]]
+              supported: Callable[[Any], frozenset[uuid.UUID]], identity: str
               ) -> list[tuple[int, IpidEntry | None]]:
-        """Per IID, S_OK and the entry with ``refs`` more references, or E_NOINTERFACE when
-        the object of ``ripid`` does not answer to it (``supported``).
+        """RemQueryInterface's entries (MS-DCOM 3.1.1.5.6.1.1): per IID, S_OK and the entry
+        with ``refs`` more references credited to the caller ``identity``, or E_NOINTERFACE
+        when the object of ``ripid`` does not answer to it (``supported``).
         RPC_E_INVALID_OBJECT if ``ripid`` is unknown."""
         with self._lock:
             entry = self._ipids.get(ripid)
@@ -138,11 +189,13 @@ class ExportTables:
                 if iid not in answers:
                     results.append((hresult.E_NOINTERFACE, None))
                     continue
-                results.append((hresult.S_OK, self._entry_for(oid_entry.target, iid, refs)))
+                results.append((hresult.S_OK,
+                                self._entry_for(oid_entry.target, iid, refs, identity)))
         return results
 
     def add_refs(self, refs: Iterable[REMINTERFACEREF], identity: str) -> list[int]:
-        """RemAddRef's counts: one HRESULT per reference, CO_E_OBJNOTREG for an unknown IPID."""
+        """RemAddRef's counts (MS-DCOM 3.1.1.5.6.1.2), public and private, credited to the
+        caller ``identity``: one HRESULT per reference, CO_E_OBJNOTREG for an unknown IPID."""
         results = []
         with self._lock:
             for ref in refs:
@@ -150,28 +203,24 @@ class ExportTables:
                 if entry is None:
                     results.append(hresult.CO_E_OBJNOTREG)
                     continue
-                entry.public_refs += ref.cPublicRefs
-                if ref.cPrivateRefs:
-                    entry.private_refs[identity] = entry.private_refs.get(identity, 0) + ref.cPrivateRefs
+                _credit(entry.public_refs, identity, ref.cPublicRefs)
+                _credit(entry.private_refs, identity, ref.cPrivateRefs)
                 results.append(hresult.S_OK)
         return results
 
     def release_refs(self, refs: Iterable[REMINTERFACEREF], identity: str) -> None:
-        """RemRelease's counts: they clamp at 0; unknown IPIDs are skipped; an IPID left with
-        no references goes, and its OID with its last IPID."""
+        """RemRelease's counts (MS-DCOM 3.1.1.5.6.1.3), taken from the caller ``identity``'s
+        own (public ones, past those, from THIS_PROCESS's): releasing what it does not hold
+        changes nothing for the other clients. Counts clamp at 0; unknown IPIDs are skipped; an
+        IPID no identity holds references to goes, and its OID with its last IPID."""
         with self._lock:
             for ref in refs:
                 entry = self._ipids.get(ref.ipid)
                 if entry is None:
                     continue
-                entry.public_refs = max(0, entry.public_refs - ref.cPublicRefs)
-                if ref.cPrivateRefs and identity in entry.private_refs:
-                    left = entry.private_refs[identity] - ref.cPrivateRefs
-                    if left > 0:
-                        entry.private_refs[identity] = left
-                    else:
-                        del entry.private_refs[identity]
-                if not entry.public_refs and not entry.private_refs:
+                _give_back(entry, identity, ref.cPublicRefs)
+                _debit(entry.private_refs, identity, ref.cPrivateRefs)
+                if not entry.held:
                     self._drop_ipid(entry)
 
     def _drop_ipid(self, entry: IpidEntry) -> None:

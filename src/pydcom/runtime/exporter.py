@@ -34,7 +34,7 @@ from pydcom.runtime.apartment import APARTMENT, Apartment, threading_model
 from pydcom.runtime.coclass import coclass_entry
 from pydcom.runtime.collection import Collector
 from pydcom.runtime.credentials import security_bindings
-from pydcom.runtime.export_tables import ExportTables
+from pydcom.runtime.export_tables import THIS_PROCESS, ExportTables
 from pydcom.runtime.interfaces import (
     ORPCTHIS_LEAVES,
     ComInterface,
@@ -65,6 +65,13 @@ class ResolverLink(Protocol):
     def forget_oids(self, oxid: int, oids: list[int]) -> None: ...
     def live_oids(self, oxid: int, oids: list[int]) -> set[int]: ...
     def unregister_exporter(self, oxid: int) -> None: ...
+
+
+def caller_identity() -> str:
+    """Whom this thread deals with for references: the identity of the caller of the call
+    it serves, or THIS_PROCESS outside any call."""
+    security = causality.security()
+    return security.identity if security is not None else THIS_PROCESS
 
 
 class ClassObject:
@@ -258,16 +265,17 @@ class ObjectExporter:
 
         ``pinned`` objects (class objects this process registered) live as long as the process
         does: they are marshaled SORF_NOPING, so nobody pings them. E_NOINTERFACE if the object
-        does not answer to ``iid``. A new object counts against the share of ``owner``, the
-        client it is exported for (by default the caller of the call being served).
+        does not answer to ``iid``. The ``refs`` public references are ``owner``'s, the client
+        identity it is exported for (by default the caller of the call being served; outside
+        any call, THIS_PROCESS): only it gives them back. A new object counts against
+        ``owner``'s share.
         """
         if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
         self._serve_orpc(iid)
         iid = self._served.get(iid, iid)
         if owner is None:
-            security = causality.security()
-            owner = security.identity if security is not None else "this process"
+            owner = caller_identity()
         entry, new = self._tables.add(target, iid, refs, pinned, owner)
         if new and not pinned and self._resolver is not None:
             # Before the OBJREF leaves: the resolver takes pings only for OIDs it was told of
@@ -287,9 +295,12 @@ class ObjectExporter:
         return interface_pointer(self.marshal(target, iid))
 
     def unmarshal(self, objref: ObjRef) -> Any:
-        """The object an OBJREF names (MS-DCOM 3.1.1.5.3): ours by its IPID, or a proxy."""
+        """The object an OBJREF names (MS-DCOM 3.1.1.5.3): ours by its IPID, or a proxy. The
+        references one of ours carries are given back from those of whoever sent it: the
+        caller of the call being served, or this process outside any."""
         if isinstance(objref, ObjRefStandard) and objref.std.oxid == self.oxid:
-            return self._tables.take_back(objref.std.ipid, objref.std.public_refs)
+            return self._tables.take_back(objref.std.ipid, objref.std.public_refs,
+                                          caller_identity())
         if self._unmarshal_remote is None:
             raise ComError(hresult.RPC_E_INVALID_OBJREF, "no client runtime to unmarshal with")
         return self._unmarshal_remote(objref)

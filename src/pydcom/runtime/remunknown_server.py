@@ -1,6 +1,7 @@
 """The Remote Unknown an exporter serves (MS-DCOM 3.1.1.5.6-7): IRemUnknown's
 RemQueryInterface, RemAddRef and RemRelease, and IRemUnknown2's RemQueryInterface2, on the
-exporter's IPID tables. Clients call it at the exporter's IRemUnknown IPID.
+exporter's IPID tables. Clients call it at the exporter's IRemUnknown IPID. The references
+each method hands out or takes back are the caller's own (``CallSecurity.identity``).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ class RemUnknownServer:
         check_orpcthis(request.orpcthis, orpc=True)
         return request
 
-    def _query(self, ripid: uuid.UUID, iids: list[uuid.UUID], refs: int):
-        found = self.tables.query(ripid, iids, refs, self._supported)
+    def _query(self, call: CallReceived, ripid: uuid.UUID, iids: list[uuid.UUID], refs: int):
+        found = self.tables.query(ripid, iids, refs, self._supported, call.security.identity)
         for _, entry in found:
             if entry is not None:
                 self._serve(entry.iid)
@@ -78,7 +79,7 @@ class RemUnknownServer:
         """RemQueryInterface (MS-DCOM 3.1.1.5.6.1.1)."""
         request = self._request(call, RemQueryInterfaceRequest)
         try:
-            found = self._query(request.ripid, request.iids, request.cRefs)
+            found = self._query(call, request.ripid, request.iids, request.cRefs)
         except ComError as exc:
             return RemQueryInterfaceResponse(ORPCTHAT(), None, exc.hresult).encode()
         results = [REMQIRESULT(code, STDOBJREF(0, request.cRefs, self.oxid, e.oid, e.ipid)
@@ -90,7 +91,7 @@ class RemUnknownServer:
         """RemQueryInterface2 (MS-DCOM 3.1.1.5.7.1.1): the same, answered as OBJREFs."""
         request = self._request(call, RemQueryInterface2Request)
         try:
-            found = self._query(request.ripid, request.iids, DEFAULT_PUBLIC_REFS)
+            found = self._query(call, request.ripid, request.iids, DEFAULT_PUBLIC_REFS)
         except ComError as exc:
             return RemQueryInterface2Response(ORPCTHAT(), [], [], exc.hresult).encode()
         codes = [code for code, _ in found]
