@@ -20,7 +20,7 @@ from impacket.uuid import string_to_bin
 import pydcom
 from pydcom import accounts
 from pydcom.automation import wrap
-from pydcom.hresult import E_ACCESSDENIED, ComError
+from pydcom.hresult import E_ACCESSDENIED, RPC_E_DISCONNECTED, ComError
 from pydcom.rpc import RpcClient
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.security import AUTHN_WINNT, AuthLevel, ClientAuth
@@ -30,8 +30,13 @@ from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.service.service import Service
 from pydcom.wire import object_exporter as oe
-from pydcom.wire.orpc import dualstringarray_of
-from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
+from pydcom.wire.orpc import REMINTERFACEREF, dualstringarray_of, orpcthis
+from pydcom.wire.remunknown import (
+    OP_REM_RELEASE,
+    REMUNKNOWN_SYNTAX,
+    OrpcHresultResponse,
+    RemReleaseRequest,
+)
 from tests.automation.test_idispatch_interop import ivar, params
 
 from .classes import GUARDED_CLSID
@@ -41,6 +46,7 @@ HOST = "127.0.0.31"
 IMPACKET_HOST = "127.0.0.73"  # port 135: impacket's DCOM client knows no other
 CLASSES = StaticClassStore([ClassEntry(GUARDED_CLSID, python="tests.security.classes:Guarded")])
 ALICE = ClientAuth("alice", "correct horse")
+BOB = ClientAuth("bob", "battery staple")
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -122,6 +128,33 @@ def test_the_exporter_refuses_unauthenticated_calls(service):
                          object=info.ipid_rem_unknown)
             assert refused.value.hresult == E_ACCESSDENIED
         guarded.release()
+
+
+def _rem_release(info, auth: ClientAuth, ipid, refs: int) -> None:
+    """RemRelease (MS-DCOM 3.1.1.5.6.1.3) of ``refs`` public references on ``ipid``, sent to
+    the exporter of ``info`` as ``auth``'s account."""
+    request = RemReleaseRequest(orpcthis(), 1, [REMINTERFACEREF(ipid, refs, 0)])
+    with RpcClient(*info.endpoint, timeout=5, auth=auth) as rpc:
+        answer = OrpcHresultResponse.decode(rpc.call(REMUNKNOWN_SYNTAX, OP_REM_RELEASE,
+                                                     request.encode(),
+                                                     object=info.ipid_rem_unknown))
+    assert answer.hr == 0
+
+
+def test_another_account_cannot_release_the_references_it_was_not_given(service):
+    """Bob releasing the IPID alice was given takes nothing from her references: her object
+    still answers her. Her own release ends it."""
+    with runtime(ALICE) as client:
+        [(_, proxy)] = remote_activate(client, (HOST, service.port), GUARDED_CLSID,
+                                       [pydcom.IID_IDispatch])
+        guarded = wrap(proxy)
+        [info] = client.oxids.entries()
+        _rem_release(info, BOB, proxy.ipid, 1000)
+        assert guarded.Add(2, 3) == 5
+        _rem_release(info, ALICE, proxy.ipid, 1000)
+        with pytest.raises(ComError) as gone:
+            guarded.Add(2, 3)
+        assert gone.value.hresult == RPC_E_DISCONNECTED
 
 
 def test_server_alive2_is_open_and_names_ntlm(service):
