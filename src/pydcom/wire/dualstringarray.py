@@ -65,7 +65,10 @@ class DualStringArray:
     # -- the array of unsigned shorts both versions carry -------------------------------------
     def entries(self) -> tuple[list[int], int]:
         """(aStringArray, wSecurityOffset). An empty section is one empty entry and its
-        terminator, which makes the smallest array 4 shorts with offset 2 (2.2.19.1)."""
+        terminator, which makes the smallest array 4 shorts with offset 2 (2.2.19.1). With no
+        security that empty entry is a SECURITYBINDING of RPC_C_AUTHN_NONE: "use no security"
+        (2.2.19.4, 3.2.4.2). Wireshark 4.0 takes it for the terminator and ends the array one
+        short early; the array is right, wNumEntries says where it ends."""
         strings: list[int] = []
         for binding in self.string_bindings:
             if not binding.tower_id:

@@ -68,7 +68,9 @@ class ComplexPingResponse(ndr.Params):
 
 
 class ServerAlive2Response(ndr.Params):
-    """MS-DCOM 3.1.2.5.1.6 [out]"""
+    """MS-DCOM 3.1.2.5.1.6 [out]. After an odd number of shorts in aStringArray, 2 zero bytes
+    align pReserved (C706 14.2.2). Wireshark 4.0 reads pReserved and the status as 8 bytes
+    right after the array, unaligned, and calls those 2 bytes a "Long frame": its mistake."""
     pComVersion = ndr.ref(COMVERSION)
     ppdsaOrBindings = ndr.ref(ndr.unique(DUALSTRINGARRAY))
     pReserved = ndr.ref(ndr.u32)
