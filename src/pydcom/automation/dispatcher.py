@@ -106,34 +106,6 @@ class Dispatcher:
         return code, ids
 
     # -- Invoke (MS-OAUT 3.1.4.4) ---------------------------------------------------------------
-    def invoke_values(self, dispid: int, flags: int, values: Sequence[Any],
-                      vts: Sequence[int]) -> tuple[int, Any] | InvokeOutcome:
-        """Invoke with positional arguments that arrived as plain numbers or booleans
-        (``values`` in rgvarg order, last first, of VARTYPEs ``vts``): (S_OK, the method's
-        result as it returned it) when a method takes them all as they are, else the outcome
-        ``invoke`` gives."""
-        member = self.table.find_dispid(self.target, dispid)
-        count = len(values)
-        if member is not None and flags & DISPATCH_METHOD and member.kind == METHOD and \
-                count == len(member.params) and not member.varargs:
-            call_args = []
-            for i, param in enumerate(member.params):
-                value, kind = values[count - 1 - i], param.coerce_to
-                if kind is not None and type(value) is not kind:
-                    if kind is Variant:
-                        break
-                    try:
-                        value = coerce(value, kind)
-                    except (TypeError, ValueError, OverflowError):
-                        return InvokeOutcome(hresult.DISP_E_TYPEMISMATCH, arg_error=count - 1 - i)
-                call_args.append(value)
-            else:
-                try:
-                    return hresult.S_OK, getattr(self.target, member.name)(*call_args)
-                except Exception as exc:  # noqa: BLE001 - the method's failure is the client's
-                    return self._failed(member, exc)
-        return self.invoke(dispid, flags, [Variant(vt, v) for vt, v in zip(vts, values)])
-
     def result_outcome(self, dispid: int, value: Any) -> InvokeOutcome:
         """The outcome of a method of this object that returned ``value``."""
         try:
@@ -258,6 +230,37 @@ class Dispatcher:
         if not isinstance(exc, ComError):
             log.info("%s.%s raised %s", self.source, member.name, error.description)
         return InvokeOutcome(hresult.DISP_E_EXCEPTION, error=error)
+
+
+def invoke_values(target: Any, dispid: int, flags: int, values: Sequence[Any], vts: Sequence[int],
+                  dispatcher_of: Callable[[Any], Dispatcher]) -> tuple[int, Any] | InvokeOutcome:
+    """Invoke on ``target`` with positional arguments that arrived as plain numbers or
+    booleans (``values`` in rgvarg order, last first, of VARTYPEs ``vts``): (S_OK, the
+    method's result as it returned it) when a method takes them all as they are, else the
+    outcome ``Dispatcher.invoke`` gives. The common call, so no Dispatcher is made for it:
+    ``dispatcher_of(target)`` makes one when the general rules or a failure need it."""
+    member = members_of(type(target)).find_dispid(target, dispid)
+    count = len(values)
+    if member is not None and flags & DISPATCH_METHOD and member.kind == METHOD and \
+            count == len(member.params) and not member.varargs:
+        call_args = []
+        for i, param in enumerate(member.params):
+            value, kind = values[count - 1 - i], param.coerce_to
+            if kind is not None and type(value) is not kind:
+                if kind is Variant:
+                    break
+                try:
+                    value = coerce(value, kind)
+                except (TypeError, ValueError, OverflowError):
+                    return InvokeOutcome(hresult.DISP_E_TYPEMISMATCH, arg_error=count - 1 - i)
+            call_args.append(value)
+        else:
+            try:
+                return hresult.S_OK, getattr(target, member.name)(*call_args)
+            except Exception as exc:  # noqa: BLE001 - the method's failure is the client's
+                return dispatcher_of(target)._failed(member, exc)
+    return dispatcher_of(target).invoke(dispid, flags,
+                                        [Variant(vt, v) for vt, v in zip(vts, values)])
 
 
 _UNSET = object()  # no argument given for the parameter

@@ -16,7 +16,7 @@ from pydcom.automation import idispatch_wire as wire
 from pydcom.automation.idispatch_wire import IID_NULL
 from pydcom.automation import invoke_codec
 from pydcom.automation.client import as_value, handle_of
-from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome
+from pydcom.automation.dispatcher import EMPTY, Dispatcher, InvokeOutcome, invoke_values
 from pydcom.automation.typeinfo import IID_ITypeInfo, TypeInfo
 from pydcom.automation.variant import VT
 from pydcom.ndr import NdrError
@@ -85,11 +85,9 @@ class DispatchStub:
             # numbers and booleans in, riid IID_NULL: no Variant on the way in or out
             version, orpc_flags, cid, dispid, _, _, dw_flags, vts, values = fixed
             check_version(version, orpc_flags)
-            dispatcher = self.dispatcher(target)
-            flags = dw_flags & ~_WANTS
-            answer = self.exporter.run_in_context(target, cid, call.security,
-                                                  dispatcher.invoke_values, dispid, flags,
-                                                  values, vts)
+            answer = self.exporter.run_in_context(target, cid, call.security, invoke_values,
+                                                  target, dispid, dw_flags & ~_WANTS, values,
+                                                  vts, self.dispatcher)
             if type(answer) is tuple:
                 result = None if dw_flags & wire.DISPATCH_ZEROVARRESULT else answer[1]
                 vt = EMPTY_VT if result is None else invoke_codec.plain_vt(result)
@@ -97,7 +95,7 @@ class DispatchStub:
                     if vt is not None else None
                 if data is not None:
                     return data
-                answer = dispatcher.result_outcome(dispid, result)
+                answer = self.dispatcher(target).result_outcome(dispid, result)
             return encode_invoke_response(answer, [], dw_flags)
         try:
             request = invoke_codec.decode_request(call.stub)
