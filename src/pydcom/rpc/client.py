@@ -45,7 +45,7 @@ from pydcom.rpc.security import ClientAuth, SecurityError
 from pydcom.rpc.sockopts import set_kernel_timeouts, set_send_timeout
 from pydcom.rpc.transport import send_buffers
 
-_RECV_SIZE = 65536
+_RECV_SIZE = 65536  # read into a buffer of the connection's own (see rpc.server's)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -117,6 +117,7 @@ class RpcClient:
             set_kernel_timeouts(sock, timeout)
         self.timeout = timeout
         self._sock = sock
+        self._reads = memoryview(bytearray(_RECV_SIZE))
         self._poll = select.poll()  # for usable(): a poll object costs a third of select()
         self._poll.register(sock, select.POLLIN)
 
@@ -289,12 +290,12 @@ class RpcClient:
                 except OSError as exc:
                     self._send_failed(exc)
                 try:
-                    data = self._sock.recv(_RECV_SIZE)
+                    count = self._sock.recv_into(self._reads)
                 except OSError as exc:
                     self._recv_failed(exc)
-                if not data:
+                if not count:
                     self._recv_failed(None)
-                stub = conn.single_response(call_id, data)
+                stub = conn.single_response(call_id, self._reads[:count].tobytes())
                 if stub is not None:
                     return stub
             else:
@@ -340,12 +341,12 @@ class RpcClient:
 
     def _recv(self) -> bytes:
         try:
-            data = self._sock.recv(_RECV_SIZE)
+            count = self._sock.recv_into(self._reads)
         except OSError as exc:
             self._recv_failed(exc)
-        if not data:
+        if not count:
             self._recv_failed(None)
-        return data
+        return self._reads[:count].tobytes()
 
     def _recv_into(self, space: memoryview) -> int:
         try:
