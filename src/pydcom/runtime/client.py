@@ -24,11 +24,15 @@ from typing import Any
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.rpc import SyntaxId
-from pydcom.rpc.security import ClientAuth
+from pydcom.rpc.security import ClientAuth, ServerAuth
 from pydcom.runtime import causality
 from pydcom.runtime.apartment import current_apartment
 from pydcom.runtime.connections import Connections
-from pydcom.runtime.credentials import Credentials, client_auth_from_environment
+from pydcom.runtime.credentials import (
+    Credentials,
+    client_auth_from_environment,
+    server_auth_from_environment,
+)
 from pydcom.runtime.endpoints import Endpoint, resolver_endpoint
 from pydcom.runtime.exporter import ObjectExporter
 from pydcom.runtime.oxids import OxidTable
@@ -61,7 +65,8 @@ def client_runtime() -> ClientRuntime:
                 connect_timeout=float(os.environ.get("PYDCOM_CONNECT_TIMEOUT", "5")),
                 ping_period=float(os.environ.get("PYDCOM_PING_PERIOD", "120")),
                 local_address=os.environ.get("PYDCOM_ADDRESS") or None,
-                auth=client_auth_from_environment())
+                auth=client_auth_from_environment(),
+                callback_auth=server_auth_from_environment())
         return _runtime
 
 
@@ -78,9 +83,14 @@ class ClientRuntime:
     def __init__(self, *, connect_timeout: float = 5.0, ping_period: float = 120.0,
                  release_delay: float = 0.05, local_service: str | None = None,
                  call_timeout: float = DEFAULT_CALL_TIMEOUT,
-                 local_address: str | None = None, auth: ClientAuth | None = None) -> None:
+                 local_address: str | None = None, auth: ClientAuth | None = None,
+                 callback_auth: ServerAuth | None = None) -> None:
         """``auth``: the credentials every connection authenticates with, unless a
-        ``ServerInfo(..., auth=...)`` gave others for its machine (``credentials``)."""
+        ``ServerInfo(..., auth=...)`` gave others for its machine (``credentials``).
+        ``callback_auth``: the accounts and least level that the exporter of the objects this
+        process passes to others (callbacks, event sinks) asks of their callers, as a
+        server's exporter asks them (None: calls are taken without authentication)."""
+        self.callback_auth = callback_auth
         # This machine's address, when the host has several (or stands for several machines):
         # connections go out from it and the exporter of callbacks listens on it.
         self.local_address = local_address
@@ -136,7 +146,8 @@ class ClientRuntime:
                 link = ServiceLink(endpoint)
                 self._exporter = ObjectExporter([self.local_address or endpoint[0]],
                                                 resolver_bindings=link.resolver_bindings(),
-                                                resolver=link, unmarshal_remote=self.unmarshal)
+                                                resolver=link, unmarshal_remote=self.unmarshal,
+                                                auth=self.callback_auth)
             return self._exporter
 
     def marshal(self, value: Any, iid: uuid.UUID) -> MInterfacePointer:

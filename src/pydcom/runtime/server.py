@@ -25,7 +25,7 @@ from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.errors import RpcFault
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.credentials import server_auth_from_environment
+from pydcom.runtime.credentials import client_auth_from_environment, server_auth_from_environment
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
 from pydcom.runtime.machine import require_local_caller
 from pydcom.runtime.service_link import ENV_SERVICE, ServiceLink
@@ -82,11 +82,14 @@ class LocalServer:
         hosts = hosts or [h for h in os.environ.get("PYDCOM_BIND", endpoint[0]).split(",") if h]
         self.link = ServiceLink(endpoint, token if token is not None
                                 else os.environ.get("PYDCOM_TOKEN", ""))
-        self.runtime = ClientRuntime()
+        # Its calls out (to the event sinks its clients pass in, say) authenticate as the
+        # account the process was given (PYDCOM_USER), as a Windows server calls as its
+        # identity; what it passes on in them asks what its own objects ask.
+        auth = server_auth_from_environment()
+        self.runtime = ClientRuntime(auth=client_auth_from_environment(), callback_auth=auth)
         self.exporter = ObjectExporter(hosts, resolver_bindings=self.link.resolver_bindings(),
                                        resolver=self.link,
-                                       unmarshal_remote=self.runtime.unmarshal,
-                                       auth=server_auth_from_environment())
+                                       unmarshal_remote=self.runtime.unmarshal, auth=auth)
         self.runtime.ping_period = self.exporter.ping_period
         self._classes: dict[uuid.UUID, ClassObject] = {}
         self.exporter.serve_interface(Interface(local.SERVER_SYNTAX, {
