@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Callable, Protocol
 
+from pydcom.memory import release_free_memory
 from pydcom.runtime.export_tables import ExportTables
 
 log = logging.getLogger("pydcom.runtime")
@@ -48,6 +49,7 @@ class Collector:
                 self.reclaim()
             except Exception:  # noqa: BLE001 - the next period tries again
                 log.warning("reclaiming unpinged objects failed", exc_info=True)
+            release_free_memory()  # what this period's calls and objects freed
 
     def reclaim(self) -> list[int]:
         """Release objects no client has pinged or called for three ping periods."""

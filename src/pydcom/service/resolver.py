@@ -20,6 +20,7 @@ from typing import Callable
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.guid import GUID_NULL
+from pydcom.memory import release_free_memory
 from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
 from pydcom.wire import object_exporter as oe
@@ -147,8 +148,12 @@ class Resolver:
 
     # -- ping sets -----------------------------------------------------------------------------
     def _expire_loop(self) -> None:
+        trimmed = time.monotonic()
         while not self._closing.wait(min(self.ping_period, 1.0)):
             self.expire()
+            if time.monotonic() - trimmed >= self.ping_period:  # the service's memory too
+                release_free_memory()
+                trimmed = time.monotonic()
 
     def expire(self) -> int:
         """Drop ping sets whose timer ran out (MS-DCOM 3.1.2.6); returns how many."""
