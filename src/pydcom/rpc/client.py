@@ -43,7 +43,7 @@ from pydcom.rpc.errors import (
 )
 from pydcom.rpc.security import ClientAuth, SecurityError
 from pydcom.rpc.sockopts import set_kernel_timeouts, set_send_timeout
-from pydcom.rpc.transport import send_buffers
+from pydcom.rpc.transport import recv_buffer, send_buffers
 
 _RECV_SIZE = 65536  # read into a buffer of the connection's own (see rpc.server's)
 
@@ -117,7 +117,7 @@ class RpcClient:
             set_kernel_timeouts(sock, timeout)
         self.timeout = timeout
         self._sock = sock
-        self._reads = memoryview(bytearray(_RECV_SIZE))
+        self._reads = recv_buffer(_RECV_SIZE)
         self._poll = select.poll()  # for usable(): a poll object costs a third of select()
         self._poll.register(sock, select.POLLIN)
 

@@ -35,14 +35,15 @@ from pydcom.rpc.server_connection import (
     ServerState,
 )
 from pydcom.rpc.sockopts import set_kernel_timeouts
-from pydcom.rpc.transport import send_buffers
+from pydcom.rpc.transport import recv_buffer, send_buffers
 
 log = logging.getLogger(__name__)
 
 # A connection reads into a buffer of its own this long, and keeps only the bytes that came:
 # sock.recv(n) would allocate n bytes per read and shrink them, which, across hundreds of
 # connection threads, fragments the allocator's arenas until they hold many times the
-# memory in use (seen as RSS growing for minutes under load).
+# memory in use (seen as RSS growing for minutes under load). The buffer is a page mapping
+# of its own (recv_buffer), outside those arenas, given back whole when the connection ends.
 _RECV_SIZE = 65536
 MIN_ACCEPTORS = 2  # workers waiting in accept() from the start
 MAX_IDLE_WORKERS = 8
@@ -227,7 +228,7 @@ class RpcServer:
                                 connection=info, port_spec=str(self.address[1]),
                                 interface_count=lambda: self.interface_count, auth=self.auth)
         sendall, recv_into = sock.sendall, sock.recv_into
-        reads = memoryview(bytearray(_RECV_SIZE))
+        reads = recv_buffer(_RECV_SIZE)
         receive_data, next_event = conn.receive_data, conn.next_event
         receive_buffer, received = conn.receive_buffer, conn.received
         respond, data_to_send = conn.respond, conn.data_to_send

@@ -1,8 +1,10 @@
-"""Writing a list of buffers to a stream socket in one system call (a gathering write, sendmsg),
-so that a fragmented PDU's headers and the stub pieces they frame leave without being joined."""
+"""Socket plumbing both ends share: writing a list of buffers to a stream socket in one system
+call (a gathering write, sendmsg), so that a fragmented PDU's headers and the stub pieces they
+frame leave without being joined; and the buffer a connection reads into."""
 
 from __future__ import annotations
 
+import mmap
 import socket
 
 # At most this many buffers per sendmsg: Linux takes IOV_MAX (1024) at a time.
@@ -34,3 +36,10 @@ def send_buffers(sock: socket.socket, buffers: list) -> None:
                 start, count = 0, len(buffers)
                 break
             sent -= size
+
+
+def recv_buffer(size: int) -> memoryview:
+    """A connection's own buffer for recv_into: an anonymous page mapping rather than a heap
+    block, so that connections coming and going leave no holes in the allocator's arenas,
+    and its pages go back to the system when the connection is let go."""
+    return memoryview(mmap.mmap(-1, size))
