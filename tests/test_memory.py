@@ -41,3 +41,34 @@ def test_a_fragmented_heap_gives_its_free_pages_back():
 
 def test_it_says_whether_the_c_library_could():
     assert release_free_memory() is GLIBC
+
+
+ARENA_COUNT = textwrap.dedent("""
+    import ctypes, sys, threading, zlib
+    from pydcom.memory import limit_arenas
+
+    if sys.argv[1] == "limited":
+        assert limit_arenas(2)
+    data = bytes(range(256)) * 4096
+
+    def work():  # zlib allocates with the GIL released: threads at once, arenas of their own
+        for _ in range(40):
+            zlib.compress(data, 1)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
+""")
+
+
+@pytest.mark.skipif(not GLIBC, reason="mallopt(M_ARENA_MAX) is glibc's")
+def test_limited_arenas_stay_within_the_limit():
+    def arenas(mode: str) -> int:
+        result = subprocess.run([sys.executable, "-c", ARENA_COUNT, mode], capture_output=True,
+                                text=True, timeout=60, check=True)
+        return result.stderr.count("Arena ")
+
+    assert arenas("limited") <= 2 < arenas("free")

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from pydcom import hresult
 from pydcom.hresult import ComError
 from pydcom.memo import Memo
+from pydcom.memory import limit_arenas
 from pydcom.registry import parse_machine_name
 from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
@@ -78,6 +79,7 @@ class LocalServer:
         service = service or os.environ.get(ENV_SERVICE)
         if not service:
             raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, "no PYDCOM_SERVICE to register with")
+        limit_arenas()  # before the connection threads (pydcom.memory)
         endpoint = parse_machine_name(service)
         hosts = hosts or [h for h in os.environ.get("PYDCOM_BIND", endpoint[0]).split(",") if h]
         self.link = ServiceLink(endpoint, token if token is not None

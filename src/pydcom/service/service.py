@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from pydcom.memory import limit_arenas
 from pydcom.rpc import Interface, RpcServer
 from pydcom.rpc.addresses import advertised, is_wildcard
 from pydcom.rpc.calls import CallReceived
@@ -77,6 +78,7 @@ class Service:
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> "Service":
+        limit_arenas()  # before the connection threads (pydcom.memory)
         port = self.port
         for host in self.hosts:
             try:
