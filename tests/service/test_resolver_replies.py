@@ -45,7 +45,8 @@ def array(address: str, security: bytes) -> bytes:
 
 
 NTLM_SECURITY = b"\x0a\x00" + b"\xff\xff" + utf16z("") + b"\x00\x00"
-NO_SECURITY = b"\x00\x00" + b"\x00\x00"  # an empty SECURITYBINDING (RPC_C_AUTHN_NONE), its terminator
+# an empty SECURITYBINDING (RPC_C_AUTHN_NONE), then the terminator
+NO_SECURITY = b"\x00\x00" + b"\x00\x00"
 
 CASES = {
     # address, security bindings, aStringArray, the NDR pad after it
@@ -102,7 +103,8 @@ def test_server_alive2_reply(ask, case):
     theirs = dcomrt.ServerAlive2Response(stub)
     assert theirs["ppdsaOrBindings"]["wNumEntries"] == count
     assert theirs["ppdsaOrBindings"]["wSecurityOffset"] == offset
-    assert list(theirs["ppdsaOrBindings"]["aStringArray"]) == list(struct.unpack(f"<{count}H", entries))
+    shorts = list(struct.unpack(f"<{count}H", entries))
+    assert list(theirs["ppdsaOrBindings"]["aStringArray"]) == shorts
     assert theirs["ErrorCode"] == 0
 
 
@@ -128,6 +130,7 @@ def test_resolve_oxid2_reply(ask, case):
     assert (ours.pipidRemUnknown, ours.pAuthnHint, ours.status) == (IPID, 2, 0)
 
     theirs = dcomrt.ResolveOxid2Response(stub)
-    assert list(theirs["ppdsaOxidBindings"]["aStringArray"]) == list(struct.unpack(f"<{count}H", entries))
+    shorts = list(struct.unpack(f"<{count}H", entries))
+    assert list(theirs["ppdsaOxidBindings"]["aStringArray"]) == shorts
     assert theirs["pipidRemUnknown"] == IPID.bytes_le
     assert (theirs["pAuthnHint"], theirs["ErrorCode"]) == (2, 0)
