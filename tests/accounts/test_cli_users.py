@@ -105,14 +105,20 @@ def test_processes_adding_at_once_all_land(tmp_path):
     path = tmp_path / "accounts"
     argv = [sys.executable, "-m", "pydcom", "users", "add", "--accounts", str(path)]
     processes = []
-    for number in range(4):
-        (tmp_path / f"pw{number}").write_text(f"pw{number}\n")
-        with open(tmp_path / f"pw{number}", "rb") as password:  # each its own, all at once
-            processes.append(subprocess.Popen(
-                [*argv, f"user{number}"], stdin=password, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env=subprocess_env(PYDCOM_ACCOUNTS=None)))
-    for process in processes:
-        _, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
+    try:
+        for number in range(4):
+            (tmp_path / f"pw{number}").write_text(f"pw{number}\n")
+            with open(tmp_path / f"pw{number}", "rb") as password:  # each its own, all at once
+                processes.append(subprocess.Popen(
+                    [*argv, f"user{number}"], stdin=password, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, env=subprocess_env(PYDCOM_ACCOUNTS=None)))
+        for process in processes:
+            _, err = process.communicate(timeout=60)
+            assert process.returncode == 0, err
+    finally:  # a hung lock is what this probes: none is left running
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     store = load_accounts(path)
     assert all(store.nt_hash_of(f"user{n}", "") == nt_hash(f"pw{n}") for n in range(4))
