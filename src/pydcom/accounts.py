@@ -43,6 +43,7 @@ from pydcom import hresult
 from pydcom.hresult import ComError, hresult_from_win32
 from pydcom.ntlm import nt_hash
 from pydcom.ntlm.crypto import windows_upper
+from pydcom.registry.errors import oserror_hresult
 
 ENV_ACCOUNTS = "PYDCOM_ACCOUNTS"
 FILE_NAME = "accounts"
@@ -170,13 +171,8 @@ class Accounts:
 # --- reading ---------------------------------------------------------------------------------
 
 def _os_error(exc: OSError, path: str) -> ComError:
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        code = hresult.E_ACCESSDENIED
-    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        code = hresult_from_win32(hresult.ERROR_PATH_NOT_FOUND)
-    else:
-        code = hresult.E_FAIL
-    return ComError(code, f"accounts file {path}: {exc.strerror or exc}")
+    return ComError(oserror_hresult(exc, fallback=hresult.E_FAIL),
+                    f"accounts file {path}: {exc.strerror or exc}")
 
 
 def _corrupt(path: str, line: int, what: str) -> ComError:

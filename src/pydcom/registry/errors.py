@@ -50,13 +50,14 @@ def translate(exc: sqlite3.Error, path: str, writing: bool) -> ComError:
     return ComError(failure, f"registry {path}: {exc}")
 
 
-def oserror_hresult(exc: OSError) -> int:
-    """The HRESULT for a file or folder of the registry that could not be made or opened."""
+def oserror_hresult(exc: OSError, fallback: int = hresult.REGDB_E_WRITEREGDB) -> int:
+    """The HRESULT for a file or folder that could not be made or opened (the registry's, by
+    default, whose other failures are ``fallback``; the accounts file's too)."""
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
         return hresult_from_win32(hresult.ERROR_PATH_NOT_FOUND)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return hresult.E_ACCESSDENIED
-    return hresult.REGDB_E_WRITEREGDB
+    return fallback
 
 
 @contextmanager
