@@ -55,7 +55,7 @@ from scapy.layers.msrpce.rpcclient import DCERPC_Client
 from scapy.layers.ntlm import NTLMSSP
 
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
-from pydcom.runtime.credentials import machine_name
+from pydcom.runtime.credentials import ntlm_machine_name
 
 from .classes import GUARDED_CLSID
 from .test_service_security import accounts_file, secure_service  # noqa: F401 (a fixture)
@@ -273,7 +273,7 @@ def test_scapy_activates_resolves_and_calls_with_signed_and_sealed_pdus(service,
         activated = (entry.bindingInfo, entry.ipid_IRemUnknown, int(entry.authnHint))
         assert entry.bindingInfo[0] == HOST and entry.bindingInfo[1] != 135
         assert entry.authnHint == DCE_C_AUTHN_LEVEL.PKT_INTEGRITY  # the service's minimum
-        assert entry.target_name == machine_name()  # the SECURITYBINDING's principal
+        assert entry.target_name == ntlm_machine_name()  # the SECURITYBINDING's principal
 
         # ResolveOxid2 on the service tells what the activation did
         resolved = client.ResolveOxid2(oxid, host=client.host, port=client.port)

@@ -25,7 +25,7 @@ from pydcom.rpc import RpcClient
 from pydcom.rpc.errors import RpcError
 from pydcom.rpc.security import AUTHN_WINNT, AuthLevel, ClientAuth
 from pydcom.runtime.client import ClientRuntime
-from pydcom.runtime.credentials import machine_name, server_auth
+from pydcom.runtime.credentials import ntlm_machine_name, server_auth
 from pydcom.runtime.scm_client import remote_activate
 from pydcom.service.classes import ClassEntry, StaticClassStore
 from pydcom.service.service import Service
@@ -164,7 +164,7 @@ def test_server_alive2_is_open_and_names_ntlm(service):
         answer = oe.ServerAlive2Response.decode(anonymous.call(oe.SYNTAX, oe.OP_SERVER_ALIVE2))
     bindings = dualstringarray_of(answer.ppdsaOrBindings)
     assert [(b.authn_svc, b.principal_name) for b in bindings.security_bindings] == [
-        (AUTHN_WINNT, machine_name())]
+        (AUTHN_WINNT, ntlm_machine_name())]
 
 
 def test_resolve_oxid2_tells_the_exporters_level_as_authn_hint(service):

@@ -14,11 +14,11 @@ from pydcom.cli.common import CliError, UsageError, add_command, open_from
 from pydcom.rpc.security import AuthLevel
 from pydcom.runtime.credentials import server_auth
 from pydcom.runtime.endpoints import RESOLVER_PORT
+from pydcom.runtime.exporter import DEFAULT_PING_PERIOD
 from pydcom.service.registry_store import RegistryClassStore
 from pydcom.service.service import Service
 
 LEVELS = ("none", "connect", "integrity", "privacy")
-WINDOWS_PING_PERIOD = 120.0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=RESOLVER_PORT,
                    help="TCP port (default 135; 0 picks a free one; clients name a machine on "
                         "another port host[port])")
-    p.add_argument("--ping-period", type=float, default=120.0, metavar="SECONDS",
+    p.add_argument("--ping-period", type=float, default=DEFAULT_PING_PERIOD, metavar="SECONDS",
                    help="the ping period clients keep (MS-DCOM: 120 s; shorter needs "
                         "--short-ping-period)")
     p.add_argument("--short-ping-period", action="store_true",
@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
         if not (value > 0 if least is None else value >= least):
             raise UsageError(f"pydcom serve: {option} {value:g} must be "
                              f"{'positive' if least is None else 'zero or more'}")
-    if args.ping_period < WINDOWS_PING_PERIOD and not args.short_ping_period:
+    if args.ping_period < DEFAULT_PING_PERIOD and not args.short_ping_period:
         raise UsageError(f"pydcom serve: --ping-period {args.ping_period:g} is under the "
-                         f"{WINDOWS_PING_PERIOD:g} s Windows clients ping at (MS-DCOM 3.2.6.1); "
+                         f"{DEFAULT_PING_PERIOD:g} s Windows clients ping at (MS-DCOM 3.2.6.1); "
                          "add --short-ping-period to allow it")
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="pydcom serve: %(message)s")

@@ -69,7 +69,7 @@ class Credentials:
             self._by_host = {**self._by_host, host.lower(): auth}
 
 
-def machine_name() -> str:
+def ntlm_machine_name() -> str:
     """This machine's NetBIOS-style name, as the NTLM CHALLENGE names it."""
     return ntlm.machine_names()[0]
 
@@ -79,7 +79,7 @@ def security_bindings(auth: ServerAuth | None) -> tuple[SecurityBinding, ...]:
     when it authenticates, none when it does not."""
     if auth is None:
         return ()
-    return (SecurityBinding(AUTHN_WINNT, machine_name()),)
+    return (SecurityBinding(AUTHN_WINNT, ntlm_machine_name()),)
 
 
 def server_auth(accounts_path: str, min_level: int | str, access: Permission = None
