@@ -22,6 +22,11 @@ from typing import Callable
 from pydcom.guid import guid_from_bytes
 from pydcom.hresult import RPC_S_UNKNOWN_AUTHN_TYPE
 from pydcom.ntlm.errors import NtlmError
+from pydcom.ntlm.messages import (
+    AUTHENTICATE_MESSAGE_TYPE,
+    NEGOTIATE_MESSAGE_TYPE,
+    message_type,
+)
 from pydcom.rpc.calls import CallReceived, ConnectionInfo
 from pydcom.rpc.constants import (
     DEFAULT_MAX_FRAG,
@@ -108,8 +113,6 @@ class ServerState(enum.Enum):
 _AWAITING_BIND, _BOUND, _CLOSING, _CLOSED = ServerState  # plain names: no class attribute lookup
 _OPEN = (_AWAITING_BIND, _BOUND)
 _GENERAL = object()  # a hot path's word for "not mine: the general path reads it"
-_NTLMSSP = b"NTLMSSP\x00"
-_NEGOTIATE, _AUTHENTICATE = 1, 3  # NTLM MessageType (MS-NLMP 2.2.1)
 
 
 class _Refused(Exception):
@@ -609,10 +612,12 @@ class ServerConnection:
         Returns the verifier of the answer, or None. _Refused when it cannot be taken."""
         assert self._auth is not None
         token = verifier.token
-        kind = (int.from_bytes(token[8:12], "little")
-                if len(token) >= 12 and token[:8] == _NTLMSSP else None)
+        try:
+            kind = message_type(token)
+        except NtlmError:  # not NTLM: neither leg, below
+            kind = None
         existing = self._security.get(verifier.context_id)
-        if kind == _NEGOTIATE:
+        if kind == NEGOTIATE_MESSAGE_TYPE:
             level = effective_level(verifier.auth_level)
             if level < AuthLevel.CONNECT:
                 raise _Refused(f"authentication level {verifier.auth_level} with a verifier")
@@ -629,7 +634,7 @@ class ServerConnection:
             return AuthVerifier(verifier.auth_type, level, verifier.context_id, challenge)
         if existing is not None and existing.complete:
             return None  # an alter_context on an established context (node-dcom's)
-        if kind == _AUTHENTICATE and existing is not None and not is_bind:
+        if kind == AUTHENTICATE_MESSAGE_TYPE and existing is not None and not is_bind:
             self._authenticate(existing, token)
             if existing.failed:
                 raise _Refused("authentication failed")
