@@ -36,6 +36,7 @@ from pydcom.automation.variant import (
     write_blob,
     write_variant,
 )
+from pydcom.memo import Memo
 from pydcom.ndr.core import FIRST_REFERENT_ID, Reader, Writer
 from pydcom.ndr.errors import NdrError
 from pydcom.rpc.framing import Gathered
@@ -402,20 +403,28 @@ def encode_fixed_request(cid: bytes, dispid: int, flags: int, vts: Sequence[int]
     vts = tuple(vts)
     if len(vts) > _MAX_FIXED_ARGS:
         return None
-    blank, writers = _request_blank(vts)
-    stub = bytearray(blank)
     try:
-        _CID_TO_DISPID.pack_into(stub, 12, cid, 0, dispid)
-        _LCID_FLAGS.pack_into(stub, 52, lcid, flags)
-        for (pack_into, at, boolean), value in zip(writers, values):
-            if pack_into is not None:
-                pack_into(stub, at, (-1 if value else 0) if boolean else value)
+        return _fill(_request_blank(vts), cid, dispid, lcid, flags, values)
     except (struct.error, TypeError):
         return None  # a value its VARTYPE cannot hold: the general writer says which
+
+
+def _fill(blank_and_writers: tuple[bytes, tuple], cid: bytes, dispid: int, lcid: int,
+          flags: int, values: Sequence) -> bytearray:
+    """A request blank (``_request_blank``) with this call's fields and ``values`` written
+    in; struct.error or TypeError for a value its VARTYPE cannot hold."""
+    blank, writers = blank_and_writers
+    stub = bytearray(blank)
+    _CID_TO_DISPID.pack_into(stub, 12, cid, 0, dispid)
+    _LCID_FLAGS.pack_into(stub, 52, lcid, flags)
+    for (pack_into, at, boolean), value in zip(writers, values):
+        if pack_into is not None:
+            pack_into(stub, at, (-1 if value else 0) if boolean else value)
     return stub
 
 
-_plain_blanks: dict[tuple[type, ...], tuple[bytes, tuple]] = {}  # argument types -> blank
+_MAX_SHAPES = 256
+_plain_blanks = Memo(_MAX_SHAPES)  # argument types -> their request blank, ints as VT_I4
 
 
 def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
@@ -424,30 +433,18 @@ def encode_plain_request(cid: bytes, dispid: int, flags: int, args: Sequence,
     and booleans, each as the VARTYPE ``plain_vt`` gives it; None when one is not."""
     # Arguments of types seen before take their blank by their types alone, ints as VT_I4:
     # one that VT_I4 cannot hold fails its pack, and the VARTYPEs are then worked out below.
-    found = _plain_blanks.get(tuple(map(type, args)))
+    types = tuple(map(type, args))
+    found = _plain_blanks.get(types)
     if found is not None:
-        blank, writers = found
-        stub = bytearray(blank)
         try:
-            _CID_TO_DISPID.pack_into(stub, 12, cid, 0, dispid)
-            _LCID_FLAGS.pack_into(stub, 52, lcid, flags)
-            for (pack_into, at, boolean), value in zip(writers, reversed(args)):
-                pack_into(stub, at, (-1 if value else 0) if boolean else value)
-            return stub
+            return _fill(found, cid, dispid, lcid, flags, args[::-1])
         except struct.error:
             pass
-    vts = []
-    for value in reversed(args):
-        kind = type(value)
-        if kind is int:
-            vt = _I4 if value in _I4_RANGE else _I8 if value in _I8_RANGE else None
-        else:
-            vt = _PLAIN_OF.get(kind)
-        if vt is None:
-            return None
-        vts.append(vt)
-    if _I8 not in vts and len(_plain_blanks) < _MAX_SHAPES and len(vts) <= _MAX_FIXED_ARGS:
-        _plain_blanks[tuple(map(type, args))] = _request_blank(tuple(vts))
+    vts = [plain_vt(value) for value in reversed(args)]
+    if None in vts:
+        return None
+    if _I8 not in vts and len(vts) <= _MAX_FIXED_ARGS:
+        _plain_blanks.keep(types, _request_blank(tuple(vts)))
     return encode_fixed_request(cid, dispid, flags, vts, args[::-1], lcid)
 
 
@@ -479,8 +476,7 @@ def _request_shape(vts: tuple[int, ...]) -> tuple:
     return layout, operator.itemgetter(*checked), tuple(expected), tuple(values), count, vts
 
 
-_shapes: dict[int, tuple] = {}  # stub length -> the shape of the last request of that length
-_MAX_SHAPES = 256
+_shapes = Memo(_MAX_SHAPES)  # stub length -> the shape of the last request of that length
 
 
 def decode_fixed_request(stub: bytes) -> tuple | None:
@@ -535,9 +531,7 @@ def decode_fixed_request(stub: bytes) -> tuple | None:
     pos += -pos % 4
     if pos + 12 > end or _THREE_U32.unpack_from(stub, pos) != (0, 0, 0):
         return None
-    if len(_shapes) >= _MAX_SHAPES:
-        _shapes.clear()
-    _shapes[end] = _request_shape(tuple(vts))
+    _shapes.keep(end, _request_shape(tuple(vts)))
     return ((major, minor), flags, cid, dispid, riid == IID_NULL_BYTES, lcid, dw_flags, vts,
             values)
 
@@ -625,8 +619,7 @@ PLAIN_VTS = frozenset(int(vt) for vt in (VT.I1, VT.UI1, VT.I2, VT.UI2, VT.I4, VT
                                         VT.UINT, VT.R4, VT.I8, VT.UI8, VT.R8, VT.BOOL))
 _I4_RANGE = range(-(1 << 31), 1 << 31)
 _I8_RANGE = range(-(1 << 63), 1 << 63)
-_I4, _I8 = int(VT.I4), int(VT.I8)
-_PLAIN_OF = {float: int(VT.R8), bool: int(VT.BOOL)}
+_I8 = int(VT.I8)
 
 
 def plain_vt(value: object) -> int | None:
