@@ -273,7 +273,7 @@ class ObjectExporter:
         if iid not in self.supported_iids(target):
             raise ComError(hresult.E_NOINTERFACE, f"{type(target).__name__} does not implement {iid}")
         self._serve_orpc(iid)
-        iid = self._served.get(iid, iid)
+        iid = self._served[iid]  # the one object _serve_orpc keeps for it
         if owner is None:
             owner = caller_identity()
         entry, new = self._tables.add(target, iid, refs, pinned, owner)

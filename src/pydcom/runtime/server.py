@@ -25,6 +25,7 @@ from pydcom.rpc import Interface
 from pydcom.rpc.calls import CallReceived
 from pydcom.rpc.constants import NCA_S_FAULT_ACCESS_DENIED
 from pydcom.rpc.errors import RpcFault
+from pydcom.rpc.security import UNAUTHENTICATED
 from pydcom.runtime.client import ClientRuntime
 from pydcom.runtime.credentials import client_auth_from_environment, server_auth_from_environment
 from pydcom.runtime.exporter import ClassObject, ObjectExporter
@@ -143,7 +144,7 @@ class LocalServer:
                 results.append(hresult.S_OK)
                 pointers.append(interface_pointer(self.exporter.marshal(
                     target, iid, pinned=target is class_object,
-                    owner=request.client or "anonymous")))
+                    owner=request.client or UNAUTHENTICATED.identity)))
             else:
                 results.append(hresult.E_NOINTERFACE)
                 pointers.append(None)

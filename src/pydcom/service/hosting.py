@@ -164,11 +164,9 @@ class Hosting:
         launch = self._launch_of(oxid)
         return launch is not None and launch.process.poll() is None
 
-    def forget(self, clsid: uuid.UUID, oxid: int) -> None:
-        """Drop a server that failed to answer, so the next activation starts anew."""
-        with self._lock:
-            if self._classes.get(clsid) == oxid:
-                del self._classes[clsid]
+    def forget(self, oxid: int) -> None:
+        """Drop a server that failed to answer (every class it served), so the next
+        activation starts anew."""
         self._drop(oxid)
 
     def _wait(self, launch: _Launch, timeout: float) -> bool:

@@ -307,7 +307,6 @@ class Resolver:
 def caller(call: CallReceived) -> str:
     """The identity ping sets belong to: the account a call authenticated as, else the address
     it came from (calls without authentication cannot be told apart otherwise)."""
-    identity = call.security.identity
-    if identity != "anonymous":
-        return identity
+    if call.security.authenticated:
+        return call.security.identity
     return "address:" + (call.connection.peer[0] if call.connection else "")

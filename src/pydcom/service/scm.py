@@ -49,7 +49,7 @@ from pydcom.wire.orpc import (
 )
 
 log = logging.getLogger(__name__)
-_activate_stubs = Memo(1024)  # (CLSID, IIDs, class object?) -> ActivateRequest stub
+_activate_stubs = Memo(1024)  # (CLSID, IIDs, class object?, token, caller) -> its stub
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class Activator:
                     # the class would only split its objects. Said as it is.
                     raise
                 # The server went away since it registered: start it again, once.
-                self.hosting.forget(clsid, record.oxid)
+                self.hosting.forget(record.oxid)
                 if attempt:
                     raise ComError(hresult.CO_E_SERVER_EXEC_FAILURE, str(exc)) from None
                 continue

@@ -126,7 +126,7 @@ class Service:
                 return handler(call)
             return guarded
 
-        return Interface(local.SYNTAX, {
+        operations = {
             local.OP_REGISTER_SERVER: only_local(self._register_server),
             local.OP_UNREGISTER_SERVER: only_local(self._unregister_server),
             local.OP_REGISTER_CLASS: only_local(self._register_class),
@@ -136,7 +136,9 @@ class Service:
                 lambda call: self._oids(call, self.resolver.register_oids)),
             local.OP_FORGET_OIDS: only_local(
                 lambda call: self._oids(call, self.resolver.forget_oids)),
-        }, "pydcom-local", open_opnums=frozenset(range(local.OP_FORGET_OIDS + 1)))
+        }
+        return Interface(local.SYNTAX, operations, "pydcom-local",
+                         open_opnums=frozenset(operations))
 
     def _register_server(self, call: CallReceived) -> bytes:
         request = local.RegisterServerRequest.decode(call.stub)
