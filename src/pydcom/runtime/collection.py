@@ -63,7 +63,7 @@ class Collector:
             reclaimed = self.tables.drop_idle(idle, live, cutoff)
             if reclaimed:
                 log.info("reclaimed %d objects whose clients stopped pinging", len(reclaimed))
-        gone = reclaimed + self.tables.take_gone()
+        gone = self.tables.take_gone()  # the reclaimed and the released
         if gone:  # the resolver no longer takes pings for them
             self.resolver.forget_oids(self.oxid, gone)
         return reclaimed

@@ -232,10 +232,18 @@ class ExportTables:
             return
         oid_entry.ipids.pop(entry.iid, None)
         if not oid_entry.ipids and not oid_entry.pinned:
-            del self._oids[entry.oid]
-            self._by_object.pop(id(oid_entry.target), None)
+            self._forget_oid(oid_entry)
+
+    def _forget_oid(self, entry: OidEntry) -> None:
+        """Remove an object, its IPIDs with it; one not pinned is told to the resolver
+        (``take_gone``) and leaves its owner's share. The caller holds the lock."""
+        for ipid in entry.ipids.values():
+            self._ipids.pop(ipid, None)
+        self._oids.pop(entry.oid, None)
+        self._by_object.pop(id(entry.target), None)
+        if not entry.pinned:
             self._gone.append(entry.oid)
-            self._disown(oid_entry)
+            self._disown(entry)
 
     def _disown(self, entry: OidEntry) -> None:
         """An object gone: it no longer counts against its owner's share (lock held)."""
@@ -257,13 +265,10 @@ class ExportTables:
     def revoke(self, target: Any) -> None:
         """Forget an object at once, whatever its references (CoDisconnectObject)."""
         with self._lock:
-            oid = self._by_object.pop(id(target), None)
-            entry = self._oids.pop(oid, None) if oid is not None else None
-            for ipid in (entry.ipids.values() if entry else ()):
-                self._ipids.pop(ipid, None)
-            if entry is not None and not entry.pinned:
-                self._gone.append(entry.oid)
-                self._disown(entry)
+            oid = self._by_object.get(id(target))
+            entry = self._oids.get(oid) if oid is not None else None
+            if entry is not None:
+                self._forget_oid(entry)
 
     @property
     def object_count(self) -> int:
@@ -283,17 +288,13 @@ class ExportTables:
 
     def drop_idle(self, oids: Iterable[int], keep: set[int], cutoff: float) -> list[int]:
         """Drop the objects of ``oids`` except those in ``keep`` and those used since
-        ``cutoff``; the OIDs dropped."""
+        ``cutoff``; the OIDs dropped (``take_gone`` has them too)."""
         dropped = []
         with self._lock:
             for oid in oids:
                 entry = self._oids.get(oid)
                 if oid in keep or entry is None or entry.last_used >= cutoff:
                     continue
-                for ipid in list(entry.ipids.values()):
-                    self._ipids.pop(ipid, None)
-                del self._oids[oid]
-                self._by_object.pop(id(entry.target), None)
-                self._disown(entry)
+                self._forget_oid(entry)
                 dropped.append(oid)
         return dropped
