@@ -1,4 +1,5 @@
-"""Waiting in tests: for a condition, never for a length of time.
+"""Waiting in tests: for a condition, never for a length of time; and services that are always
+closed.
 
 A test that must see a real process or thread do something polls for the outcome with
 ``wait_until``; the bound only limits how long a broken run takes to fail, so it is generous,
@@ -6,6 +7,7 @@ and a slow machine makes the test slower, not red."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -80,3 +82,16 @@ class ManualClock:
     def set(self, moment: float) -> None:
         with self._lock:
             self._now = moment
+
+
+@contextlib.contextmanager
+def running_service(classes, host: str, port: int = 0, **options):
+    """A started Service on ``host`` serving ``classes`` (with ``options``); closed on the way
+    out, whatever happened (it stops the server processes it started, by their pid)."""
+    from pydcom.service.service import Service
+
+    service = Service(classes, [host], port, **options)
+    try:
+        yield service.start()
+    finally:
+        service.close()

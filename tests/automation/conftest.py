@@ -9,8 +9,8 @@ import contextlib
 from pydcom.examples.calculator import CALC_CLSID
 from pydcom.runtime.client import ClientRuntime
 from pydcom.service.classes import ClassEntry, StaticClassStore
-from pydcom.service.service import Service
 
+from ..support import running_service as service_running
 from .interop_classes import IPLAIN_IID, PLAIN_CLSID, WORKBENCH_CLSID
 
 CLASSES = StaticClassStore([
@@ -21,15 +21,9 @@ CLASSES = StaticClassStore([
 ])
 
 
-@contextlib.contextmanager
 def running_service(host: str, port: int = 0, classes=CLASSES, **options):
-    """A started Service on ``host`` serving ``classes``; closed on the way out, whatever
-    happened."""
-    service = Service(classes, [host], port, **options)
-    try:
-        yield service.start()
-    finally:
-        service.close()
+    """``tests.support.running_service``, serving these tests' classes by default."""
+    return service_running(classes, host, port, **options)
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from pydcom.service.service import Service
 from pydcom.wire.remunknown import REMUNKNOWN_SYNTAX
 from tests.automation.callback_classes import NOTIFIER_CLSID
 
+from ..support import running_service
 from .support import rem_query_interface
 
 SERVER_HOST, BARE_SERVER_HOST, CLIENT_HOST = "127.0.0.37", "127.0.0.39", "127.0.0.38"
@@ -69,12 +70,10 @@ def machines(tmp_path_factory):
 
 @contextlib.contextmanager
 def _service(host: str, accounts_path, classes=None):
-    service = Service(CLASSES if classes is None else StaticClassStore(classes), [host], 0,
-                      grace=30, ping_period=5, auth=server_auth(str(accounts_path), "integrity"))
-    try:
-        yield service.start()
-    finally:
-        service.close()
+    with running_service(CLASSES if classes is None else StaticClassStore(classes), host,
+                         grace=30, ping_period=5,
+                         auth=server_auth(str(accounts_path), "integrity")) as service:
+        yield service
 
 
 def _start_notifier(service: Service) -> None:

@@ -40,6 +40,7 @@ from pydcom.wire.remunknown import (
 from tests.automation.test_idispatch_interop import ivar, params
 
 from .classes import GUARDED_CLSID
+from ..support import running_service
 from .support import rem_query_interface, runtime
 
 HOST = "127.0.0.31"
@@ -62,12 +63,9 @@ def accounts_file(tmp_path_factory):
 @contextlib.contextmanager
 def secure_service(accounts_file: str, host: str = HOST, port: int = 0,
                    level: str = "integrity"):
-    service = Service(CLASSES, [host], port, grace=1, ping_period=5,
-                      auth=server_auth(accounts_file, level))
-    try:
-        yield service.start()
-    finally:
-        service.close()
+    with running_service(CLASSES, host, port, grace=1, ping_period=5,
+                         auth=server_auth(accounts_file, level)) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")
