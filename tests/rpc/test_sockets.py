@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -184,19 +185,28 @@ def test_idle_connections_are_closed():
 def test_connection_limit():
     srv = start_server(max_connections=2)
     try:
-        a, b = RpcClient(*srv.address), RpcClient(*srv.address)
-        a.call(TEST_IF, OP_ECHO)
-        b.call(TEST_IF, OP_ECHO)
-        c = RpcClient(*srv.address)  # accepted by the kernel, then closed by the server
-        with pytest.raises(ServerUnavailable):
-            c.call(TEST_IF, OP_ECHO)
-        a.close()
-        wait_until(lambda: srv.connection_count <= 1, 5, "the server saw the first client leave")
-        with RpcClient(*srv.address) as d:
-            assert d.call(TEST_IF, OP_ECHO, b"room") == b"room"
-        b.close()
+        _full_then_freed(srv)
     finally:
         srv.close()
+
+
+def _full_then_freed(srv, while_full=lambda: None) -> None:
+    """Two clients fill ``srv``'s limit; a third is accepted by the kernel, then closed by the
+    server; ``while_full()`` runs; when the first leaves, there is room again. Every client
+    is closed, whatever fails."""
+    with contextlib.ExitStack() as clients:
+        a = clients.enter_context(RpcClient(*srv.address))
+        b = clients.enter_context(RpcClient(*srv.address))
+        a.call(TEST_IF, OP_ECHO)
+        b.call(TEST_IF, OP_ECHO)
+        crowded = clients.enter_context(RpcClient(*srv.address))
+        with pytest.raises(ServerUnavailable):
+            crowded.call(TEST_IF, OP_ECHO)
+        while_full()
+        a.close()
+        wait_until(lambda: srv.connection_count <= 1, 5, "the server saw the first client leave")
+        with RpcClient(*srv.address) as again:
+            assert again.call(TEST_IF, OP_ECHO, b"room") == b"room"
 
 
 def test_graceful_shutdown_finishes_the_call_in_flight():
@@ -500,20 +510,13 @@ def test_a_fault_answering_an_alter_context_is_an_rpc_fault():
 
 def test_connections_per_address_are_limited_and_other_addresses_keep_their_room():
     srv = start_server(max_connections_per_address=2)
-    try:
-        a, b = RpcClient(*srv.address), RpcClient(*srv.address)
-        a.call(TEST_IF, OP_ECHO)
-        b.call(TEST_IF, OP_ECHO)
-        crowded = RpcClient(*srv.address)  # a third from 127.0.0.1
-        with pytest.raises(ServerUnavailable):
-            crowded.call(TEST_IF, OP_ECHO)
-        with RpcClient(*srv.address, source="127.0.0.9") as other:  # another address
+
+    def another_address_has_room() -> None:
+        with RpcClient(*srv.address, source="127.0.0.9") as other:
             assert other.call(TEST_IF, OP_ECHO, b"room") == b"room"
-        a.close()
-        wait_until(lambda: srv.connection_count <= 1, 5, "the server saw the first client leave")
-        with RpcClient(*srv.address) as again:
-            assert again.call(TEST_IF, OP_ECHO, b"again") == b"again"
-        b.close()
+
+    try:
+        _full_then_freed(srv, another_address_has_room)
     finally:
         srv.close()
 
