@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from peers import placements  # noqa: E402 - bench/, the script's own folder
+from peers import Server, placements  # noqa: E402 - bench/, the script's own folder
 
 from pydcom import ntlm  # noqa: E402
 from pydcom.rpc import Interface, RpcClient, RpcServer, SyntaxId  # noqa: E402
@@ -75,22 +74,6 @@ def serve_dcom(level: str = "none", prefix: str = "pydcom-bench-",
         sys.stdin.read()
         service.close()
         reg.close()
-
-
-class Server:
-    def __init__(self, kind: str, cpu: int) -> None:
-        self.process = subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, __file__,
-                                         "--serve", kind], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        self.port = int(self.process.stdout.readline())
-
-    def close(self) -> None:
-        try:
-            self.process.stdin.close()
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 # -- measurements ----------------------------------------------------------------------------------
@@ -151,8 +134,8 @@ def main() -> None:
           f"(x) = ratio to no authentication in the same run")
     for label, server_cpu, client_cpu in placements():
         os.sched_setaffinity(0, {client_cpu})
-        rpc, dcom = Server("rpc", server_cpu), Server("dcom", server_cpu)
-        try:
+        with Server("rpc", server_cpu, __file__) as rpc, \
+                Server("dcom", server_cpu, __file__) as dcom:
             results: dict[tuple[str, int], list[float]] = {}
             for _ in range(args.rounds):
                 for level in LEVELS:
@@ -164,9 +147,6 @@ def main() -> None:
                             ("activation ms",
                              lambda: 1000 * activation(dcom.port, level, args.seconds))):
                         results.setdefault((name, level), []).append(measure())
-        finally:
-            rpc.close()
-            dcom.close()
         print(f"\n{label} (server on CPU {server_cpu}, client on CPU {client_cpu})")
         print(f"{'':24}" + "".join(f"{AuthLevel(level).short_name:>20}" for level in LEVELS))
         for name in ("null call/s", "4 KiB echo/s", "connect+bind+call ms", "activation ms"):

@@ -138,6 +138,7 @@ def main() -> None:
     service = subprocess.Popen([sys.executable, __file__, "--serve", "--level", args.level,
                                 "--ping-period", str(args.ping_period)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    runs: list[subprocess.Popen] = []
     try:
         port = int(service.stdout.readline())
         per = [args.clients // args.processes + (i < args.clients % args.processes)
@@ -161,6 +162,10 @@ def main() -> None:
             os.remove(out)
         os.rmdir(folder)
     finally:
+        for run in runs:  # a client process left behind by a failure: stopped by its pid
+            if run.poll() is None:
+                run.kill()
+                run.wait()
         service.stdin.close()
         try:
             service.wait(15)

@@ -145,12 +145,14 @@ def serve(kind: str) -> None:
 
 
 class Server:
-    """A peer's server in a subprocess pinned to one CPU; a context manager, stopped by its pid."""
+    """A peer's server in a subprocess pinned to one CPU, ``script --serve kind`` (this file's
+    peers by default; another benchmark's own servers too): it prints its port, and stops
+    when its stdin closes, else by its pid. A context manager."""
 
-    def __init__(self, kind: str, cpu: int) -> None:
+    def __init__(self, kind: str, cpu: int, script: str = __file__) -> None:
         self.kind = kind
         self.proc = subprocess.Popen(
-            ["taskset", "-c", str(cpu), sys.executable, os.path.abspath(__file__), "--serve", kind],
+            ["taskset", "-c", str(cpu), sys.executable, os.path.abspath(script), "--serve", kind],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             ready, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT)
@@ -163,11 +165,13 @@ class Server:
             raise
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
+        self.proc.stdin.close()  # asked first: a server with processes of its own stops them
+        try:
+            self.proc.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
             self.proc.kill()  # Popen.kill signals this pid only (taskset execs the server)
-        self.proc.wait(TIMEOUT)
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            pipe.close()
+            self.proc.wait(TIMEOUT)
+        self.proc.stdout.close()
 
     def __enter__(self) -> Server:
         return self
