@@ -161,44 +161,34 @@ class SecurityContext:
         ``head(first/last flags, frag_length, alloc_hint)`` writes each fragment's head. Every
         fragment carries its own padding, sec_trailer and signature, in order of the sequence
         numbers."""
-        session = self.session
-        assert session is not None
+        assert self.session is not None
         room = (max_frag - head_size - SEC_TRAILER.size - TOKEN_SIZE) & ~(_PAD_TO - 1)
         if room <= 0:
             raise SecurityError(f"fragments of {max_frag} bytes leave no room for a signed body")
         total = len(stub)
-        if total <= room:  # most calls: one fragment, built without the loop's slicing
-            pad = -total % _PAD_TO
-            body = stub + _ZEROS[pad] if pad else bytes(stub)
-            head_bytes = head(0x03, head_size + len(body) + _TRAILER_AND_TOKEN, total)
-            trailer = SEC_TRAILER.pack(self.auth_type, self.level, pad, 0, self.context_id)
-            if self.level == AuthLevel.PKT_PRIVACY:
-                sealed, signature = session.seal(body, signed_prefix=head_bytes,
-                                                 signed_suffix=trailer)
-                return [b"".join((head_bytes, sealed, trailer, signature))]
-            message = b"".join((head_bytes, body, trailer))
-            return [message + session.sign(message)]
+        if total <= room:  # most calls: one fragment, the stub as it is
+            return [self._protect(head, 0x03, head_size, stub, total)]
         out = []
-        start = 0
-        while True:
-            piece = stub[start:start + room]
-            last = start + room >= total
-            pad = -len(piece) % _PAD_TO
-            body = bytes(piece) + bytes(pad) if pad else bytes(piece)
-            flags = (0x01 if start == 0 else 0) | (0x02 if last else 0)
-            frag_length = head_size + len(body) + SEC_TRAILER.size + TOKEN_SIZE
-            head_bytes = head(flags, frag_length, total - start)
-            trailer = self.trailer(pad)
-            if self.level == AuthLevel.PKT_PRIVACY:
-                sealed, signature = session.seal(body, signed_prefix=head_bytes,
-                                                 signed_suffix=trailer)
-                out.append(b"".join((head_bytes, sealed, trailer, signature)))
-            else:
-                message = b"".join((head_bytes, body, trailer))
-                out.append(message + session.sign(message))
-            if last:
-                return out
-            start += room
+        for start in range(0, total, room):
+            flags = (0x01 if start == 0 else 0) | (0x02 if start + room >= total else 0)
+            out.append(self._protect(head, flags, head_size, stub[start:start + room],
+                                     total - start))
+        return out
+
+    def _protect(self, head: Callable[[int, int, int], bytes], flags: int, head_size: int,
+                 piece: bytes, alloc_hint: int) -> bytes:
+        """One fragment: ``piece`` padded to 16 bytes, after its head, then its sec_trailer
+        and signature; the padded piece sealed at PKT_PRIVACY."""
+        pad = -len(piece) % _PAD_TO
+        body = bytes(piece) + _ZEROS[pad] if pad else bytes(piece)
+        head_bytes = head(flags, head_size + len(body) + _TRAILER_AND_TOKEN, alloc_hint)
+        trailer = self.trailer(pad)
+        if self.level == AuthLevel.PKT_PRIVACY:
+            sealed, signature = self.session.seal(body, signed_prefix=head_bytes,
+                                                  signed_suffix=trailer)
+            return b"".join((head_bytes, sealed, trailer, signature))
+        message = b"".join((head_bytes, body, trailer))
+        return message + self.session.sign(message)
 
     def unprotect(self, frame: bytes, body_start: int, auth_level: int, pad: int,
                   token: bytes) -> bytes:
