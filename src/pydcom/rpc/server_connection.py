@@ -677,6 +677,18 @@ class ServerConnection:
         self._authenticate(context, auth.token)
 
     # -- bind and alter_context --------------------------------------------------------------
+    def _refuse_security(self, pdu: Bind, is_bind: bool, first: bool, reason: int,
+                         status: int, why: str) -> None:
+        """A bind's or alter_context's security refused: a bind_nak for ``reason`` (closing a
+        connection whose first bind it was), or for an alter_context a fault ``status``, the
+        contexts negotiated before staying (MS-RPCE 3.3.3.5.3, 3.3.1.5.2.1)."""
+        if is_bind:
+            self._nak(pdu.call_id, reason, why, fatal=first)
+            return
+        log.info("alter_context from %s refused: %s", self.connection and self.connection.peer,
+                 why)
+        self._queue_fault(pdu.call_id, 0, status)
+
     def _on_bind(self, header: Header, frame: bytes) -> None:
         """Answer a bind with bind_ack or bind_nak (C706 12.6.4.3-5) and an alter_context with
         alter_context_resp or, when it cannot be taken at all, a fault (C706 12.6.4.1-2;
@@ -698,14 +710,10 @@ class ServerConnection:
         if pdu.auth is not None and pdu.auth.auth_type not in self._auth_types:
             # MS-RPCE 3.3.3.5.3: an unknown security provider is refused in a bind_nak or, for
             # an alter_context, in a fault; the contexts negotiated before it stay.
-            why = f"auth type {pdu.auth.auth_type} not offered"
-            if is_bind:
-                self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED, why,
-                          fatal=first)
-            else:
-                log.info("alter_context from %s refused: %s",
-                         self.connection and self.connection.peer, why)
-                self._queue_fault(pdu.call_id, 0, RPC_S_UNKNOWN_AUTHN_TYPE)
+            self._refuse_security(pdu, is_bind, first,
+                                  BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED,
+                                  RPC_S_UNKNOWN_AUTHN_TYPE,
+                                  f"auth type {pdu.auth.auth_type} not offered")
             return
         if first and pdu.max_recv_frag < MIN_MAX_RECV_FRAG:
             self._nak(pdu.call_id, BindNakReason.LOCAL_LIMIT_EXCEEDED,
@@ -716,13 +724,10 @@ class ServerConnection:
             try:
                 reply_auth = self._handshake(pdu.auth, is_bind)
             except _Refused as exc:
-                if is_bind:
-                    self._nak(pdu.call_id, BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED
-                              if first else BindNakReason.NOT_SPECIFIED, str(exc), fatal=first)
-                else:
-                    log.info("alter_context from %s refused: %s",
-                             self.connection and self.connection.peer, exc)
-                    self._queue_fault(pdu.call_id, 0, NCA_S_FAULT_ACCESS_DENIED)
+                self._refuse_security(pdu, is_bind, first,
+                                      BindNakReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED if first
+                                      else BindNakReason.NOT_SPECIFIED,
+                                      NCA_S_FAULT_ACCESS_DENIED, str(exc))
                 return
         # A bind on a bound connection (impacket's way to another interface) may give a context
         # id a new interface; an alter_context may not (C706 12.6.4.1).
